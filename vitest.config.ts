@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // libtorch tensors live in native memory: run each file in its own process, not a worker thread.
+    pool: 'forks',
+    poolOptions: { forks: { singleFork: false } },
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+  },
+});
