@@ -1,0 +1,16 @@
+{
+  "targets": [{
+    "target_name": "mmgap_native",
+    "sources": ["src/addon.cc"],
+    "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "<!@(node libtorch.cjs include)"],
+    "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "<!@(node libtorch.cjs defines)"],
+    "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
+    "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
+    "libraries": [
+      "-L<!(node libtorch.cjs libdir)",
+      "-Wl,-rpath,<!(node libtorch.cjs libdir)",
+      "-Wl,--no-as-needed",
+      "<!@(node libtorch.cjs libs)"
+    ]
+  }]
+}

@@ -1,0 +1,69 @@
+/**
+ * Loads the libtorch addon (native/). Everything that touches libtorch goes through this object;
+ * when it is missing, the error says how to build it.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** An opaque handle to an `at::Tensor` owned by the addon. */
+export type TensorHandle = { readonly __tensorHandle: unique symbol };
+
+export interface SchemaArg { name: string; type: string; N?: number; default?: string; kwargOnly: boolean; mutable: boolean }
+export interface Schema { name: string; overload: string; args: SchemaArg[]; returns: string[] }
+
+/** The addon's exports (native/src/addon.cc). */
+export interface NativeBinding {
+  torchVersion: string;
+  opHandle(name: string, overload: string): number;
+  callOp(id: number, args: unknown[]): unknown;
+  listSchemas(): Schema[];
+  fromBuffer(data: ArrayBufferView, shape: number[], dtypeCode: number): TensorHandle;
+  toBuffer(t: TensorHandle): ArrayBuffer;
+  info(t: TensorHandle): [number[], number, string, boolean];
+  dispose(t: TensorHandle): void;
+  isDisposed(t: TensorHandle): boolean;
+  setRequiresGrad(t: TensorHandle, on: boolean): void;
+  grad(t: TensorHandle): TensorHandle | null;
+  setGrad(t: TensorHandle, g: TensorHandle | null): void;
+  isLeaf(t: TensorHandle): boolean;
+  backward(outputs: TensorHandle[], grads: (TensorHandle | null)[] | null, retainGraph: boolean, createGraph: boolean): void;
+  autogradGrad(outputs: TensorHandle[], inputs: TensorHandle[], grads: (TensorHandle | null)[] | null,
+    retainGraph: boolean, createGraph: boolean, allowUnused: boolean): (TensorHandle | null)[];
+  setGradEnabled(on: boolean): void;
+  isGradEnabled(): boolean;
+  manualSeed(seed: number): void;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  cudaDeviceCount(): number;
+  liveTensors(): number;
+  parallelInfo(): string;
+}
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('mmgap: cannot find the package root above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+  return dir;
+}
+
+function load(): NativeBinding {
+  const path = process.env.MMGAP_NATIVE ?? join(packageRoot(), 'native', 'build', 'Release', 'mmgap_native.node');
+  if (!existsSync(path)) {
+    throw new Error(`mmgap: the libtorch addon is not built (${path} is missing). ` +
+      'Fix: run `make build` in the mmgap checkout (it installs libtorch-dev on Debian/Ubuntu, or set LIBTORCH).');
+  }
+  try {
+    return createRequire(import.meta.url)(path) as NativeBinding;
+  } catch (e) {
+    throw new Error(`mmgap: could not load the libtorch addon ${path}: ${(e as Error).message}. ` +
+      'Fix: install libtorch (`sudo apt-get install -y libtorch-dev`) or point LIBTORCH at it, then run `make build`.');
+  }
+}
+
+/** The loaded addon (loaded on first import of the engine). */
+export const native: NativeBinding = load();
