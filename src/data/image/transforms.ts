@@ -1,0 +1,66 @@
+/** The per-frame transforms of the community's ResNet18 pipelines, seeded. */
+import type { Rng } from '../rng.js';
+import type { PlanarImage } from './decode.js';
+import { resizeRegion, type Box } from './resize.js';
+
+/** ImageNet channel statistics (torchvision's Normalize in all peer pipelines). */
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
+export const IMAGENET_STD = [0.229, 0.224, 0.225];
+
+/** The evaluation crop: the centred square of side min(width, height) (= resize the shorter side, then centre-crop). */
+export function centreSquare(width: number, height: number): Box {
+  const side = Math.min(width, height);
+  return { x: (width - side) / 2, y: (height - side) / 2, width: side, height: side };
+}
+
+/**
+ * torchvision RandomResizedCrop's box: area fraction in `scale`, aspect ratio log-uniform in
+ * `ratio`, 10 tries, then a centre crop clamped to the ratio range.
+ */
+export function randomResizedCropBox(width: number, height: number, rng: Rng, scale = [0.08, 1], ratio = [3 / 4, 4 / 3]): Box {
+  const area = width * height;
+  const logLo = Math.log(ratio[0]);
+  const logHi = Math.log(ratio[1]);
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const target = area * rng.uniform(scale[0], scale[1]);
+    const aspect = Math.exp(rng.uniform(logLo, logHi));
+    const w = Math.round(Math.sqrt(target * aspect));
+    const h = Math.round(Math.sqrt(target / aspect));
+    if (w > 0 && h > 0 && w <= width && h <= height) {
+      return { x: rng.int(width - w + 1), y: rng.int(height - h + 1), width: w, height: h };
+    }
+  }
+  const inRatio = width / height;
+  let w = width;
+  let h = height;
+  if (inRatio < ratio[0]) h = Math.round(w / ratio[0]);
+  else if (inRatio > ratio[1]) w = Math.round(h * ratio[1]);
+  return { x: Math.floor((width - w) / 2), y: Math.floor((height - h) / 2), width: w, height: h };
+}
+
+/** Options of `renderFrame`. */
+export interface FrameTransform {
+  box: Box;
+  size: number;
+  flip: boolean;
+  mean: readonly number[];
+  std: readonly number[];
+}
+
+/** Crops `box`, resizes it to size x size (antialiased bilinear), flips if asked, normalises, and writes [3, size, size] into `out` at `offset`. */
+export function renderFrame(img: PlanarImage, t: FrameTransform, out: Float32Array, offset: number): void {
+  const { size } = t;
+  const r = resizeRegion(img.data, img.channels, img.height, img.width, t.box, size, size, true);
+  const plane = size * size;
+  for (let c = 0; c < 3; c++) {
+    const m = t.mean[c];
+    const s = t.std[c];
+    for (let y = 0; y < size; y++) {
+      const row = c * plane + y * size;
+      for (let x = 0; x < size; x++) {
+        const v = r[row + (t.flip ? size - 1 - x : x)];
+        out[offset + row + x] = (v - m) / s;
+      }
+    }
+  }
+}

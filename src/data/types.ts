@@ -1,0 +1,108 @@
+/**
+ * The data contract of mmgap. Everything in src/data is engine-free: features are typed arrays
+ * with a shape, and the trainer turns batches into tensors.
+ */
+
+/** The three splits every dataset exposes. Data sets without a validation list carve one from train. */
+export type Split = 'train' | 'val' | 'test';
+
+/** All splits, in canonical order. */
+export const SPLITS: readonly Split[] = ['train', 'val', 'test'];
+
+/** One input modality and the shape of one sample's features (no batch dimension). */
+export interface ModalitySpec {
+  /** e.g. "audio", "visual". */
+  name: string;
+  /** Per-sample feature shape, e.g. audio [1, 40, 48], visual [1, 28, 28], frames [T, 3, H, W]. */
+  shape: number[];
+  /** True when `train: true` changes the features (random crops, flips, frame choice): such features are never cached. */
+  augmented: boolean;
+}
+
+/** Ground truth about a deliberately corrupted sample. */
+export interface Corruption {
+  modality: string;
+  /** e.g. "noise", "silence", "occlusion", "swap". */
+  kind: string;
+}
+
+/** One sample of a split. `index` is its position in `dataset.samples(split)`. */
+export interface Sample {
+  id: string;
+  label: number;
+  split: Split;
+  index: number;
+  corruption: Corruption | null;
+  /** Where the sample came from (files, line of the split file, paired image...); for error messages and reports. */
+  meta?: Record<string, string | number>;
+}
+
+/** Options of one `load` call. */
+export interface LoadOptions {
+  /** Enables the seeded augmentations and the random frame choice. */
+  train: boolean;
+  /** Loader seed; augmentations draw from (seed, epoch, sample id). */
+  seed: number;
+  epoch: number;
+  /** Only compute these modalities (default: all). */
+  modalities?: string[];
+}
+
+/** A serialisable description from which `openDataset` re-creates a dataset (e.g. in a worker thread). */
+export interface DatasetSource {
+  spec: string;
+  options: OpenOptions;
+}
+
+/** Options common to every dataset; each dataset documents its own extra keys. */
+export interface OpenOptions {
+  /** Skip bad samples found while opening (unknown label, missing file or folder) instead of throwing; they are listed in `dataset.skipped`. */
+  skipBadSamples?: boolean;
+  /** Number of frames per clip for frame-based datasets. */
+  frames?: number;
+  /** Side of the square frames (default 224). */
+  imageSize?: number;
+  /** Seed of the dataset's own random choices (pairing, corruption, validation carve-out). */
+  seed?: number;
+  /** Dataset-specific options (all JSON-serialisable). */
+  [key: string]: unknown;
+}
+
+/** A sample that was left out, and why. Nothing is dropped without an entry here. */
+export interface SkippedSample {
+  id: string;
+  split: Split | null;
+  /** The file at fault (split file, audio file, frame folder...). */
+  file: string;
+  /** 1-based line in `file`, for split files and manifests. */
+  line?: number;
+  reason: string;
+}
+
+/** A dataset: a list of samples per split and a way to compute one sample's features. */
+export interface Dataset {
+  name: string;
+  classes: string[];
+  modalities: ModalitySpec[];
+  samples(split: Split): Sample[];
+  /** Features of one sample, one flat Float32Array per modality (C order, shape from `modalities`). */
+  load(sample: Sample, opts: LoadOptions): Promise<Record<string, Float32Array>>;
+  /** A stable description of the feature recipe; part of the disk-cache key. */
+  recipe: string;
+  /** How to re-open this dataset elsewhere (worker threads). */
+  source: DatasetSource;
+  /** Samples left out while opening (only with `skipBadSamples`). */
+  skipped: SkippedSample[];
+}
+
+/** A stacked batch. `inputs[m].shape` is [size, ...modality shape]. */
+export interface Batch {
+  ids: string[];
+  labels: Int32Array;
+  /** Sample indices in the split. */
+  index: Int32Array;
+  inputs: Record<string, { data: Float32Array; shape: number[] }>;
+  /** 1 where the sample carries a deliberate corruption. */
+  corrupted: Uint8Array;
+  size: number;
+}
