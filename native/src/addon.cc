@@ -42,7 +42,7 @@ int64_t tensorBytes(const at::Tensor& t) {
   return t.defined() ? static_cast<int64_t>(t.numel()) * static_cast<int64_t>(t.element_size()) : 0;
 }
 
-void releaseBox(Napi::Env env, TensorBox* box) {
+void releaseBox(Napi::BasicEnv env, TensorBox* box) {
   if (box->t.defined()) gLiveTensors--;
   if (box->accounted != 0) {
     Napi::MemoryManagement::AdjustExternalMemory(env, -box->accounted);
@@ -57,7 +57,9 @@ Napi::Value wrapTensor(Napi::Env env, at::Tensor t) {
   box->accounted = tensorBytes(box->t);
   if (box->accounted != 0) Napi::MemoryManagement::AdjustExternalMemory(env, box->accounted);
   gLiveTensors++;
-  auto ext = Napi::External<TensorBox>::New(env, box, [](Napi::Env e, TensorBox* b) {
+  // A basic finalizer (no JS allowed) runs during GC itself, not on a later turn of the event
+  // loop, so a synchronous training loop frees its handles as it goes.
+  auto ext = Napi::External<TensorBox>::New(env, box, [](Napi::BasicEnv e, TensorBox* b) {
     releaseBox(e, b);
     delete b;
   });

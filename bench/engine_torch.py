@@ -1,0 +1,72 @@
+"""PyTorch side of bench/engine.ts: trains the same audio-visual model and prints JSON.
+
+Model: ResNet18 audio encoder on 1x128x128 + ResNet18 visual encoder on 3x112x112, concat fusion
+(Linear 1024 -> classes), cross-entropy, SGD(lr 0.01, momentum 0.9, weight decay 1e-4).
+Usage: /usr/bin/python3 bench/engine_torch.py --batch 32 --steps 10 --warmup 2 --threads 2 --format contiguous
+"""
+import argparse, json, time
+import torch
+import torch.nn as nn
+import torchvision
+
+
+def encoder(in_ch):
+    m = torchvision.models.resnet18(num_classes=10)
+    m.conv1 = nn.Conv2d(in_ch, 64, kernel_size=7, stride=2, padding=3, bias=False)
+    m.fc = nn.Identity()
+    return m
+
+
+class AV(nn.Module):
+    def __init__(self, classes):
+        super().__init__()
+        self.audio = encoder(1)
+        self.visual = encoder(3)
+        self.fc = nn.Linear(1024, classes)
+
+    def forward(self, a, v):
+        return self.fc(torch.cat([self.audio(a), self.visual(v)], 1))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--batch', type=int, default=32)
+    ap.add_argument('--steps', type=int, default=10)
+    ap.add_argument('--warmup', type=int, default=2)
+    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--classes', type=int, default=10)
+    ap.add_argument('--format', choices=['contiguous', 'channels_last'], default='contiguous')
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    mf = torch.channels_last if args.format == 'channels_last' else torch.contiguous_format
+    model = AV(args.classes).to(memory_format=mf)
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+    a = torch.randn(args.batch, 1, 128, 128).contiguous(memory_format=mf)
+    v = torch.randn(args.batch, 3, 112, 112).contiguous(memory_format=mf)
+    y = torch.randint(0, args.classes, (args.batch,))
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(a, v), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    for _ in range(args.warmup):
+        step()
+    times = []
+    for _ in range(args.steps):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    med = times[len(times) // 2]
+    print(json.dumps({'format': args.format, 'batch': args.batch, 'threads': torch.get_num_threads(),
+                      'step_s_median': med, 'sps': args.batch / med, 'torch': torch.__version__}))
+
+
+if __name__ == '__main__':
+    main()

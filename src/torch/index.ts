@@ -1,0 +1,10 @@
+/** mmgap's engine: libtorch tensors, autograd, nn and optimizers from TypeScript. */
+export { Tensor, tensor, zeros, ones, full, randn, rand, randint, arange, randperm, cat, stack, where, type TensorOptions, type Device } from './tensor.js';
+export type { DType, MemoryFormat } from './dtype.js';
+export { tidy, keep } from './scope.js';
+export { noGrad, isGradEnabled, backward, grad } from './autograd.js';
+export { resolveDevice, cudaAvailable, setNumThreads, getNumThreads, manualSeed, liveTensors, libtorchVersion } from './device.js';
+export { saveSafetensors, loadSafetensors, writeFileAtomic, type Safetensors } from './serialize.js';
+export * as ops from './ops.generated.js';
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
