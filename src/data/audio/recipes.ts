@@ -87,7 +87,7 @@ export function ksFbank(wave: Float32Array, rate: number): Float32Array {
  * filters 0-4000 Hz, log(. + 1e-6), then standardised with fixed constants so that features are
  * roughly zero-mean, unit-variance.
  */
-export const FSDD_RECIPE = 'fsdd-logmel:sr8000,center-window7776,nfft256,hop160,hann-periodic,power,mel40-htk-0-4000,log-eps1e-6,affine(+7,/4)';
+export const FSDD_RECIPE = 'fsdd-logmel:sr8000,center-window7776,nfft256,hop160,hann-periodic,power,mel40-htk-0-4000,log-eps1e-6,affine(+10,/5)';
 /** Shape of the avdigits audio feature. */
 export const FSDD_SHAPE = [1, 40, 48];
 
@@ -110,7 +110,7 @@ export function fsddLogMel(wave: Float32Array, rate: number): Float32Array {
         const mag = spec.data[k * spec.frames + t];
         e += mag * mag * fsddMel[m * spec.bins + k];
       }
-      out[m * spec.frames + t] = (Math.log(e + 1e-6) + 7) / 4;
+      out[m * spec.frames + t] = (Math.log(e + 1e-6) + 10) / 5;
     }
   }
   return out;

@@ -1,0 +1,101 @@
+/**
+ * The avdigits visual degradation (every image, so that vision is the weak modality) and the
+ * per-sample corruptions (one modality of a seeded fraction of samples). All deterministic for a seed.
+ */
+import { resizeRegion } from '../image/resize.js';
+import type { Rng } from '../rng.js';
+
+/** Degradation and corruption strengths; every field is an avdigits option of the same name. */
+export interface AvdigitsEffects {
+  /** Images are downscaled to this side and back to 28 (28 = no blur). */
+  visualScale: number;
+  /** Stroke intensity multiplier (1 = unchanged). */
+  visualContrast: number;
+  /** Standard deviation of the additive Gaussian pixel noise (pixels in [0, 1]). */
+  visualNoise: number;
+  /** Fraction of samples (per split) with one modality corrupted. */
+  corruptFraction: number;
+  /** The corrupted modality: "audio" or "visual". */
+  corruptModality: 'audio' | 'visual';
+  /** Kinds, assigned in turn over the corrupted samples: audio "noise" | "silence", visual "occlusion" | "swap". */
+  corruptKinds: string[];
+  /** "noise": signal-to-noise ratio of the added white noise, dB. */
+  noiseSnrDb: number;
+  /** "silence": gain applied to the clip, dB (a hiss floor at -60 dBFS is added). */
+  silenceDb: number;
+  /** "occlusion": side of the white square, as a fraction of the image side. */
+  occlusionSize: number;
+}
+
+/** Defaults chosen so that vision is the weak modality and 20 % of samples have unreliable audio. */
+export const AVDIGITS_EFFECTS: AvdigitsEffects = {
+  visualScale: 12,
+  visualContrast: 0.5,
+  visualNoise: 0.4,
+  corruptFraction: 0.2,
+  corruptModality: 'audio',
+  corruptKinds: ['noise', 'silence'],
+  noiseSnrDb: -10,
+  silenceDb: -50,
+  occlusionSize: 0.6,
+};
+
+const KINDS = { audio: ['noise', 'silence'], visual: ['occlusion', 'swap'] };
+const HISS_RMS = 1e-3; // -60 dBFS
+
+/** Validates option values, naming the offending option. */
+export function checkEffects(e: AvdigitsEffects): void {
+  if (!(e.corruptModality in KINDS)) throw new Error(`avdigits: corruptModality must be "audio" or "visual" (got "${e.corruptModality}")`);
+  const known = KINDS[e.corruptModality];
+  const bad = e.corruptKinds.filter((k) => !known.includes(k));
+  if (bad.length || e.corruptKinds.length === 0) throw new Error(`avdigits: corruptKinds for ${e.corruptModality} must be among ${known.join(', ')} (got ${e.corruptKinds.join(', ') || 'none'})`);
+  if (!(e.corruptFraction >= 0 && e.corruptFraction <= 1)) throw new Error(`avdigits: corruptFraction must be in [0, 1] (got ${e.corruptFraction})`);
+  if (!(Number.isInteger(e.visualScale) && e.visualScale >= 2 && e.visualScale <= 28)) throw new Error(`avdigits: visualScale must be an integer in [2, 28] (got ${e.visualScale})`);
+}
+
+function rms(x: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i] * x[i];
+  return Math.sqrt(s / Math.max(1, x.length));
+}
+
+/** Applies an audio corruption to a copy of the clip. */
+export function corruptAudio(wave: Float32Array, kind: string, e: AvdigitsEffects, rng: Rng): Float32Array {
+  const out = new Float32Array(wave.length);
+  if (kind === 'noise') {
+    const sigma = rms(wave) * 10 ** (-e.noiseSnrDb / 20);
+    for (let i = 0; i < out.length; i++) out[i] = wave[i] + sigma * rng.normal();
+  } else {
+    const gain = 10 ** (e.silenceDb / 20);
+    for (let i = 0; i < out.length; i++) out[i] = wave[i] * gain + HISS_RMS * rng.normal();
+  }
+  return out;
+}
+
+/** Paints the occluding square (white, at a random position) on a copy of a 28x28 image. */
+export function occlude(img: Float32Array, e: AvdigitsEffects, rng: Rng): Float32Array {
+  const out = Float32Array.from(img);
+  const side = Math.round(e.occlusionSize * 28);
+  const x0 = rng.int(28 - side + 1);
+  const y0 = rng.int(28 - side + 1);
+  for (let y = y0; y < y0 + side; y++) out.fill(1, y * 28 + x0, y * 28 + x0 + side);
+  return out;
+}
+
+const MNIST_MEAN = 0.1307;
+const MNIST_STD = 0.3081;
+
+/** Blur (down/up-scaling), contrast, noise, then standardisation: the features of every avdigits image, [1, 28, 28]. */
+export function degradeImage(img: Float32Array, e: AvdigitsEffects, rng: Rng): Float32Array {
+  const full = { x: 0, y: 0, width: 28, height: 28 };
+  let x = img;
+  if (e.visualScale < 28) {
+    const small = resizeRegion(img, 1, 28, 28, full, e.visualScale, e.visualScale, true);
+    x = resizeRegion(small, 1, e.visualScale, e.visualScale, { x: 0, y: 0, width: e.visualScale, height: e.visualScale }, 28, 28, false);
+  }
+  const mean = e.visualContrast * MNIST_MEAN;
+  const std = Math.sqrt((e.visualContrast * MNIST_STD) ** 2 + e.visualNoise ** 2);
+  const out = new Float32Array(784);
+  for (let i = 0; i < 784; i++) out[i] = (e.visualContrast * x[i] + e.visualNoise * rng.normal() - mean) / std;
+  return out;
+}

@@ -1,0 +1,21 @@
+/** Public API of src/data (engine-free: typed arrays in, typed arrays out). */
+export type { Batch, Corruption, Dataset, DatasetSource, LoadOptions, ModalitySpec, OpenOptions, Sample, SkippedSample, Split } from './types.js';
+export { SPLITS } from './types.js';
+export { DataError } from './errors.js';
+export { DATASET_SPECS, openDataset } from './open.js';
+export { createLoader, type Loader, type LoaderOptions } from './loader.js';
+export { describeDataset, formatReport, inspectDataset, type InspectReport } from './inspect.js';
+export { AVDIGITS_EFFECTS, type AvdigitsEffects } from './datasets/avdigits-effects.js';
+export { FSDD_URL, fsddCacheDir } from './datasets/fsdd.js';
+export { decodeWav, toMono, type WavAudio } from './audio/wav.js';
+export { resample, resamplePoly } from './audio/resample.js';
+export { hannWindow, stftMagnitude, type Spectrogram, type StftOptions } from './audio/stft.js';
+export { kaldiFbank, type KaldiFbankOptions } from './audio/kaldi-fbank.js';
+export { melFilterbank } from './audio/mel.js';
+export * from './audio/recipes.js';
+export { decodeImage, type PlanarImage } from './image/decode.js';
+export { resizeRegion, type Box } from './image/resize.js';
+export { readNpy, writeNpy } from './io/npy.js';
+export { readPickledArray, unpickle } from './io/pickle.js';
+export type { NdArray } from './io/ndarray.js';
+export { Rng, hashKey } from './rng.js';

@@ -1,0 +1,81 @@
+/** `mmgap data inspect`: a dataset's splits, shapes, class counts and corruption ground truth. */
+import { openDataset } from './open.js';
+import { SPLITS, type Dataset, type OpenOptions, type Split } from './types.js';
+
+/** What `inspectDataset` reports (the JSON printed as the last line). */
+export interface InspectReport {
+  dataset: string;
+  spec: string;
+  recipe: string;
+  train: number;
+  val: number;
+  test: number;
+  classes: string[];
+  modalities: { name: string; shape: number[]; augmented: boolean }[];
+  /** Per split, samples per class name. */
+  class_counts: Record<Split, Record<string, number>>;
+  /** Corrupted samples over all splits / all samples. */
+  corrupted_fraction: number;
+  corrupted: Record<Split, { fraction: number; kinds: Record<string, number> }>;
+  skipped: number;
+  skipped_samples: { id: string; split: Split | null; file: string; line?: number; reason: string }[];
+}
+
+/** Summarises an opened dataset. */
+export function describeDataset(ds: Dataset): InspectReport {
+  const counts = {} as InspectReport['class_counts'];
+  const corrupted = {} as InspectReport['corrupted'];
+  let total = 0;
+  let bad = 0;
+  for (const split of SPLITS) {
+    const samples = ds.samples(split);
+    counts[split] = Object.fromEntries(ds.classes.map((c) => [c, 0]));
+    const kinds: Record<string, number> = {};
+    let n = 0;
+    for (const s of samples) {
+      counts[split][ds.classes[s.label]]++;
+      if (s.corruption) {
+        const k = `${s.corruption.modality}:${s.corruption.kind}`;
+        kinds[k] = (kinds[k] ?? 0) + 1;
+        n++;
+      }
+    }
+    corrupted[split] = { fraction: samples.length ? n / samples.length : 0, kinds };
+    total += samples.length;
+    bad += n;
+  }
+  return {
+    dataset: ds.name,
+    spec: ds.source.spec,
+    recipe: ds.recipe,
+    train: ds.samples('train').length,
+    val: ds.samples('val').length,
+    test: ds.samples('test').length,
+    classes: ds.classes,
+    modalities: ds.modalities.map((m) => ({ name: m.name, shape: m.shape, augmented: m.augmented })),
+    class_counts: counts,
+    corrupted_fraction: total ? bad / total : 0,
+    corrupted,
+    skipped: ds.skipped.length,
+    skipped_samples: ds.skipped,
+  };
+}
+
+/** Human-readable lines, then the report as one JSON object on the last line. */
+export function formatReport(r: InspectReport): string {
+  const lines = [
+    `dataset ${r.dataset} (${r.spec})`,
+    `samples: train ${r.train}, val ${r.val}, test ${r.test}; ${r.classes.length} classes`,
+    ...r.modalities.map((m) => `modality ${m.name}: [${m.shape.join(', ')}]${m.augmented ? ' (augmented in training)' : ''}`),
+    `corrupted: ${(100 * r.corrupted_fraction).toFixed(1)} % overall; ${SPLITS.map((s) => `${s} ${(100 * r.corrupted[s].fraction).toFixed(1)} %`).join(', ')}`,
+    `skipped: ${r.skipped}`,
+    ...r.skipped_samples.map((s) => `  ${s.file}${s.line === undefined ? '' : `:${s.line}`}: ${s.reason}`),
+    JSON.stringify(r),
+  ];
+  return lines.join('\n');
+}
+
+/** Opens a dataset and returns its report; print it with `formatReport` (last line is the JSON). */
+export async function inspectDataset(spec: string, options: OpenOptions = {}): Promise<InspectReport> {
+  return describeDataset(await openDataset(spec, options));
+}

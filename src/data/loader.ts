@@ -1,0 +1,199 @@
+/**
+ * The batch loader: seeded epoch-dependent shuffling, batching, feature computation in the main
+ * thread or a worker pool, a few batches of prefetch, and two caches for deterministic features
+ * (an in-memory one, on by default for small datasets such as avdigits, and an optional disk one).
+ */
+import { FeatureCache } from './cache.js';
+import { DataError } from './errors.js';
+import { reviveError, WorkerPool, type WorkerResult } from './pool.js';
+import { Rng } from './rng.js';
+import type { Batch, Dataset, Sample, SkippedSample, Split } from './types.js';
+
+/** Options of `createLoader`. */
+export interface LoaderOptions {
+  batchSize: number;
+  /** Reshuffle every epoch from (seed, epoch). Default: true for train, false otherwise. */
+  shuffle?: boolean;
+  /** Seeds shuffling and augmentations (default 0). */
+  seed?: number;
+  /** Initial epoch (default 0); change it with `loader.epoch = e` before iterating again. */
+  epoch?: number;
+  /** Augmentation / random frame choice. Default: true for the train split. */
+  train?: boolean;
+  /** Worker threads computing features (default 0: the main thread). */
+  workers?: number;
+  /** Batches prepared ahead of the consumer (default max(2, workers)). */
+  prefetch?: number;
+  /** Drop a last incomplete batch (default false). */
+  dropLast?: boolean;
+  /** Skip samples whose features fail to load, listing them in `loader.skipped` (default false: throw). */
+  skipBadSamples?: boolean;
+  /** Folder of the disk feature cache (default: none). */
+  cacheDir?: string | null;
+  /** Keep deterministic features in memory: true, false, or 'auto' (default: when they fit in 512 MiB). */
+  memoryCache?: boolean | 'auto';
+  /** Extra Node flags for the worker threads. */
+  workerExecArgv?: string[];
+}
+
+/** An async iterable of batches. */
+export interface Loader extends AsyncIterable<Batch> {
+  /** Batches per epoch (before any load-time skip; a batch whose samples all fail is not yielded). */
+  readonly length: number;
+  /** The epoch of the next iteration. */
+  epoch: number;
+  /** Samples skipped so far: those skipped when the dataset was opened, then those that failed to load. */
+  readonly skipped: SkippedSample[];
+  /** Stops the worker threads (iteration after close is an error). */
+  close(): Promise<void>;
+}
+
+const memoryCaches = new WeakMap<Dataset, Map<string, Float32Array>>();
+const AUTO_MEMORY_LIMIT = 512 * 2 ** 20;
+
+function sizeOf(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Creates a loader over one split of a dataset. */
+export function createLoader(dataset: Dataset, split: Split, options: LoaderOptions): Loader {
+  const batchSize = options.batchSize;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer (got ${batchSize})`);
+  const samples = dataset.samples(split);
+  const train = options.train ?? split === 'train';
+  const shuffle = options.shuffle ?? split === 'train';
+  const seed = options.seed ?? 0;
+  const workers = options.workers ?? 0;
+  const prefetch = Math.max(1, options.prefetch ?? Math.max(2, workers));
+  const skip = options.skipBadSamples ?? false;
+  const length = options.dropLast ? Math.floor(samples.length / batchSize) : Math.ceil(samples.length / batchSize);
+  const disk = options.cacheDir ? new FeatureCache(options.cacheDir, dataset) : null;
+  const sizes = new Map(dataset.modalities.map((m) => [m.name, sizeOf(m.shape)]));
+  const cacheable = dataset.modalities.filter((m) => !train || !m.augmented).map((m) => m.name);
+  const bytesToCache = samples.length * cacheable.reduce((a, m) => a + 4 * sizes.get(m)!, 0);
+  const useMemory = options.memoryCache === 'auto' || options.memoryCache === undefined ? bytesToCache <= AUTO_MEMORY_LIMIT : options.memoryCache;
+  if (useMemory && !memoryCaches.has(dataset)) memoryCaches.set(dataset, new Map());
+  const memory = useMemory ? memoryCaches.get(dataset)! : null;
+  const skipped: SkippedSample[] = dataset.skipped.filter((s) => s.split === split || s.split === null);
+  let pool: WorkerPool | null = null;
+  let closed = false;
+
+  const memKey = (s: Sample, m: string): string => `${split}/${s.index}/${m}`;
+
+  /** Features of some samples; failures are returned, not thrown. */
+  async function compute(batch: Sample[], need: string[][], epoch: number): Promise<Map<number, WorkerResult>> {
+    const out = new Map<number, WorkerResult>();
+    if (workers > 0) {
+      pool ??= new WorkerPool(dataset.source, { size: workers, execArgv: options.workerExecArgv });
+      const results = await pool.run({ split, indices: batch.map((s) => s.index), train, seed, epoch, modalities: need });
+      for (const r of results) out.set(r.index, r);
+      return out;
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const s = batch[i];
+      try {
+        out.set(s.index, { index: s.index, features: await dataset.load(s, { train, seed, epoch, modalities: need[i] }) });
+      } catch (e) {
+        const d = e instanceof DataError ? e : null;
+        out.set(s.index, { index: s.index, error: { message: (e as Error).message, dataError: d !== null, file: d?.file, line: d?.line } });
+      }
+    }
+    return out;
+  }
+
+  async function makeBatch(order: Int32Array, b: number, epoch: number): Promise<Batch | null> {
+    const picked = Array.from(order.subarray(b * batchSize, Math.min(order.length, (b + 1) * batchSize)), (i) => samples[i]);
+    const features: Record<string, Float32Array>[] = picked.map(() => ({}));
+    await Promise.all(
+      picked.map(async (s, i) => {
+        for (const m of cacheable) {
+          const hit = memory?.get(memKey(s, m)) ?? (disk ? await disk.get(s, m, sizes.get(m)!) : null);
+          if (hit) {
+            features[i][m] = hit;
+            memory?.set(memKey(s, m), hit);
+          }
+        }
+      }),
+    );
+    const todo = picked.map((_, i) => i).filter((i) => dataset.modalities.some((m) => !(m.name in features[i])));
+    const failed = new Set<number>();
+    if (todo.length > 0) {
+      const need = todo.map((i) => dataset.modalities.map((m) => m.name).filter((m) => !(m in features[i])));
+      const results = await compute(
+        todo.map((i) => picked[i]),
+        need,
+        epoch,
+      );
+      const writes: Promise<void>[] = [];
+      for (const i of todo) {
+        const s = picked[i];
+        const r = results.get(s.index)!;
+        if (r.error) {
+          if (!skip || r.error.fatal) throw reviveError(r.error);
+          skipped.push({ id: s.id, split, file: r.error.file ?? '', ...(r.error.line !== undefined && { line: r.error.line }), reason: r.error.message });
+          failed.add(i);
+          continue;
+        }
+        for (const [m, data] of Object.entries(r.features!)) {
+          if (data.length !== sizes.get(m)) throw new Error(`${dataset.name}: sample ${s.id} gave ${data.length} values for "${m}", expected ${sizes.get(m)}`);
+          features[i][m] = data;
+          if (cacheable.includes(m)) {
+            memory?.set(memKey(s, m), data);
+            if (disk) writes.push(disk.put(s, m, data));
+          }
+        }
+      }
+      await Promise.all(writes);
+    }
+    const keep = picked.map((_, i) => i).filter((i) => !failed.has(i));
+    if (keep.length === 0) return null;
+    const n = keep.length;
+    const inputs: Batch['inputs'] = {};
+    for (const m of dataset.modalities) {
+      const size = sizes.get(m.name)!;
+      const data = new Float32Array(n * size);
+      keep.forEach((i, j) => data.set(features[i][m.name], j * size));
+      inputs[m.name] = { data, shape: [n, ...m.shape] };
+    }
+    return {
+      ids: keep.map((i) => picked[i].id),
+      labels: Int32Array.from(keep, (i) => picked[i].label),
+      index: Int32Array.from(keep, (i) => picked[i].index),
+      inputs,
+      corrupted: Uint8Array.from(keep, (i) => (picked[i].corruption ? 1 : 0)),
+      size: n,
+    };
+  }
+
+  const loader: Loader = {
+    length,
+    epoch: options.epoch ?? 0,
+    skipped,
+    async *[Symbol.asyncIterator]() {
+      if (closed) throw new Error('loader is closed');
+      const epoch = loader.epoch;
+      const order = shuffle ? new Rng(seed, epoch, 'shuffle', split).permutation(samples.length) : Int32Array.from(samples, (_, i) => i);
+      const pending: Promise<Batch | null>[] = [];
+      let next = 0;
+      const fill = (): void => {
+        while (next < length && pending.length <= prefetch) {
+          const p = makeBatch(order, next++, epoch);
+          p.catch(() => undefined); // awaited in order below; avoid an unhandled rejection meanwhile
+          pending.push(p);
+        }
+      };
+      fill();
+      while (pending.length > 0) {
+        const batch = await pending.shift()!;
+        fill();
+        if (batch) yield batch;
+      }
+    },
+    async close() {
+      closed = true;
+      await pool?.close();
+      pool = null;
+    },
+  };
+  return loader;
+}

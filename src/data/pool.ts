@@ -1,0 +1,94 @@
+/** A pool of worker threads that re-open a dataset from its source and compute sample features. */
+import { Worker } from 'node:worker_threads';
+import { DataError } from './errors.js';
+import type { DatasetSource, Split } from './types.js';
+
+/** One sample's result from a worker. */
+export interface WorkerResult {
+  index: number;
+  features?: Record<string, Float32Array>;
+  /** `fatal`: the dataset could not be opened in the worker (never skipped). */
+  error?: { message: string; file?: string; line?: number; dataError: boolean; fatal?: boolean };
+}
+
+/** A request: features of some samples of one split. */
+export interface WorkerTask {
+  split: Split;
+  indices: number[];
+  train: boolean;
+  seed: number;
+  epoch: number;
+  /** Per sample, the modalities still needed. */
+  modalities: string[][];
+}
+
+interface Pending {
+  resolve: (r: WorkerResult[]) => void;
+  reject: (e: Error) => void;
+}
+
+/** Rebuilds a worker's error, keeping DataError's file and line. */
+export function reviveError(e: NonNullable<WorkerResult['error']>): Error {
+  if (!e.dataError || !e.file) return new Error(e.message);
+  const err = new DataError(e.file, '', e.line);
+  err.message = e.message;
+  return err;
+}
+
+/** Options of WorkerPool. */
+export interface PoolOptions {
+  size: number;
+  /** Extra Node flags for the workers (tests use a TypeScript loader hook). */
+  execArgv?: string[];
+}
+
+/** Fixed-size pool; tasks go to the least busy worker. Workers do not keep the process alive. */
+export class WorkerPool {
+  private readonly workers: { worker: Worker; busy: number; pending: Map<number, Pending> }[] = [];
+  private nextId = 0;
+  private failure: Error | null = null;
+
+  constructor(source: DatasetSource, opts: PoolOptions) {
+    const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+    const url = new URL(`./load-worker${ext}`, import.meta.url);
+    for (let i = 0; i < opts.size; i++) {
+      const worker = new Worker(url, { workerData: { source }, execArgv: [...process.execArgv, ...(opts.execArgv ?? [])] });
+      worker.unref();
+      const slot = { worker, busy: 0, pending: new Map<number, Pending>() };
+      worker.on('message', (msg: { id: number; results: WorkerResult[] }) => {
+        const p = slot.pending.get(msg.id);
+        slot.pending.delete(msg.id);
+        slot.busy--;
+        p?.resolve(msg.results);
+      });
+      worker.on('error', (e) => this.fail(e));
+      worker.on('exit', (code) => code !== 0 && this.fail(new Error(`data worker exited with code ${code}`)));
+      this.workers.push(slot);
+    }
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= new Error(`data worker failed: ${e.message}`);
+    for (const slot of this.workers) {
+      for (const p of slot.pending.values()) p.reject(this.failure);
+      slot.pending.clear();
+    }
+  }
+
+  /** Runs a task on the least busy worker. */
+  run(task: WorkerTask): Promise<WorkerResult[]> {
+    if (this.failure) return Promise.reject(this.failure);
+    const slot = this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
+    const id = this.nextId++;
+    slot.busy++;
+    return new Promise((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
+      slot.worker.postMessage({ id, task });
+    });
+  }
+
+  /** Terminates the workers. */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+  }
+}
