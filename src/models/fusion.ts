@@ -1,0 +1,132 @@
+/**
+ * Fusions. Each maps per-modality features to { fused, unimodal } logits (DESIGN §1):
+ * - concat: z = W [f_1; ...; f_M] + b; z^m = W[:, slice_m] f_m + b / M (each modality's own slice
+ *   of W; the widely copied OGM-GE code pairs them the wrong way round);
+ * - sum: z = sum_m (W_m f_m + b_m); z^m = W_m f_m + b_m;
+ * - film and gated (non-linear): z^m = the fused head applied with the other modalities' features zeroed.
+ */
+import { nn, cat, type Tensor } from '../torch/index.js';
+import * as ops from '../torch/ops.generated.js';
+
+export type FusionKind = 'concat' | 'sum' | 'film' | 'gated';
+export const FUSIONS: readonly FusionKind[] = ['concat', 'sum', 'film', 'gated'];
+
+export interface FusionOutput { fused: Tensor; unimodal: Record<string, Tensor> }
+
+export abstract class Fusion extends nn.Module {
+  constructor(readonly modalities: string[], readonly dims: number[], readonly numClasses: number) {
+    super();
+    if (modalities.length < 2) throw new Error(`a fusion needs at least 2 modalities, got ${modalities.length}`);
+  }
+  abstract forward(features: Record<string, Tensor>): FusionOutput;
+
+  protected featuresOf(features: Record<string, Tensor>): Tensor[] {
+    return this.modalities.map((m) => {
+      const f = features[m];
+      if (!f) throw new Error(`fusion: no features for modality "${m}" (got ${Object.keys(features).join(', ')})`);
+      return f;
+    });
+  }
+}
+
+export class ConcatFusion extends Fusion {
+  readonly head: nn.Linear;
+  readonly offsets: number[];
+  constructor(modalities: string[], dims: number[], numClasses: number) {
+    super(modalities, dims, numClasses);
+    this.head = this.module('head', new nn.Linear(dims.reduce((a, b) => a + b, 0), numClasses));
+    this.offsets = dims.map((_, i) => dims.slice(0, i).reduce((a, b) => a + b, 0));
+  }
+  forward(features: Record<string, Tensor>): FusionOutput {
+    const fs = this.featuresOf(features);
+    const w = this.head.weight;
+    const b = this.head.bias as Tensor;
+    const share = b.div(this.modalities.length);
+    const unimodal: Record<string, Tensor> = {};
+    this.modalities.forEach((m, i) => {
+      const slice = w.narrow(1, this.offsets[i] as number, this.dims[i] as number);
+      unimodal[m] = nn.F.linear(fs[i] as Tensor, slice, share);
+    });
+    return { fused: this.head.forward(cat(fs, 1)), unimodal };
+  }
+}
+
+export class SumFusion extends Fusion {
+  readonly heads: nn.Linear[];
+  constructor(modalities: string[], dims: number[], numClasses: number) {
+    super(modalities, dims, numClasses);
+    this.heads = modalities.map((m, i) => this.module(`head_${m}`, new nn.Linear(dims[i] as number, numClasses)));
+  }
+  forward(features: Record<string, Tensor>): FusionOutput {
+    const fs = this.featuresOf(features);
+    const unimodal: Record<string, Tensor> = {};
+    const logits = this.modalities.map((m, i) => (unimodal[m] = (this.heads[i] as nn.Linear).forward(fs[i] as Tensor)));
+    return { fused: logits.reduce((a, b) => a.add(b)), unimodal };
+  }
+}
+
+/** Shared by the non-linear fusions: unimodal logits by zeroing the other modalities' features. */
+abstract class NonLinearFusion extends Fusion {
+  protected abstract fuse(fs: Tensor[]): Tensor;
+  forward(features: Record<string, Tensor>): FusionOutput {
+    const fs = this.featuresOf(features);
+    const unimodal: Record<string, Tensor> = {};
+    this.modalities.forEach((m, i) => {
+      unimodal[m] = this.fuse(fs.map((f, j) => (j === i ? f : ops.zeros_like(f))));
+    });
+    return { fused: this.fuse(fs), unimodal };
+  }
+}
+
+/**
+ * FiLM: the first modality's features are scaled and shifted by functions of the others,
+ * h = gamma(f_rest) * f_1 + beta(f_rest), z = W h + b.
+ */
+export class FiLMFusion extends NonLinearFusion {
+  readonly film: nn.Linear;
+  readonly head: nn.Linear;
+  constructor(modalities: string[], dims: number[], numClasses: number) {
+    super(modalities, dims, numClasses);
+    const d0 = dims[0] as number;
+    this.film = this.module('film', new nn.Linear(dims.slice(1).reduce((a, b) => a + b, 0), 2 * d0));
+    this.head = this.module('head', new nn.Linear(d0, numClasses));
+  }
+  protected fuse(fs: Tensor[]): Tensor {
+    const d0 = this.dims[0] as number;
+    const gb = this.film.forward(cat(fs.slice(1), 1));
+    const h = gb.narrow(1, 0, d0).mul(fs[0] as Tensor).add(gb.narrow(1, d0, d0));
+    return this.head.forward(h);
+  }
+}
+
+/**
+ * Gated: each modality's projected features pass through a sigmoid gate computed from all
+ * modalities, h = sum_m sigmoid(G_m [f_1; ...; f_M]) * (P_m f_m), z = W relu(h) + b.
+ */
+export class GatedFusion extends NonLinearFusion {
+  readonly proj: nn.Linear[];
+  readonly gates: nn.Linear[];
+  readonly head: nn.Linear;
+  constructor(modalities: string[], dims: number[], numClasses: number, hidden = 128) {
+    super(modalities, dims, numClasses);
+    const total = dims.reduce((a, b) => a + b, 0);
+    this.proj = modalities.map((m, i) => this.module(`proj_${m}`, new nn.Linear(dims[i] as number, hidden)));
+    this.gates = modalities.map((m) => this.module(`gate_${m}`, new nn.Linear(total, hidden)));
+    this.head = this.module('head', new nn.Linear(hidden, numClasses));
+  }
+  protected fuse(fs: Tensor[]): Tensor {
+    const all = cat(fs, 1);
+    const gated = fs.map((f, i) => (this.gates[i] as nn.Linear).forward(all).sigmoid().mul((this.proj[i] as nn.Linear).forward(f)));
+    return this.head.forward(gated.reduce((a, b) => a.add(b)).relu());
+  }
+}
+
+export function makeFusion(kind: FusionKind, modalities: string[], dims: number[], numClasses: number): Fusion {
+  switch (kind) {
+    case 'concat': return new ConcatFusion(modalities, dims, numClasses);
+    case 'sum': return new SumFusion(modalities, dims, numClasses);
+    case 'film': return new FiLMFusion(modalities, dims, numClasses);
+    case 'gated': return new GatedFusion(modalities, dims, numClasses);
+    default: throw new Error(`unknown fusion "${String(kind)}" (known: ${FUSIONS.join(', ')})`);
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * The one model contract of mmgap: every fusion returns the fused logits and one set of unimodal
+ * logits per modality, computed the same way for every method (DESIGN §1).
+ */
+import type { nn, Tensor } from '../torch/index.js';
+
+export interface ModelOutput {
+  /** Fused logits [N, C]. */
+  fused: Tensor;
+  /** Unimodal logits [N, C] per modality name. */
+  unimodal: Record<string, Tensor>;
+  /** Encoder features [N, D_m] per modality (prototype methods use them). */
+  features: Record<string, Tensor>;
+}
+
+export interface MultimodalModel extends nn.Module {
+  readonly modalities: string[];
+  readonly numClasses: number;
+  /** Inputs by modality name, each [N, ...modality shape]. */
+  forward(inputs: Record<string, Tensor>): ModelOutput;
+  /** The encoder of one modality (gradient-modulation methods scale its gradients). */
+  encoder(modality: string): nn.Module;
+  /** Fusion-head parameters (shared by all modalities). */
+  headParameters(): Tensor[];
+}

@@ -1,0 +1,138 @@
+/**
+ * What a run is configured by and what it writes. The run directory:
+ *
+ *   config.json              the resolved RunConfig (+ mmgap and libtorch versions)
+ *   metrics.jsonl            one EpochMetrics line per finished epoch (appended atomically)
+ *   gaps/epoch-N.csv         per training sample after epoch N (1-based): id,label,gap,gamma,dominant,corrupted
+ *   checkpoints/last.safetensors, checkpoints/best.safetensors   model + optimizer + method state
+ *   summary.json             the RunSummary, written when the run ends
+ *   report.html              the diagnostic report (src/report)
+ *   run.log                  the log lines
+ */
+import type { FusionKind } from '../models/fusion.js';
+import type { EncoderKind } from '../models/classifier.js';
+import type { MethodOptions } from '../methods/method.js';
+
+export const RUN_FORMAT_VERSION = 1;
+
+export interface PurifyConfig {
+  /** Keep training samples with imbalance posterior gamma < tau. */
+  tau: number;
+  /** Fine-tuning epochs on the kept subset. */
+  epochs: number;
+  /** Fine-tuning learning rate = lr * lrFactor. */
+  lrFactor: number;
+  /** Plain cross-entropy (the paper's "even without the adaptive loss") or the adaptive loss. */
+  loss: 'ce' | 'adaptive';
+}
+
+export interface RunConfig {
+  /** Dataset spec: avdigits | cremad:PATH | ave:PATH | ks:PATH | folder:PATH */
+  data: string;
+  /** Dataset options passed to openDataset (e.g. fsddDir, corruption settings, frames, imageSize). */
+  dataOptions: Record<string, unknown>;
+  method: string;
+  methodOptions: MethodOptions;
+  encoder: EncoderKind;
+  fusion: FusionKind;
+  /** Width of the small CNN encoders. */
+  width: number;
+  /** Total epochs, warm-up included. */
+  epochs: number;
+  /** Warm-up epochs of plain fused cross-entropy before the method's own loss. */
+  warmup: number;
+  batchSize: number;
+  optimizer: 'sgd' | 'adam' | 'adamw';
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  schedule: 'none' | 'step' | 'cosine';
+  /** StepLR: epochs per decay, and the factor. */
+  stepSize: number;
+  gamma: number;
+  seed: number;
+  device: string;
+  /** libtorch intra-op threads (0: all cores). */
+  threads: number;
+  /** Loader worker threads (0: load on the main thread). */
+  workers: number;
+  /** Purification after training, or null. */
+  purify: PurifyConfig | null;
+  /** Skip bad samples (counted and reported) instead of stopping at the first. */
+  skipBadSamples: boolean;
+}
+
+export interface Scores {
+  /** Accuracy in [0, 1]. */
+  acc: number;
+  /** Macro-F1 in [0, 1]. */
+  f1: number;
+}
+
+export interface SplitScores extends Scores {
+  modality: Record<string, Scores>;
+}
+
+export interface GmmDiagnostics {
+  /** Fitted on 'signed' gaps d_i or on their absolute values. */
+  on: 'signed' | 'absolute';
+  means: number[];
+  variances: number[];
+  weights: number[];
+  /** Index of the balanced component (mean nearest 0). */
+  balanced: number;
+  bic1: number;
+  bic2: number;
+  /** False when the 1-component fit has the lower BIC (then every gamma is 0). */
+  imbalanced: boolean;
+  /** Share of training samples with gamma > 0.5. */
+  shareImbalanced: number;
+  /** AUROC of gamma against the corruption flags (null without ground truth). */
+  auroc: number | null;
+}
+
+export interface EpochMetrics {
+  /** 1-based epoch number (purification fine-tuning continues the count). */
+  epoch: number;
+  stage: 'warmup' | 'main' | 'finetune';
+  lr: number;
+  train: { loss: number; acc: number; logs: Record<string, number> };
+  val: SplitScores;
+  /** Training-set gaps after this epoch: mean, std and a histogram on [-1, 1]. */
+  gap: { mean: number; std: number; hist: { edges: number[]; counts: number[] } };
+  gmm: GmmDiagnostics;
+  /** Method-specific diagnostics (endEpoch). */
+  method: Record<string, unknown>;
+  seconds: number;
+}
+
+export interface PurificationSummary {
+  tau: number;
+  keptFraction: number;
+  kept: number;
+  total: number;
+  /** Share of the removed samples that carry a corruption flag (null without ground truth). */
+  removedCorruptedShare: number | null;
+  before: SplitScores;
+  after: SplitScores;
+}
+
+export interface RunSummary {
+  formatVersion: number;
+  mmgapVersion: string;
+  method: string;
+  data: string;
+  seed: number;
+  /** Epoch (1-based) chosen on validation accuracy; test is evaluated only for it. */
+  bestEpoch: number;
+  val: SplitScores;
+  test: SplitScores;
+  /** Row = true class, column = predicted (test split, fused output). */
+  confusion: number[][];
+  classes: string[];
+  /** AUROC of the final gamma against the corruption flags (training split), or null. */
+  auroc: number | null;
+  purification: PurificationSummary | null;
+  wallSeconds: number;
+  outDir: string;
+}
