@@ -136,3 +136,48 @@ export interface RunSummary {
   wallSeconds: number;
   outDir: string;
 }
+
+/** Progress of a run, for progress bars and logs (the CLI renders them; the library stays silent). */
+export type TrainEvent =
+  | { kind: 'log'; line: string }
+  | { kind: 'phase'; phase: 'loading' | 'caching' | 'training' | 'purifying' | 'testing'; total?: number }
+  | { kind: 'step'; epoch: number; epochs: number; stage: EpochMetrics['stage']; step: number; steps: number; loss: number }
+  | { kind: 'epoch'; metrics: EpochMetrics; epochs: number }
+  | { kind: 'resumed'; fromEpoch: number };
+
+export interface RunOptions {
+  /** The run directory (created if missing). */
+  outDir: string;
+  /** Continue from the directory's last checkpoint when it holds one for the same config (default true). */
+  resume?: boolean;
+  /** Aborting stops the run cleanly after writing a checkpoint of the last finished epoch. */
+  signal?: AbortSignal;
+  onEvent?: (e: TrainEvent) => void;
+}
+
+/** Defaults of every RunConfig field: what `mmgap train` uses when neither a config file nor a flag sets it. */
+export const DEFAULT_CONFIG: RunConfig = {
+  data: 'avdigits',
+  dataOptions: {},
+  method: 'gmm-adaptive',
+  methodOptions: {},
+  encoder: 'small-cnn',
+  fusion: 'concat',
+  width: 16,
+  epochs: 20,
+  warmup: 5,
+  batchSize: 64,
+  optimizer: 'sgd',
+  lr: 0.05,
+  momentum: 0.9,
+  weightDecay: 1e-4,
+  schedule: 'cosine',
+  stepSize: 10,
+  gamma: 0.1,
+  seed: 0,
+  device: 'cpu',
+  threads: 0,
+  workers: 0,
+  purify: null,
+  skipBadSamples: false,
+};
