@@ -1,0 +1,163 @@
+/**
+ * The per-sample weights of the GMM-guided adaptive loss (DESIGN section 1), as pure functions,
+ * and a reference evaluation of the whole loss against which the tensor implementation is tested:
+ *
+ *   L = mean_i[(1 + beta (1 - gamma_i)) CE_i]
+ *     + lambdaGap   * mean_i[(1 + kappa gamma_i) gap_i]
+ *     + lambdaAlign * mean_i[gamma_i ((d_i - muBal) / sigmaBal)^2]
+ */
+
+import type { GmmSpace } from './subgroup.js';
+import { checkInteger, checkNumberInRange, checkOneOf, finiteFloat64, type NumericArray } from './validate.js';
+
+/**
+ * How the gap term's gradient flows: 'weak-only' (default) uses relu(p^dom[y].detach() - p^weak[y]),
+ * raising the weak modality toward the strong one and never pushing the strong one down;
+ * 'both' lets the gradient reach both modalities.
+ */
+export type GapGrad = 'weak-only' | 'both';
+
+/** Options of the adaptive loss. The defaults are starting points, to be settled by the ablation. */
+export interface AdaptiveLossOptions {
+  /** Fusion-CE priority of balanced samples: weight 1 + beta (1 - gamma). >= 0; default 1. */
+  beta: number;
+  /** Extra gap penalty on imbalanced samples: weight 1 + kappa gamma. >= 0; default 1. */
+  kappa: number;
+  /** Weight of the gap term. >= 0; default 0.5. */
+  lambdaGap: number;
+  /** Weight of the align term. >= 0; default 0.1. */
+  lambdaAlign: number;
+  /** Gradient path of the gap term; default 'weak-only'. */
+  gapGrad: GapGrad;
+  /** GMM on signed gaps or on their absolute values; default 'signed'. */
+  gmmOn: GmmSpace;
+  /** Refit the GMM every this many adaptive epochs (integer >= 1); default 1. */
+  refitEvery: number;
+  /** EM initialisations per GMM fit (integer >= 1); default 5. */
+  gmmNInit: number;
+}
+
+/** The default adaptive-loss options. */
+export const DEFAULT_ADAPTIVE_LOSS_OPTIONS: Readonly<AdaptiveLossOptions> = Object.freeze({
+  beta: 1,
+  kappa: 1,
+  lambdaGap: 0.5,
+  lambdaAlign: 0.1,
+  gapGrad: 'weak-only',
+  gmmOn: 'signed',
+  refitEvery: 1,
+  gmmNInit: 5,
+});
+
+/**
+ * The defaults overridden by `options`, validated: an unknown key or an invalid value throws an
+ * error naming the option.
+ */
+export function resolveAdaptiveLossOptions(options: Partial<AdaptiveLossOptions> = {}): AdaptiveLossOptions {
+  for (const key of Object.keys(options)) {
+    if (!(key in DEFAULT_ADAPTIVE_LOSS_OPTIONS)) {
+      const known = Object.keys(DEFAULT_ADAPTIVE_LOSS_OPTIONS).join(', ');
+      throw new RangeError(`unknown adaptive-loss option '${key}' (known: ${known})`);
+    }
+  }
+  const resolved: AdaptiveLossOptions = { ...DEFAULT_ADAPTIVE_LOSS_OPTIONS };
+  for (const [key, value] of Object.entries(options)) {
+    if (value !== undefined) Object.assign(resolved, { [key]: value });
+  }
+  for (const name of ['beta', 'kappa', 'lambdaGap', 'lambdaAlign'] as const) {
+    checkNumberInRange(resolved[name], name, 0);
+  }
+  checkOneOf(resolved.gapGrad, 'gapGrad', ['weak-only', 'both']);
+  checkOneOf(resolved.gmmOn, 'gmmOn', ['signed', 'absolute']);
+  checkInteger(resolved.refitEvery, 'refitEvery', 1);
+  checkInteger(resolved.gmmNInit, 'gmmNInit', 1);
+  return resolved;
+}
+
+/** gamma as a Float64Array after checking every value is in [0, 1]. */
+function checkedGamma(gamma: NumericArray): Float64Array {
+  const values = finiteFloat64(gamma, 'gamma');
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] < 0 || values[i] > 1) throw new RangeError(`gamma[${i}] is ${values[i]}; expected a value in [0, 1]`);
+  }
+  return values;
+}
+
+/** Fusion-CE weight per sample: 1 + beta (1 - gamma_i). */
+export function fusionWeights(gamma: NumericArray, beta: number): Float64Array {
+  checkNumberInRange(beta, 'beta', 0);
+  return checkedGamma(gamma).map((g) => 1 + beta * (1 - g));
+}
+
+/** Gap-term weight per sample: 1 + kappa gamma_i. */
+export function gapWeights(gamma: NumericArray, kappa: number): Float64Array {
+  checkNumberInRange(kappa, 'kappa', 0);
+  return checkedGamma(gamma).map((g) => 1 + kappa * g);
+}
+
+/** Align-term weight per sample: gamma_i itself (a copy). */
+export function alignWeights(gamma: NumericArray): Float64Array {
+  return Float64Array.from(checkedGamma(gamma));
+}
+
+/** Align-term target per sample: ((d_i - muBal) / sigmaBal)^2, sigmaBal > 0. */
+export function alignTargets(gaps: NumericArray, muBal: number, sigmaBal: number): Float64Array {
+  checkNumberInRange(muBal, 'muBal', -Infinity);
+  checkNumberInRange(sigmaBal, 'sigmaBal', Number.MIN_VALUE);
+  return finiteFloat64(gaps, 'gaps').map((d) => ((d - muBal) / sigmaBal) ** 2);
+}
+
+/** Per-sample inputs of {@link adaptiveLossReference}, all of one length n >= 1. */
+export interface AdaptiveLossInputs {
+  /** Fused cross-entropy CE(z_i, y_i). */
+  crossEntropy: NumericArray;
+  /** gap_i, e.g. relu(p^dom_i[y_i] - p^weak_i[y_i]). */
+  gapPenalty: NumericArray;
+  /** The Modality Gap d_i used by the align term. */
+  gaps: NumericArray;
+  /** Posterior of the imbalanced subgroup. */
+  gamma: NumericArray;
+}
+
+/** The value of the adaptive loss and of its three terms (each already multiplied by its lambda). */
+export interface AdaptiveLossValue {
+  readonly total: number;
+  readonly fusion: number;
+  readonly gap: number;
+  readonly align: number;
+}
+
+/**
+ * Evaluates the adaptive loss in plain arithmetic: the reference for the engine's
+ * implementation, which must agree with it on the same per-sample inputs.
+ */
+export function adaptiveLossReference(
+  inputs: AdaptiveLossInputs,
+  balanced: { muBal: number; sigmaBal: number },
+  options: Partial<AdaptiveLossOptions> = {},
+): AdaptiveLossValue {
+  const o = resolveAdaptiveLossOptions(options);
+  const n = inputs.gamma.length;
+  if (n === 0) throw new RangeError('the adaptive loss needs at least one sample');
+  for (const [name, values] of Object.entries(inputs) as [string, NumericArray][]) {
+    if (values.length !== n) throw new RangeError(`${name} has ${values.length} values, gamma has ${n}`);
+  }
+  const ce = finiteFloat64(inputs.crossEntropy, 'crossEntropy');
+  const gap = finiteFloat64(inputs.gapPenalty, 'gapPenalty');
+  const fusionW = fusionWeights(inputs.gamma, o.beta);
+  const gapW = gapWeights(inputs.gamma, o.kappa);
+  const alignW = alignWeights(inputs.gamma);
+  const targets = alignTargets(inputs.gaps, balanced.muBal, balanced.sigmaBal);
+  let fusionSum = 0;
+  let gapSum = 0;
+  let alignSum = 0;
+  for (let i = 0; i < n; i++) {
+    fusionSum += fusionW[i] * ce[i];
+    gapSum += gapW[i] * gap[i];
+    alignSum += alignW[i] * targets[i];
+  }
+  const fusion = fusionSum / n;
+  const gapTerm = (o.lambdaGap * gapSum) / n;
+  const align = (o.lambdaAlign * alignSum) / n;
+  return { total: fusion + gapTerm + align, fusion, gap: gapTerm, align };
+}

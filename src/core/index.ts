@@ -1,0 +1,28 @@
+/** Engine-free core math of mmgap: Modality Gap, 1-D GMM, subgroup posteriors, loss weights, statistics. */
+
+export { SeededRandom } from './prng.js';
+export { type NumericArray } from './validate.js';
+export { modalityGap, modalitySpread, type ModalitySpread, type ProbabilityMatrix, type LabelArray } from './gap.js';
+export { GaussianMixture, type GaussianMixtureOptions, type GmmInit } from './gmm.js';
+export { type MixtureParams, type MixtureDensity, mixtureDensity, linspace } from './mixture.js';
+export {
+  imbalancePosterior,
+  type ImbalancePosterior,
+  type ImbalancePosteriorOptions,
+  type GmmSpace,
+} from './subgroup.js';
+export {
+  DEFAULT_ADAPTIVE_LOSS_OPTIONS,
+  resolveAdaptiveLossOptions,
+  fusionWeights,
+  gapWeights,
+  alignWeights,
+  alignTargets,
+  adaptiveLossReference,
+  type AdaptiveLossOptions,
+  type AdaptiveLossInputs,
+  type AdaptiveLossValue,
+  type GapGrad,
+} from './adaptive-weights.js';
+export { mean, variance, std, shareAbove, histogram, auroc, type Histogram, type HistogramOptions } from './stats.js';
+export { confusionMatrix, accuracy, macroF1 } from './metrics.js';

@@ -1,0 +1,145 @@
+/**
+ * The balanced / imbalanced subgroup rule of DESIGN section 1: a 2-component GMM on the gaps,
+ * the balanced component is the one whose mean is nearest 0, gamma_i is each sample's posterior
+ * of the other one, and a BIC guard sets gamma = 0 when one component explains the gaps better.
+ */
+
+import { GaussianMixture } from './gmm.js';
+import type { MixtureParams } from './mixture.js';
+import { checkOneOf, finiteFloat64, type NumericArray } from './validate.js';
+
+/** Which values the GMM is fitted on: the signed gaps d_i, or |d_i|. */
+export type GmmSpace = 'signed' | 'absolute';
+
+/** Options of {@link imbalancePosterior}. */
+export interface ImbalancePosteriorOptions {
+  /**
+   * 'signed' (default): fit on d_i. 'absolute': fit on |d_i|, for when either modality can be
+   * the dominant one and the signed gaps form three clusters (negative, near 0, positive).
+   */
+  gmmOn?: GmmSpace;
+  /** EM initialisations (default 5). */
+  nInit?: number;
+  /** EM iterations per initialisation (default 100). */
+  maxIter?: number;
+  /** EM tolerance on the mean log-likelihood per sample (default 1e-3). */
+  tol?: number;
+  /** Variance floor (default 1e-6). */
+  regCovar?: number;
+  /** Seed of the initialisations (default 0). */
+  seed?: number;
+}
+
+/** The subgroup posterior and everything the run log and the align term need. */
+export interface ImbalancePosterior {
+  /** Posterior of the imbalanced component per sample; all 0 when no imbalance is detected. */
+  readonly gamma: Float64Array;
+  /** True when BIC(2) < BIC(1). */
+  readonly imbalanceDetected: boolean;
+  /** One line for the run log saying what was decided and why. */
+  readonly reason: string;
+  /** The space the GMMs were fitted in. */
+  readonly gmmOn: GmmSpace;
+  /** The 2-component fit, components sorted by mean. */
+  readonly gmm: MixtureParams;
+  /** Index (0 or 1) of the balanced component in `gmm`: the mean nearest 0 (ties: the lower mean). */
+  readonly balancedComponent: number;
+  /** The 1-component fit. */
+  readonly single: MixtureParams;
+  /** BIC of the 1- and 2-component fits (lower is better). */
+  readonly bic1: number;
+  readonly bic2: number;
+  /**
+   * Centre and spread of the balanced subgroup in the signed-gap space, for the align term
+   * ((d - muBal) / sigmaBal)^2. 'signed': the balanced component's mean and standard deviation
+   * (or the 1-component fit's when no imbalance is detected). 'absolute': the mean and standard
+   * deviation of the signed gaps weighted by the balanced posterior 1 - gamma_i (plus regCovar
+   * in the variance), which for gamma = 0 are those of all the gaps.
+   */
+  readonly muBal: number;
+  readonly sigmaBal: number;
+}
+
+/**
+ * Fits 1- and 2-component GMMs to the gaps and returns the posterior of the imbalanced
+ * subgroup, or gamma = 0 for everyone when BIC prefers one component (BIC(1) <= BIC(2)).
+ * @param gaps per-sample Modality Gaps (signed; see modalityGap / modalitySpread); at least 2
+ */
+export function imbalancePosterior(gaps: NumericArray, options: ImbalancePosteriorOptions = {}): ImbalancePosterior {
+  const gmmOn = options.gmmOn ?? 'signed';
+  checkOneOf(gmmOn, 'gmmOn', ['signed', 'absolute']);
+  const signed = finiteFloat64(gaps, 'gaps');
+  const fitted = gmmOn === 'signed' ? signed : signed.map(Math.abs);
+  const gmmOptions = {
+    nInit: options.nInit ?? 5,
+    maxIter: options.maxIter ?? 100,
+    tol: options.tol ?? 1e-3,
+    regCovar: options.regCovar ?? 1e-6,
+    seed: options.seed ?? 0,
+  };
+  const two = new GaussianMixture({ ...gmmOptions, nComponents: 2 }).fit(fitted);
+  const one = new GaussianMixture({ ...gmmOptions, nComponents: 1 }).fit(fitted);
+  const bic1 = one.bic(fitted);
+  const bic2 = two.bic(fitted);
+  const balanced = Math.abs(two.means[1]) < Math.abs(two.means[0]) ? 1 : 0;
+  const imbalanced = 1 - balanced;
+  const imbalanceDetected = bic2 < bic1;
+  const n = signed.length;
+
+  const gamma = new Float64Array(n);
+  if (imbalanceDetected) {
+    const posteriors = two.predictProba(fitted);
+    for (let i = 0; i < n; i++) gamma[i] = posteriors[i * 2 + imbalanced];
+  }
+
+  let muBal: number;
+  let sigmaBal: number;
+  if (gmmOn === 'absolute') {
+    ({ mean: muBal, std: sigmaBal } = balancedMoments(signed, gamma, gmmOptions.regCovar));
+  } else {
+    const source = imbalanceDetected ? two : one;
+    const component = imbalanceDetected ? balanced : 0;
+    muBal = source.means[component];
+    sigmaBal = Math.sqrt(source.variances[component]);
+  }
+
+  const space = gmmOn === 'signed' ? 'signed gaps' : '|gaps|';
+  const reason = imbalanceDetected
+    ? `BIC(2) = ${bic2.toFixed(2)} < BIC(1) = ${bic1.toFixed(2)} on ${space}: imbalanced component ` +
+      `mean ${two.means[imbalanced].toFixed(4)} (weight ${two.weights[imbalanced].toFixed(3)}), balanced ` +
+      `mean ${two.means[balanced].toFixed(4)} (weight ${two.weights[balanced].toFixed(3)})`
+    : `BIC(1) = ${bic1.toFixed(2)} <= BIC(2) = ${bic2.toFixed(2)} on ${space}: one component explains the ` +
+      `gaps, so there is no imbalanced subgroup; gamma = 0 for all ${n} samples`;
+
+  return {
+    gamma,
+    imbalanceDetected,
+    reason,
+    gmmOn,
+    gmm: two.params,
+    balancedComponent: balanced,
+    single: one.params,
+    bic1,
+    bic2,
+    muBal,
+    sigmaBal,
+  };
+}
+
+/** Mean and standard deviation of the signed gaps weighted by 1 - gamma_i; regCovar floors the variance. */
+function balancedMoments(signed: Float64Array, gamma: Float64Array, regCovar: number): { mean: number; std: number } {
+  let weightSum = 0;
+  let weighted = 0;
+  for (let i = 0; i < signed.length; i++) {
+    const w = 1 - gamma[i];
+    weightSum += w;
+    weighted += w * signed[i];
+  }
+  const mean = weighted / weightSum;
+  let squares = 0;
+  for (let i = 0; i < signed.length; i++) {
+    const d = signed[i] - mean;
+    squares += (1 - gamma[i]) * d * d;
+  }
+  return { mean, std: Math.sqrt(squares / weightSum + regCovar) };
+}

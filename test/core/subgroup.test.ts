@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { SeededRandom, auroc, imbalancePosterior, mean, shareAbove } from '../../src/core/index.js';
+import { loadGmmFixtures } from './shared-fixtures.js';
+
+/** Gaps of a balanced majority near 0 plus imbalanced samples, with the ground-truth flags. */
+function drawGaps(n: number, seed: number, imbalancedMeans: number[]): { gaps: Float64Array; flags: boolean[] } {
+  const rng = new SeededRandom(seed);
+  const gaps = new Float64Array(n);
+  const flags: boolean[] = [];
+  for (let i = 0; i < n; i++) {
+    const imbalanced = rng.uniform() < 0.3;
+    const centre = imbalanced ? imbalancedMeans[rng.uniformInt(imbalancedMeans.length)] : 0.02;
+    gaps[i] = centre + (imbalanced ? 0.08 : 0.04) * rng.normal();
+    flags.push(imbalanced);
+  }
+  return { gaps, flags };
+}
+
+describe('imbalancePosterior', () => {
+  it('finds the imbalanced subgroup: balanced = mean nearest 0, gamma separates the flags (AUROC > 0.99)', () => {
+    const { gaps, flags } = drawGaps(3000, 1, [0.6]);
+    const result = imbalancePosterior(gaps);
+    expect(result.imbalanceDetected).toBe(true);
+    expect(result.bic2).toBeLessThan(result.bic1);
+    expect(result.balancedComponent).toBe(0);
+    expect(Math.abs(result.gmm.means[0] - 0.02)).toBeLessThan(0.01);
+    expect(auroc(result.gamma, flags)).toBeGreaterThan(0.99);
+    expect(Math.abs(shareAbove(result.gamma) - 0.3)).toBeLessThan(0.03);
+    expect(result.reason).toMatch(/^BIC\(2\) = .* < BIC\(1\) = .*imbalanced component mean 0\.(59|60)/);
+    // 'signed': muBal / sigmaBal are the balanced component's parameters.
+    expect(result.muBal).toBe(result.gmm.means[0]);
+    expect(result.sigmaBal).toBe(Math.sqrt(result.gmm.variances[0]));
+  });
+
+  it('picks the component nearest 0 even when it has the higher mean', () => {
+    const { gaps } = drawGaps(3000, 2, [-0.6]);
+    const result = imbalancePosterior(gaps);
+    expect(result.balancedComponent).toBe(1);
+    expect(mean(result.gamma.filter((_, i) => gaps[i] < -0.4))).toBeGreaterThan(0.99);
+  });
+
+  it('sets gamma = 0 for everyone when BIC prefers one component, and says so', () => {
+    const rng = new SeededRandom(3);
+    const gaps = Float64Array.from({ length: 2000 }, () => 0.1 + 0.2 * rng.normal());
+    const result = imbalancePosterior(gaps);
+    expect(result.imbalanceDetected).toBe(false);
+    expect(result.bic1).toBeLessThanOrEqual(result.bic2);
+    expect(result.gamma.every((g) => g === 0)).toBe(true);
+    expect(result.reason).toMatch(/^BIC\(1\) = .* <= BIC\(2\) = .*no imbalanced subgroup; gamma = 0 for all 2000 samples/);
+    expect(result.muBal).toBe(result.single.means[0]);
+    expect(result.sigmaBal).toBe(Math.sqrt(result.single.variances[0]));
+  });
+
+  it("applies the BIC guard exactly where scikit-learn's BIC does on the shared fixtures", () => {
+    for (const fixture of loadGmmFixtures()) {
+      const result = imbalancePosterior(fixture.x, { nInit: 20, tol: 1e-8, maxIter: 2000 });
+      expect([fixture.name, result.imbalanceDetected]).toEqual([fixture.name, fixture.sklearn.bic_2 < fixture.sklearn.bic_1]);
+    }
+  });
+
+  it("'absolute' separates both-sided imbalance that 'signed' cannot (AUROC > 0.99)", () => {
+    const { gaps, flags } = drawGaps(4000, 4, [-0.6, 0.6]);
+    const absolute = imbalancePosterior(gaps, { gmmOn: 'absolute' });
+    expect(absolute.gmmOn).toBe('absolute');
+    expect(absolute.imbalanceDetected).toBe(true);
+    expect(absolute.balancedComponent).toBe(0);
+    expect(auroc(absolute.gamma, flags)).toBeGreaterThan(0.99);
+    expect(absolute.reason).toContain('|gaps|');
+    // muBal / sigmaBal: the signed gaps weighted by 1 - gamma (within 0.01 of the balanced truth 0.02 / 0.04).
+    expect(Math.abs(absolute.muBal - 0.02)).toBeLessThan(0.01);
+    expect(Math.abs(absolute.sigmaBal - 0.04)).toBeLessThan(0.01);
+    const signed = imbalancePosterior(gaps, { gmmOn: 'signed' });
+    expect(auroc(signed.gamma, flags)).toBeLessThan(auroc(absolute.gamma, flags));
+  });
+
+  it('validates its input', () => {
+    expect(() => imbalancePosterior([0.1, Number.NaN, 0.2])).toThrow('gaps[1] is NaN');
+    expect(() => imbalancePosterior([0.1])).toThrow(/cannot fit 2 components to 1 samples/);
+    expect(() => imbalancePosterior([0.1, 0.2], { gmmOn: 'abs' as 'absolute' })).toThrow(/gmmOn must be one of/);
+  });
+});
