@@ -38,7 +38,7 @@ export function reviveError(e: NonNullable<WorkerResult['error']>): Error {
 /** Options of WorkerPool. */
 export interface PoolOptions {
   size: number;
-  /** Extra Node flags for the workers (tests use a TypeScript loader hook). */
+  /** Node flags for the workers (default none: V8 flags are per process anyway; tests pass a TypeScript loader hook). */
   execArgv?: string[];
 }
 
@@ -52,7 +52,7 @@ export class WorkerPool {
     const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
     const url = new URL(`./load-worker${ext}`, import.meta.url);
     for (let i = 0; i < opts.size; i++) {
-      const worker = new Worker(url, { workerData: { source }, execArgv: [...process.execArgv, ...(opts.execArgv ?? [])] });
+      const worker = new Worker(url, { workerData: { source }, execArgv: opts.execArgv ?? [] });
       worker.unref();
       const slot = { worker, busy: 0, pending: new Map<number, Pending>() };
       worker.on('message', (msg: { id: number; results: WorkerResult[] }) => {

@@ -123,8 +123,8 @@ export function kaldiFbank(wave: ArrayLike<number>, opts: KaldiFbankOptions = {}
     }
     fft.forward(frame, re, im);
     for (let k = 0; k < cols; k++) {
-      const mag = Math.hypot(re[k], im[k]);
-      spec[k] = usePower ? mag * mag : mag;
+      const power = re[k] * re[k] + im[k] * im[k];
+      spec[k] = usePower ? power : Math.sqrt(power);
     }
     for (let b = 0; b < numBins; b++) {
       let e = 0;

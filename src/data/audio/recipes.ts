@@ -92,25 +92,44 @@ export const FSDD_RECIPE = 'fsdd-logmel:sr8000,center-window7776,nfft256,hop160,
 export const FSDD_SHAPE = [1, 40, 48];
 
 const FSDD_WINDOW = 47 * 160 + 256;
-let fsddMel: Float64Array | null = null;
+const FSDD_HANN = hannWindow(256, true);
+let fsddMel: { weights: Float64Array; lo: Int32Array; hi: Int32Array; bins: number } | null = null;
+
+/** The 40 mel filters for n_fft 256 at 8 kHz, with each filter's non-zero bin range (filters are sparse). */
+function fsddFilters(bins: number): NonNullable<typeof fsddMel> {
+  const weights = melFilterbank(bins, 0, 4000, 40, 8000);
+  const lo = new Int32Array(40);
+  const hi = new Int32Array(40);
+  for (let m = 0; m < 40; m++) {
+    let a = 0;
+    while (a < bins && weights[m * bins + a] === 0) a++;
+    let b = bins;
+    while (b > a && weights[m * bins + b - 1] === 0) b--;
+    lo[m] = a;
+    hi[m] = b;
+  }
+  return { weights, lo, hi, bins };
+}
 
 /** The avdigits log-mel [1, 40, 48] of a mono waveform (resampled to 8 kHz when needed). */
 export function fsddLogMel(wave: Float32Array, rate: number): Float32Array {
   const x = resample(wave, rate, 8000);
   const framed = new Float32Array(FSDD_WINDOW);
-  if (x.length <= FSDD_WINDOW) framed.set(x, Math.floor((FSDD_WINDOW - x.length) / 2));
-  else framed.set(x.subarray(Math.floor((x.length - FSDD_WINDOW) / 2), Math.floor((x.length - FSDD_WINDOW) / 2) + FSDD_WINDOW));
-  const spec = stftMagnitude(framed, { nFft: 256, hop: 160, window: hannWindow(256, true), center: false, padMode: 'constant' });
-  fsddMel ??= melFilterbank(spec.bins, 0, 4000, 40, 8000);
-  const out = new Float32Array(40 * spec.frames);
-  for (let m = 0; m < 40; m++) {
-    for (let t = 0; t < spec.frames; t++) {
+  const offset = Math.floor(Math.abs(FSDD_WINDOW - x.length) / 2);
+  if (x.length <= FSDD_WINDOW) framed.set(x, offset);
+  else framed.set(x.subarray(offset, offset + FSDD_WINDOW));
+  const spec = stftMagnitude(framed, { nFft: 256, hop: 160, window: FSDD_HANN, center: false, padMode: 'constant' });
+  const { frames, bins } = spec;
+  fsddMel ??= fsddFilters(bins);
+  const { weights, lo, hi } = fsddMel;
+  const out = new Float32Array(40 * frames);
+  const power = new Float64Array(bins);
+  for (let t = 0; t < frames; t++) {
+    for (let k = 0; k < bins; k++) power[k] = spec.data[k * frames + t] ** 2;
+    for (let m = 0; m < 40; m++) {
       let e = 0;
-      for (let k = 0; k < spec.bins; k++) {
-        const mag = spec.data[k * spec.frames + t];
-        e += mag * mag * fsddMel[m * spec.bins + k];
-      }
-      out[m * spec.frames + t] = (Math.log(e + 1e-6) + 10) / 5;
+      for (let k = lo[m]; k < hi[m]; k++) e += power[k] * weights[m * bins + k];
+      out[m * frames + t] = (Math.log(e + 1e-6) + 10) / 5;
     }
   }
   return out;

@@ -50,6 +50,8 @@ function padSignal(x: ArrayLike<number>, pad: number, mode: 'reflect' | 'constan
   return out;
 }
 
+const plans = new Map<number, RealFFT>();
+
 /** |STFT(x)| computed in float64, like torch.stft(..., return_complex=True).abs(). */
 export function stftMagnitude(x: ArrayLike<number>, opts: StftOptions): Spectrogram {
   const { nFft, hop } = opts;
@@ -57,7 +59,8 @@ export function stftMagnitude(x: ArrayLike<number>, opts: StftOptions): Spectrog
   const signal = opts.center ? padSignal(x, Math.floor(nFft / 2), opts.padMode) : Float64Array.from(x);
   if (signal.length < nFft) throw new Error(`signal of ${signal.length} samples is shorter than n_fft ${nFft}`);
   const frames = 1 + Math.floor((signal.length - nFft) / hop);
-  const fft = new RealFFT(nFft);
+  let fft = plans.get(nFft);
+  if (!fft) plans.set(nFft, (fft = new RealFFT(nFft)));
   const bins = fft.bins;
   const data = new Float64Array(bins * frames);
   const frame = new Float64Array(nFft);
@@ -67,7 +70,7 @@ export function stftMagnitude(x: ArrayLike<number>, opts: StftOptions): Spectrog
     const start = t * hop;
     for (let i = 0; i < nFft; i++) frame[i] = signal[start + i] * window[i];
     fft.forward(frame, re, im);
-    for (let k = 0; k < bins; k++) data[k * frames + t] = Math.hypot(re[k], im[k]);
+    for (let k = 0; k < bins; k++) data[k * frames + t] = Math.sqrt(re[k] * re[k] + im[k] * im[k]);
   }
   return { data, bins, frames };
 }

@@ -68,7 +68,7 @@ export interface ClipDatasetInit {
 /** Builds the Dataset of a clip list. */
 export function clipDataset(init: ClipDatasetInit): Dataset {
   const bySplit: Record<Split, Sample[]> = { train: [], val: [], test: [] };
-  const entryOf = new Map<Sample, ClipEntry>();
+  const entryOf = new Map<string, ClipEntry>(); // by "split/index"
   for (const e of init.entries) {
     const list = bySplit[e.split];
     const sample: Sample = {
@@ -79,8 +79,8 @@ export function clipDataset(init: ClipDatasetInit): Dataset {
       corruption: null,
       meta: { listFile: e.listFile, line: e.line, audio: e.audioFile, frames: e.frameDir },
     };
+    entryOf.set(`${e.split}/${list.length}`, e);
     list.push(sample);
-    entryOf.set(sample, e);
   }
   const modalities: ModalitySpec[] = [
     { name: 'audio', shape: init.audio.shape, augmented: false },
@@ -95,8 +95,8 @@ export function clipDataset(init: ClipDatasetInit): Dataset {
     source: init.source,
     skipped: init.skipped,
     async load(sample: Sample, opts: LoadOptions) {
-      const e = entryOf.get(sample) ?? init.entries.find((x) => x.id === sample.id && x.split === sample.split);
-      if (!e) throw new Error(`${init.name}: unknown sample ${sample.id}`);
+      const e = entryOf.get(`${sample.split}/${sample.index}`);
+      if (!e || e.id !== sample.id) throw new Error(`${init.name}: unknown sample ${sample.id}`);
       const want = opts.modalities ?? ['audio', 'visual'];
       const out: Record<string, Float32Array> = {};
       if (want.includes('audio')) out.audio = await loadAudioItem(e.audioFile, init.audio);
