@@ -216,7 +216,7 @@ export class GaussianMixture {
     return this.state.emRuns;
   }
 
-  /** EM iterations of the winning run. */
+  /** Full-data EM iterations of the winning run (after the sampled warm start, for large inputs). */
   get nIter(): number {
     return this.state.nIter;
   }

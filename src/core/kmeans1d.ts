@@ -4,17 +4,17 @@
  *
  * Speed: the data are sorted once per fit and shared by every initialisation. In sorted 1-D
  * data every cluster is a contiguous run between midpoints of the sorted centres, so a Lloyd
- * iteration is k binary searches plus prefix-sum look-ups, and iterating to the exact fixed
- * point costs next to nothing. (The GMM passes a sample of at most 65,536 values for large
- * inputs; see gmm.ts.)
+ * iteration is k binary searches plus prefix-sum look-ups instead of a pass over the data.
+ * (The GMM passes a sample of at most 65,536 values for large inputs; see gmm.ts.)
  */
 
 import { type EmWorkspace, mStep } from './gmm-em.js';
 import type { MixtureParams } from './mixture.js';
 import type { SeededRandom } from './prng.js';
 
-/** A cap that strict Lloyd convergence never reaches in practice; it only guards against float cycles. */
+/** scikit-learn's KMeans defaults: iteration cap, and tolerance on the squared centre shift relative to the data variance. */
 const LLOYD_MAX_ITERATIONS = 300;
+const LLOYD_RELATIVE_TOLERANCE = 1e-4;
 
 /** Starts EM runs from k-means partitions of the data (sorted once). */
 export class KMeansInitializer {
@@ -25,6 +25,8 @@ export class KMeansInitializer {
   private readonly shift: number;
   /** Scratch: squared distance of each value to its nearest centre (k-means++). */
   private readonly closest: Float64Array;
+  /** Lloyd stops when the summed squared centre shift is at most this. */
+  private readonly tolerance: number;
 
   constructor(x: Float64Array) {
     this.sorted = Float64Array.from(x).sort();
@@ -33,12 +35,16 @@ export class KMeansInitializer {
     this.prefix = new Float64Array(m + 1);
     for (let i = 0; i < m; i++) this.prefix[i + 1] = this.prefix[i] + (this.sorted[i] - this.shift);
     this.closest = new Float64Array(m);
+    const mean = this.segmentMean(0, m);
+    let squares = 0;
+    for (let i = 0; i < m; i++) squares += (this.sorted[i] - mean) ** 2;
+    this.tolerance = (LLOYD_RELATIVE_TOLERANCE * squares) / m;
   }
 
   /**
    * Initial mixture parameters for one EM run: k-means++ seeds drawn from `rng`, Lloyd
-   * iterations to the exact fixed point, then an M step with 0/1 responsibilities. Equal
-   * partitions give bitwise-equal parameters.
+   * iterations, then an M step with 0/1 responsibilities. The parameters depend only on the
+   * final partition, so equal partitions give bitwise-equal parameters.
    */
   initialParams(k: number, rng: SeededRandom, regCovar: number, work: EmWorkspace): MixtureParams {
     const centres = kmeansPlusPlusCentres(this.sorted, k, rng, this.closest).sort();
@@ -47,26 +53,44 @@ export class KMeansInitializer {
   }
 
   /**
-   * Lloyd iterations until the partition stops changing. The centres are updated in place (and
-   * stay sorted: an empty run keeps its centre, which lies inside it).
+   * Lloyd iterations with scikit-learn's stopping rule: the partition did not change, or the
+   * summed squared centre shift is at most 1e-4 times the data variance (then the partition is
+   * re-assigned to the final centres). The centres are updated in place and stay sorted: an empty
+   * run keeps its centre, which lies inside it.
    * @returns starts: cluster j is sorted[starts[j] .. starts[j + 1]); starts has k + 1 entries
    */
   private lloyd(centres: Float64Array): Int32Array {
     const k = centres.length;
-    const m = this.sorted.length;
     const starts = new Int32Array(k + 1);
     const previous = new Int32Array(k + 1).fill(-1);
-    starts[k] = m;
     for (let iteration = 0; iteration < LLOYD_MAX_ITERATIONS; iteration++) {
-      for (let j = 1; j < k; j++) starts[j] = this.countAtMost(0.5 * (centres[j - 1] + centres[j]));
-      if (starts.every((s, j) => s === previous[j])) break;
+      this.assign(centres, starts);
+      if (starts.every((s, j) => s === previous[j])) return starts;
       previous.set(starts);
+      let shift = 0;
       for (let j = 0; j < k; j++) {
-        const count = starts[j + 1] - starts[j];
-        if (count > 0) centres[j] = this.shift + (this.prefix[starts[j + 1]] - this.prefix[starts[j]]) / count;
+        if (starts[j + 1] === starts[j]) continue;
+        const mean = this.segmentMean(starts[j], starts[j + 1]);
+        shift += (mean - centres[j]) ** 2;
+        centres[j] = mean;
       }
+      if (shift <= this.tolerance) break;
     }
+    this.assign(centres, starts);
     return starts;
+  }
+
+  /** Partition of the sorted data by nearest centre (centres sorted). */
+  private assign(centres: Float64Array, starts: Int32Array): void {
+    const k = centres.length;
+    starts[0] = 0;
+    for (let j = 1; j < k; j++) starts[j] = this.countAtMost(0.5 * (centres[j - 1] + centres[j]));
+    starts[k] = this.sorted.length;
+  }
+
+  /** Mean of sorted[from .. to), to > from, from the prefix sums. */
+  private segmentMean(from: number, to: number): number {
+    return this.shift + (this.prefix[to] - this.prefix[from]) / (to - from);
   }
 
   /** Number of values <= bound (binary search). */
@@ -81,7 +105,10 @@ export class KMeansInitializer {
     return low;
   }
 
-  /** Weights, means and variances of the partition (an M step with hard responsibilities). */
+  /**
+   * Weights, means and variances of the partition (an M step with hard responsibilities); an
+   * empty cluster keeps its centre as mean.
+   */
   private partitionParams(
     starts: Int32Array,
     centres: Float64Array,
@@ -89,23 +116,17 @@ export class KMeansInitializer {
     work: EmWorkspace,
   ): MixtureParams {
     const k = centres.length;
+    const means = new Float64Array(k);
     for (let j = 0; j < k; j++) {
-      let first = 0;
+      const empty = starts[j + 1] === starts[j];
+      means[j] = empty ? centres[j] : this.segmentMean(starts[j], starts[j + 1]);
       let second = 0;
-      for (let i = starts[j]; i < starts[j + 1]; i++) {
-        const d = this.sorted[i] - centres[j];
-        first += d;
-        second += d * d;
-      }
+      for (let i = starts[j]; i < starts[j + 1]; i++) second += (this.sorted[i] - means[j]) ** 2;
       work.mass[j] = starts[j + 1] - starts[j];
-      work.firstMoment[j] = first;
+      work.firstMoment[j] = 0;
       work.secondMoment[j] = second;
     }
-    const params: MixtureParams = {
-      means: Float64Array.from(centres),
-      variances: new Float64Array(k),
-      weights: new Float64Array(k),
-    };
+    const params: MixtureParams = { means, variances: new Float64Array(k), weights: new Float64Array(k) };
     mStep(params, work, regCovar);
     return params;
   }
