@@ -83,7 +83,7 @@ export function checkRows(
       val.fraction,
       val.seed,
     );
-    train.forEach((e, i) => chosen.has(i) && (e.split = 'val'));
+    for (const i of chosen) train[i].split = 'val';
   }
   return entries;
 }
