@@ -139,6 +139,14 @@ for (const batch of batches) {
     `${gflops.toFixed(0)} GFLOP/s = ${((100 * gflops) / peak).toFixed(0)} % of matmul peak`);
 }
 const first = results[0] as { mmgap_sps: number; torch_sps: number; ratio: number };
+if (!json) {
+  // Without --json, the table also goes to stdout (Markdown, for docs/RESULTS.md).
+  console.log('| batch | mmgap samples/s (format) | PyTorch samples/s (format) | ratio | mmgap GFLOP/s |');
+  console.log('|---|---|---|---|---|');
+  for (const r of results as { batch: number; mmgap_sps: number; mmgap_format: string; torch_sps: number; torch_format: string; ratio: number; mmgap_gflops: number }[]) {
+    console.log(`| ${r.batch} | ${r.mmgap_sps.toFixed(2)} (${r.mmgap_format}) | ${r.torch_sps.toFixed(2)} (${r.torch_format}) | ${r.ratio.toFixed(3)} | ${r.mmgap_gflops.toFixed(0)} |`);
+  }
+}
 console.log(JSON.stringify({
   mmgap_sps: first.mmgap_sps, torch_sps: first.torch_sps, ratio: first.ratio, batch: 32, threads, steps,
   matmul_peak_gflops: peak, step_gflop_per_sample: STEP_FLOPS_PER_SAMPLE / 1e9, results,

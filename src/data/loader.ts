@@ -38,10 +38,15 @@ export interface LoaderOptions {
 
 /** An async iterable of batches. */
 export interface Loader extends AsyncIterable<Batch> {
-  /** Batches per epoch (before any load-time skip; a batch whose samples all fail is not yielded). */
+  /** Batches per epoch (before any load-time skip; a batch whose samples all fail is not yielded), for the current `indices`. */
   readonly length: number;
   /** The epoch of the next iteration. */
   epoch: number;
+  /**
+   * Split indices to visit in the next iteration (repeats allowed: resampling; a subset:
+   * purification), or null for every sample once. Shuffled like the full split when shuffling.
+   */
+  indices: Int32Array | null;
   /** Samples skipped so far: those skipped when the dataset was opened, then those that failed to load. */
   readonly skipped: SkippedSample[];
   /** Stops the worker threads (iteration after close is an error). */
@@ -66,7 +71,7 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
   const workers = options.workers ?? 0;
   const prefetch = Math.max(1, options.prefetch ?? Math.max(2, workers));
   const skip = options.skipBadSamples ?? false;
-  const length = options.dropLast ? Math.floor(samples.length / batchSize) : Math.ceil(samples.length / batchSize);
+  const batchesFor = (n: number): number => (options.dropLast ? Math.floor(n / batchSize) : Math.ceil(n / batchSize));
   const disk = options.cacheDir ? new FeatureCache(options.cacheDir, dataset) : null;
   const sizes = new Map(dataset.modalities.map((m) => [m.name, sizeOf(m.shape)]));
   const cacheable = dataset.modalities.filter((m) => !train || !m.augmented).map((m) => m.name);
@@ -166,13 +171,17 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
   }
 
   const loader: Loader = {
-    length,
+    get length() { return batchesFor(loader.indices?.length ?? samples.length); },
     epoch: options.epoch ?? 0,
+    indices: null,
     skipped,
     async *[Symbol.asyncIterator]() {
       if (closed) throw new Error('loader is closed');
       const epoch = loader.epoch;
-      const order = shuffle ? new Rng(seed, epoch, 'shuffle', split).permutation(samples.length) : Int32Array.from(samples, (_, i) => i);
+      const base = loader.indices ?? Int32Array.from(samples, (_, i) => i);
+      for (const i of base) if (!(i >= 0 && i < samples.length)) throw new RangeError(`loader.indices holds ${i}, outside the ${split} split (0..${samples.length - 1})`);
+      const order = shuffle ? new Rng(seed, epoch, 'shuffle', split).permutation(base.length).map((j) => base[j]) : base;
+      const length = batchesFor(order.length);
       const pending: Promise<Batch | null>[] = [];
       let next = 0;
       const fill = (): void => {

@@ -4,7 +4,9 @@
  *   config.json              the resolved RunConfig (+ mmgap and libtorch versions)
  *   metrics.jsonl            one EpochMetrics line per finished epoch (appended atomically)
  *   gaps/epoch-N.csv         per training sample after epoch N (1-based): id,label,gap,gamma,dominant,corrupted
- *   checkpoints/last.safetensors, checkpoints/best.safetensors   model + optimizer + method state
+ *   checkpoints/last.safetensors      model + optimizer + method state after the last finished epoch
+ *   checkpoints/best.safetensors      the main-stage epoch with the best validation accuracy
+ *   checkpoints/purified.safetensors  the best purification fine-tuning epoch (with purification)
  *   summary.json             the RunSummary, written when the run ends
  *   report.html              the diagnostic report (src/report)
  *   run.log                  the log lines
@@ -113,8 +115,13 @@ export interface PurificationSummary {
   total: number;
   /** Share of the removed samples that carry a corruption flag (null without ground truth). */
   removedCorruptedShare: number | null;
+  /** Test scores of the model purification starts from, and of the best fine-tuning epoch (chosen on val). */
   before: SplitScores;
   after: SplitScores;
+  beforeVal: SplitScores;
+  afterVal: SplitScores;
+  /** The fine-tuning epoch (1-based, continuing the run's count) chosen on validation. */
+  selectedEpoch: number;
 }
 
 export interface RunSummary {
@@ -133,6 +140,8 @@ export interface RunSummary {
   /** AUROC of the final gamma against the corruption flags (training split), or null. */
   auroc: number | null;
   purification: PurificationSummary | null;
+  /** Bad samples skipped under skipBadSamples (listed in run.log). */
+  skippedSamples: number;
   wallSeconds: number;
   outDir: string;
 }

@@ -1,0 +1,126 @@
+/**
+ * gmm-adaptive, mmgap's own method (DESIGN §1). At the start of every adaptive epoch (or every
+ * `refitEvery`), one eval-mode pass over the training set gives each sample's Modality Gap; a
+ * 2-component GMM splits balanced from imbalanced samples (BIC guard: one component -> gamma = 0),
+ * and each batch minimises, with gamma detached,
+ *
+ *   mean_i[(1 + beta (1 - gamma_i)) CE(z_i, y_i)]                 fusion priority for balanced samples
+ *   + lambdaGap   mean_i[(1 + kappa gamma_i) gap_i]               stronger gap penalty when imbalanced
+ *   + lambdaAlign mean_i[gamma_i ((d_i - muBal) / sigmaBal)^2]    pull toward the balanced component
+ *
+ * gap_i = relu(p^dom_i[y_i] - p^weak_i[y_i]) with the dominant side detached under
+ * gapGrad 'weak-only' (the weak modality is raised, the strong one never pushed down); the align
+ * term's d_i likewise moves only through the weak side. For M > 2 modalities d_i is the spread
+ * max_m p^m[y] - min_m p^m[y]. The warm-up stage (plain CE) is the trainer's.
+ */
+import { nn, stack, tensor, type Tensor } from '../torch/index.js';
+import * as ops from '../torch/ops.generated.js';
+import {
+  DEFAULT_ADAPTIVE_LOSS_OPTIONS, imbalancePosterior, modalityGap, modalitySpread, resolveAdaptiveLossOptions, type AdaptiveLossOptions,
+} from '../core/index.js';
+import type { ModelOutput } from '../models/types.js';
+import type { EpochContext, LossResult, Method, MethodFactory, MethodState, SplitPredictions, StepContext, TrainBatch } from './method.js';
+
+/** Per-sample gaps of a prediction pass: signed d for two modalities, the spread for more. */
+export function gapsOf(p: SplitPredictions, modalities: string[]): Float64Array {
+  const probs = modalities.map((m) => {
+    const u = p.unimodal[m];
+    if (!u) throw new Error(`predictions have no modality "${m}"`);
+    return u;
+  });
+  return probs.length === 2
+    ? modalityGap(probs[0] as Float32Array, probs[1] as Float32Array, p.labels, p.numClasses)
+    : modalitySpread(probs, p.labels, p.numClasses).spread;
+}
+
+/** The three terms of the adaptive loss for one batch (exported for tests). */
+export function adaptiveLoss(out: ModelOutput, labels: Tensor, gamma: Tensor, modalities: string[],
+  o: AdaptiveLossOptions, balanced: { muBal: number; sigmaBal: number }): { total: Tensor; fusion: Tensor; gap: Tensor; align: Tensor } {
+  const ce = nn.F.crossEntropy(out.fused, labels, { reduction: 'none' });
+  const fusion = ce.mul(gamma.neg().add(1).mul(o.beta).add(1)).mean();
+  const idx = labels.unsqueeze(1);
+  // True-class probability per modality: [N, M].
+  const truth = stack(modalities.map((m) => nn.F.softmax(out.unimodal[m] as Tensor, 1).gather(1, idx).squeeze(1)), 1);
+  const [hi, hiIdx] = truth.max(1);
+  const [lo] = truth.min(1);
+  const weakOnly = o.gapGrad === 'weak-only';
+  const strong = weakOnly ? hi.detach() : hi;
+  const gapPenalty = strong.sub(lo).relu();
+  const gap = gapPenalty.mul(gamma.mul(o.kappa).add(1)).mean().mul(o.lambdaGap);
+  // d_i in the space the balanced statistics live in: signed (audio - visual) for M = 2, else the spread.
+  let d: Tensor;
+  if (modalities.length === 2) {
+    const a = truth.select(1, 0), v = truth.select(1, 1);
+    // Under weak-only, the side that is currently dominant is a constant.
+    d = weakOnly ? ops.where(hiIdx.eq(0), a.detach().sub(v), a.sub(v.detach())) : a.sub(v);
+  } else {
+    d = strong.sub(lo);
+  }
+  const align = gamma.mul(d.sub(balanced.muBal).div(balanced.sigmaBal).square()).mean().mul(o.lambdaAlign);
+  return { total: fusion.add(gap).add(align), fusion, gap, align };
+}
+
+interface Fit { gamma: Float64Array; muBal: number; sigmaBal: number; fittedAt: number; reason: string }
+
+class GmmAdaptive implements Method {
+  readonly name = 'gmm-adaptive';
+  #fit: Fit | null = null;
+  #adaptiveEpochs = 0;
+  constructor(readonly o: AdaptiveLossOptions) {}
+
+  async beginEpoch(ctx: EpochContext): Promise<void> {
+    const due = this.#fit === null || this.#adaptiveEpochs % this.o.refitEvery === 0;
+    this.#adaptiveEpochs++;
+    if (!due) return;
+    const p = await ctx.trainPredictions();
+    const post = imbalancePosterior(gapsOf(p, ctx.modalities), { gmmOn: this.o.gmmOn, nInit: this.o.gmmNInit, seed: ctx.epoch });
+    const gamma = new Float64Array(ctx.trainSize);
+    p.index.forEach((row, i) => { gamma[row] = post.gamma[i] as number; });
+    this.#fit = { gamma, muBal: post.muBal, sigmaBal: Math.max(post.sigmaBal, 1e-3), fittedAt: ctx.epoch, reason: post.reason };
+    ctx.log(`gmm-adaptive epoch ${ctx.epoch + 1}: ${post.reason}`);
+  }
+
+  loss(out: ModelOutput, batch: TrainBatch, ctx: StepContext): LossResult {
+    const fit = this.#fit;
+    if (!fit) throw new Error('gmm-adaptive: loss() before the first GMM fit (beginEpoch was not called)');
+    const g = new Float32Array(batch.size);
+    batch.index.forEach((row, i) => { g[i] = fit.gamma[row] as number; });
+    const gamma = tensor(g).to(out.fused.device as never);
+    const r = adaptiveLoss(out, batch.labels, gamma, ctx.modalities, this.o, fit);
+    return { loss: r.total, logs: { fusion: r.fusion.item(), gap: r.gap.item(), align: r.align.item(), gamma_mean: mean(g) } };
+  }
+
+  state(): MethodState {
+    const f = this.#fit;
+    return {
+      json: { adaptiveEpochs: this.#adaptiveEpochs, fit: f && { muBal: f.muBal, sigmaBal: f.sigmaBal, fittedAt: f.fittedAt, reason: f.reason } },
+      tensors: f ? { gamma: tensor(f.gamma) } : {},
+    };
+  }
+
+  loadState(s: MethodState): void {
+    this.#adaptiveEpochs = Number(s.json.adaptiveEpochs ?? 0);
+    const f = s.json.fit as Omit<Fit, 'gamma'> | null;
+    const g = s.tensors.gamma;
+    this.#fit = f && g ? { ...f, gamma: g.toFloat64Array() } : null;
+  }
+}
+
+function mean(a: Float32Array): number {
+  let s = 0;
+  for (const v of a) s += v;
+  return a.length ? s / a.length : 0;
+}
+
+export const gmmAdaptive: MethodFactory = {
+  name: 'gmm-adaptive',
+  summary: 'GMM-guided adaptive loss on the per-sample Modality Gap (mmgap)',
+  defaults: { ...DEFAULT_ADAPTIVE_LOSS_OPTIONS },
+  create(opts): Method {
+    try {
+      return new GmmAdaptive(resolveAdaptiveLossOptions(opts as Partial<AdaptiveLossOptions>));
+    } catch (e) {
+      throw new Error(`gmm-adaptive: ${(e as Error).message}`);
+    }
+  },
+};

@@ -1,0 +1,13 @@
+/** The registry of training methods: adding a method is one file and one line here. */
+import type { MethodFactory } from './method.js';
+import { joint } from './joint.js';
+import { unimodal } from './unimodal.js';
+import { gmmAdaptive } from './gmm-adaptive.js';
+
+export const METHODS: readonly MethodFactory[] = [joint, unimodal, gmmAdaptive];
+
+export function getMethod(name: string): MethodFactory {
+  const m = METHODS.find((f) => f.name === name);
+  if (!m) throw new Error(`unknown method "${name}" (known: ${METHODS.map((f) => f.name).join(', ')})`);
+  return m;
+}

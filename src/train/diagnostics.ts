@@ -1,0 +1,65 @@
+/**
+ * Per-epoch imbalance diagnostics of the training set, the same for every method: gaps, a
+ * 2-component GMM with the BIC guard, the share of imbalanced samples and — where the dataset
+ * knows which samples were corrupted — the AUROC of gamma against those flags.
+ */
+import { auroc, histogram, imbalancePosterior, mean, std, shareAbove, type GmmSpace } from '../core/index.js';
+import type { SplitPredictions } from '../methods/method.js';
+import { gapsOf } from '../methods/gmm-adaptive.js';
+import type { EpochMetrics, GmmDiagnostics } from './types.js';
+
+export interface SampleRow { id: string; label: number; gap: number; gamma: number; dominant: string; corrupted: number | null }
+
+export interface Diagnostics {
+  gap: EpochMetrics['gap'];
+  gmm: GmmDiagnostics;
+  /** Posterior of the imbalanced subgroup per prediction row. */
+  gamma: Float64Array;
+  rows: SampleRow[];
+}
+
+/** True when the dataset flags any sample as corrupted: only then is there ground truth to score. */
+function hasGroundTruth(p: SplitPredictions): boolean {
+  return p.corrupted.some((c) => c === 1);
+}
+
+export function diagnose(p: SplitPredictions, modalities: string[], gmmOn: GmmSpace, seed: number): Diagnostics {
+  const gaps = gapsOf(p, modalities);
+  const post = imbalancePosterior(gaps, { gmmOn, seed });
+  const truthKnown = hasGroundTruth(p);
+  const h = histogram(gaps, { bins: 40, range: [-1, 1] });
+  const C = p.numClasses;
+  const rows: SampleRow[] = p.ids.map((id, i) => {
+    const y = p.labels[i] as number;
+    let best = 0;
+    modalities.forEach((m, k) => {
+      if (((p.unimodal[m] as Float32Array)[i * C + y] as number) > ((p.unimodal[modalities[best] as string] as Float32Array)[i * C + y] as number)) best = k;
+    });
+    return { id, label: y, gap: gaps[i] as number, gamma: post.gamma[i] as number, dominant: modalities[best] as string, corrupted: truthKnown ? (p.corrupted[i] as number) : null };
+  });
+  return {
+    gap: { mean: mean(gaps), std: std(gaps), hist: { edges: Array.from(h.edges), counts: Array.from(h.counts) } },
+    gmm: {
+      on: post.gmmOn,
+      means: Array.from(post.gmm.means),
+      variances: Array.from(post.gmm.variances),
+      weights: Array.from(post.gmm.weights),
+      balanced: post.balancedComponent,
+      bic1: post.bic1,
+      bic2: post.bic2,
+      imbalanced: post.imbalanceDetected,
+      shareImbalanced: shareAbove(post.gamma, 0.5),
+      auroc: truthKnown ? auroc(post.gamma, p.corrupted) : null,
+    },
+    gamma: post.gamma,
+    rows,
+  };
+}
+
+/** The CSV of gaps/epoch-N.csv. */
+export function rowsToCsv(rows: SampleRow[]): string {
+  const esc = (s: string): string => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const lines = ['id,label,gap,gamma,dominant,corrupted'];
+  for (const r of rows) lines.push(`${esc(r.id)},${r.label},${r.gap.toFixed(6)},${r.gamma.toFixed(6)},${esc(r.dominant)},${r.corrupted ?? ''}`);
+  return lines.join('\n') + '\n';
+}
