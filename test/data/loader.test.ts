@@ -58,6 +58,19 @@ describe('createLoader', () => {
     expect((await collect(createLoader(ds, 'test', { batchSize: 100 })))[0].index[99]).toBe(99);
   });
 
+  it('loader.indices visits a subset (with repeats), shuffled per epoch, and rejects out-of-range indices', async () => {
+    const ds = await openDataset('avdigits');
+    const loader = createLoader(ds, 'test', { batchSize: 4, shuffle: true });
+    loader.indices = Int32Array.of(5, 5, 7, 299, 0);
+    expect(loader.length).toBe(2);
+    const got = (await collect(loader)).flatMap((b) => [...b.index]);
+    expect([...got].sort((a, b) => a - b)).toEqual([0, 5, 5, 7, 299]);
+    loader.indices = Int32Array.of(300);
+    await expect(collect(loader)).rejects.toThrow(RangeError);
+    loader.indices = null;
+    expect(loader.length).toBe(75);
+  });
+
   it('worker threads give the same batches as the main thread', async () => {
     const ds = await openDataset('avdigits', { seed: 4 });
     const ref = await collect(createLoader(ds, 'test', { batchSize: 50, memoryCache: false }));
