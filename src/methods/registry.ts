@@ -2,9 +2,13 @@
 import type { MethodFactory } from './method.js';
 import { joint } from './joint.js';
 import { unimodal } from './unimodal.js';
+import { ogmGe } from './ogm-ge.js';
+import { pmr } from './pmr.js';
+import { mmpareto } from './mmpareto.js';
+import { sampleValuation } from './sample-valuation.js';
 import { gmmAdaptive } from './gmm-adaptive.js';
 
-export const METHODS: readonly MethodFactory[] = [joint, unimodal, gmmAdaptive];
+export const METHODS: readonly MethodFactory[] = [joint, unimodal, ogmGe, pmr, mmpareto, sampleValuation, gmmAdaptive];
 
 export function getMethod(name: string): MethodFactory {
   const m = METHODS.find((f) => f.name === name);
