@@ -1,0 +1,8 @@
+/** Writes a file through a temporary name and a rename, so a reader never sees half a report. */
+import { rename, writeFile } from 'node:fs/promises';
+
+export async function writeFileAtomic(file: string, text: string): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, text);
+  await rename(tmp, file);
+}

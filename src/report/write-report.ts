@@ -1,0 +1,108 @@
+/**
+ * report.html of a run directory: results, accuracy curves, per-epoch gap histograms with the
+ * fitted GMM, model selection (BIC), the imbalanced subgroup over time, the test confusion
+ * matrix, purification and the config. Charts are Vega-Lite rendered to inline SVG, so the
+ * page opens offline and loads nothing.
+ */
+import { join } from 'node:path';
+import type { RunSummary, SplitScores } from '../train/types.js';
+import { writeFileAtomic } from './atomic-write.js';
+import { accuracySpec } from './charts/accuracy.js';
+import { bicSpec } from './charts/bic.js';
+import { confusionSpec } from './charts/confusion.js';
+import { gapHistogramSpec, GROUP_COLORS } from './charts/gap-histogram.js';
+import { purificationSpec } from './charts/purification.js';
+import { subgroupSpec } from './charts/subgroup.js';
+import { duration, pct } from './format.js';
+import { escapeHtml, figure, page, table } from './html.js';
+import { readRunDir, type RunData } from './run-data.js';
+import { renderSvg } from './vega-svg.js';
+
+function scoreRows(name: string, s: SplitScores): string[][] {
+  return [
+    [`${name}: fused`, pct(s.acc), pct(s.f1)],
+    ...Object.entries(s.modality).map(([m, v]) => [`${name}: ${m} only`, pct(v.acc), pct(v.f1)]),
+  ];
+}
+
+function resultsSection(run: RunData): string {
+  const s = run.summary;
+  if (!s) return `<h2>Results</h2><p class="note">The run has not finished: ${run.metrics.length} of ${run.config.epochs} epochs done. Re-run the same command to resume.</p>`;
+  const facts = table(
+    ['', ''],
+    [
+      ['best epoch (validation accuracy)', String(s.bestEpoch)],
+      ['AUROC of γ vs corruption flags (train)', s.auroc === null ? 'no ground truth' : s.auroc.toFixed(3)],
+      ['wall time', duration(s.wallSeconds)],
+    ],
+  );
+  return `<h2>Results</h2>${table(['head', 'accuracy', 'macro-F1'], [...scoreRows('test', s.test), ...scoreRows('val', s.val)])}${facts}`;
+}
+
+async function curvesSection(run: RunData): Promise<string> {
+  if (run.metrics.length === 0) return '<h2>Training curves</h2><p class="note">No finished epoch yet.</p>';
+  return `<h2>Training curves</h2>
+${figure('accuracy', await renderSvg(accuracySpec(run.metrics)), 'Fused and per-modality (unimodal head) accuracy on the validation split; shading marks the warm-up and fine-tuning stages.')}
+${figure('bic', await renderSvg(bicSpec(run.metrics)), 'BIC of the 1- and 2-component fits of the training gaps. Where BIC(2) is lower, the GMM finds an imbalanced subgroup; otherwise every γ is 0.')}
+${figure('subgroup', await renderSvg(subgroupSpec(run.metrics)), 'Share of training samples with imbalance posterior γ > 0.5 and, where the data set marks corrupted samples, the AUROC of γ against those flags.')}`;
+}
+
+async function histogramsSection(run: RunData): Promise<string> {
+  if (run.metrics.length === 0) return '';
+  const charts: string[] = [];
+  for (const m of run.metrics) charts.push(figure(`gaps-epoch-${m.epoch}`, await renderSvg(gapHistogramSpec(m, run.gaps.get(m.epoch))), `epoch ${m.epoch}`));
+  const unsplit = run.metrics.some((m) => !run.gaps.has(m.epoch));
+  const swatch = (color: string, label: string): string => `<span class="swatch" style="background:${color}"></span>${escapeHtml(label)}`;
+  return `<h2>Modality gap by epoch</h2>
+<p class="note">Histogram of each training sample's gap d = p<sub>1</sub>[y] − p<sub>2</sub>[y] after every epoch, bars split by the GMM posterior; lines: the fitted components, scaled to counts.
+${swatch(GROUP_COLORS.balanced, 'balanced (γ ≤ 0.5) / balanced component')}${swatch(GROUP_COLORS.imbalanced, 'imbalanced (γ > 0.5) / imbalanced component')}${unsplit ? swatch(GROUP_COLORS.all, 'all samples (epoch without gaps/epoch-N.csv)') : ''}</p>
+<div class="grid">${charts.join('\n')}</div>`;
+}
+
+async function confusionSection(s: RunSummary | null): Promise<string> {
+  if (!s || s.confusion.length === 0) return '';
+  return `<h2>Confusion matrix</h2>${figure('confusion', await renderSvg(confusionSpec(s.confusion, s.classes)), `Test split, fused output, model of epoch ${s.bestEpoch}.`)}`;
+}
+
+async function purificationSection(s: RunSummary | null): Promise<string> {
+  const p = s?.purification;
+  if (!p) return `<h2>Purification</h2><p class="note">This run did not purify (train with --purify to fine-tune on the balanced subset).</p>`;
+  const rows = [
+    ['threshold τ (keep γ < τ)', String(p.tau)],
+    ['kept samples', `${p.kept} of ${p.total} (${pct(p.keptFraction)})`],
+    ['removed samples that were corrupted', p.removedCorruptedShare === null ? 'no ground truth' : pct(p.removedCorruptedShare)],
+    ['test accuracy before → after', `${pct(p.before.acc)} → ${pct(p.after.acc)}`],
+    ['test macro-F1 before → after', `${pct(p.before.f1)} → ${pct(p.after.f1)}`],
+  ];
+  return `<h2>Purification</h2>${table(['', ''], rows)}${figure('purification', await renderSvg(purificationSpec(p)), 'Test accuracy of the fused output and of each modality before and after fine-tuning on the kept subset.')}`;
+}
+
+function configSection(run: RunData): string {
+  const rows = Object.entries(run.config).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
+  return `<h2>Configuration</h2>${table(['field', 'value'], rows)}`;
+}
+
+/** Renders the report of a run directory as HTML (nothing written). */
+export async function renderReport(run: RunData): Promise<string> {
+  const c = run.config;
+  const title = `mmgap: ${c.method} on ${c.data} (seed ${c.seed})`;
+  const body = [
+    `<h1>${escapeHtml(title)}</h1>`,
+    `<p class="meta">${escapeHtml(run.dir)} · run format ${c.formatVersion}${c.mmgapVersion ? ` · mmgap ${escapeHtml(c.mmgapVersion)}` : ''}${c.libtorchVersion ? ` · libtorch ${escapeHtml(c.libtorchVersion)}` : ''}</p>`,
+    resultsSection(run),
+    await curvesSection(run),
+    await histogramsSection(run),
+    await confusionSection(run.summary),
+    await purificationSection(run.summary),
+    configSection(run),
+  ];
+  return page(title, body.join('\n'));
+}
+
+/** Writes `outDir/report.html` from the run directory's files and returns its path. */
+export async function writeReport(outDir: string): Promise<string> {
+  const run = await readRunDir(outDir);
+  const file = join(run.dir, 'report.html');
+  await writeFileAtomic(file, await renderReport(run));
+  return file;
+}

@@ -1,0 +1,83 @@
+/** report.html of a fabricated run: self-contained, and every chart renders with data in headless Chromium. */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { writeReport } from '../../src/report/index.js';
+import { writeRunFixture } from './helpers/run-fixture.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts');
+const dir = mkdtempSync(join(tmpdir(), 'mmgap-report-'));
+const finished = join(dir, 'finished');
+const config = writeRunFixture(finished, { config: { epochs: 6, warmup: 2, purify: { tau: 0.5, epochs: 2, lrFactor: 0.1, loss: 'ce' } } });
+const epochs = config.epochs + (config.purify?.epochs ?? 0);
+const CHARTS = ['accuracy', 'bic', 'subgroup', ...Array.from({ length: epochs }, (_, i) => `gaps-epoch-${i + 1}`), 'confusion', 'purification'];
+
+describe('writeReport', () => {
+  it('writes one self-contained page with every chart inlined', async () => {
+    const file = await writeReport(finished);
+    expect(file).toBe(join(finished, 'report.html'));
+    const html = readFileSync(file, 'utf8');
+    expect(html).not.toMatch(/\b(src|href)\s*=\s*["']?\s*(https?:)?\/\//i);
+    expect(html).not.toMatch(/<script\b[^>]*\bsrc=|<link\b[^>]*stylesheet|@import|url\(\s*["']?https?:/i);
+    expect(html).not.toMatch(/https?:\/\//);
+    for (const name of CHARTS) expect(html).toContain(`data-chart="${name}"`);
+    expect(html).toContain('320 of 400 (80.0 %)');
+    expect(html).toMatch(/<td>epochs<\/td><td>6<\/td>/);
+  });
+
+  it('reports an unfinished run without its test results', async () => {
+    const partial = join(dir, 'partial');
+    writeRunFixture(partial, { finished: false });
+    const html = readFileSync(await writeReport(partial), 'utf8');
+    expect(html).toContain('The run has not finished');
+    expect(html).toContain('data-chart="accuracy"');
+    expect(html).not.toContain('data-chart="confusion"');
+  });
+});
+
+describe.skipIf(!existsSync(CHROMIUM))('report.html in headless Chromium', () => {
+  it('renders every chart with visible marks, loads nothing from outside, logs no error', async () => {
+    const file = await writeReport(finished);
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      const errors: string[] = [];
+      const requests: string[] = [];
+      page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('request', (r) => requests.push(r.url()));
+      await page.goto(`file://${file}`, { waitUntil: 'load' });
+      const charts = await page.$$eval('figure.chart', (figs) =>
+        figs.map((f) => {
+          const svg = f.querySelector('svg');
+          const marks = svg ? [...svg.querySelectorAll('g.role-mark')].map((g) => (g as unknown as { getBBox(): { width: number; height: number } }).getBBox()) : [];
+          return {
+            name: f.getAttribute('data-chart'),
+            svg: svg ? { w: svg.getBoundingClientRect().width, h: svg.getBoundingClientRect().height } : null,
+            shapes: svg ? svg.querySelectorAll('g.role-mark path, g.role-mark rect, g.role-mark line, g.role-mark text').length : 0,
+            drawn: marks.filter((b) => b.width > 0 && b.height > 0).length,
+          };
+        }),
+      );
+      expect(charts.map((c) => c.name)).toEqual(CHARTS);
+      for (const c of charts) {
+        expect(c.svg?.w, c.name ?? '').toBeGreaterThan(100);
+        expect(c.svg?.h, c.name ?? '').toBeGreaterThan(80);
+        expect(c.shapes, c.name ?? '').toBeGreaterThan(0);
+        expect(c.drawn, c.name ?? '').toBeGreaterThan(0);
+      }
+      expect(errors).toEqual([]);
+      expect(requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:'))).toEqual([]);
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'report.png'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  });
+});
