@@ -7,19 +7,20 @@ export interface Encoder extends nn.Module {
 }
 
 /**
- * A small CNN sized for avdigits on 2 cores: three conv-BN-ReLU stages (the first two pooled),
- * global average pooling. ~25k parameters at the default width.
+ * A small CNN sized for avdigits on 2 cores: three conv-BN-ReLU stages (the first two
+ * max-pooled), then average pooling to a `grid` x `grid` map, flattened. Keeping a coarse grid
+ * instead of one global average matters for spectrograms, where position is frequency and time.
  */
 export class SmallCNN extends nn.Module implements Encoder {
   readonly featureDim: number;
   readonly body: nn.Sequential;
-  constructor(inChannels: number, width = 16) {
+  constructor(inChannels: number, width = 16, readonly grid = 4) {
     super();
     const block = (cin: number, cout: number): nn.Layer[] => [new nn.Conv2d(cin, cout, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(cout), new nn.ReLU()];
     this.body = this.module('body', new nn.Sequential(...block(inChannels, width), new MaxPool(2), ...block(width, 2 * width), new MaxPool(2), ...block(2 * width, 4 * width)));
-    this.featureDim = 4 * width;
+    this.featureDim = 4 * width * grid * grid;
   }
-  forward(x: Tensor): Tensor { return nn.F.adaptiveAvgPool2d(this.body.forward(x), 1).flatten(1); }
+  forward(x: Tensor): Tensor { return nn.F.adaptiveAvgPool2d(this.body.forward(x), this.grid).flatten(1); }
 }
 
 class MaxPool extends nn.Module implements nn.Layer {

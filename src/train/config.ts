@@ -83,7 +83,7 @@ export function resolveConfig(partial: Partial<RunConfig> & { purify?: Partial<P
 /** Fields that may differ between a run and its resumption (they do not change the result). */
 const RESUMABLE_DIFFERENCES = new Set(['workers']);
 
-/** The fields in which two configs differ in a way that forbids resuming one as the other. */
+/** The fields in which a stored config `a` differs from `b` in a way that forbids resuming one as the other. */
 export function resumeConflicts(a: RunConfig, b: RunConfig): string[] {
-  return (Object.keys(a) as (keyof RunConfig)[]).filter((k) => !RESUMABLE_DIFFERENCES.has(k) && JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+  return (Object.keys(b) as (keyof RunConfig)[]).filter((k) => !RESUMABLE_DIFFERENCES.has(k) && JSON.stringify(a[k]) !== JSON.stringify(b[k]));
 }

@@ -246,7 +246,7 @@ export async function trainRun(input: Partial<RunConfig>, opts: RunOptions): Pro
     const test = scoreSplit(testPreds);
     s.log(`best epoch ${best.epoch} (val acc ${(100 * best.val.acc).toFixed(2)} %): test acc ${(100 * test.acc).toFixed(2)} %, macro-F1 ${(100 * test.f1).toFixed(2)} %`);
 
-    const purification = cfg.purify ? await purify(s, cfg, last?.meta.stage === 'finetune' ? last : null, { val: best.val, test }, history) : null;
+    const purification = cfg.purify ? await purify(s, cfg, last?.meta.stage === 'finetune' ? last : null, best, test, history) : null;
     const skipped: SkippedSample[] = [...new Map([...dataset.skipped, ...Object.values(loaders).flatMap((l) => l.skipped)].map((x) => [`${x.split}/${x.id}`, x])).values()];
     if (skipped.length) s.log(`skipped ${skipped.length} bad samples: ${skipped.slice(0, 5).map((x) => `${x.id} (${x.reason})`).join('; ')}${skipped.length > 5 ? '; ...' : ''}`);
     const summary: RunSummary = {
@@ -269,7 +269,7 @@ export async function trainRun(input: Partial<RunConfig>, opts: RunOptions): Pro
  */
 async function purify(s: Session, cfg: RunConfig,
   resumeFrom: { tensors: Map<string, Tensor>; meta: CheckpointMeta } | null,
-  before: { val: SplitScores; test: SplitScores }, history: EpochMetrics[]): Promise<PurificationSummary> {
+  mainBest: Best, mainTest: SplitScores, history: EpochMetrics[]): Promise<PurificationSummary> {
   const p = cfg.purify!;
   s.opts.onEvent?.({ kind: 'phase', phase: 'purifying', total: p.epochs });
   const optimizer = makeOptimizer(cfg, s.model.parameters(), cfg.lr * p.lrFactor);
@@ -296,7 +296,7 @@ async function purify(s: Session, cfg: RunConfig,
     });
     kept = Int32Array.from(keep);
     const truthKnown = preds.corrupted.some((c) => c === 1);
-    meta = { before, best: null, total: preds.ids.length, removedCorruptedShare: truthKnown && removed > 0 ? removedCorrupted / removed : null };
+    meta = { before: { val: mainBest.val, test: mainTest }, best: null, total: preds.ids.length, removedCorruptedShare: truthKnown && removed > 0 ? removedCorrupted / removed : null };
     s.log(`purification: GMM ${diag.gmm.imbalanced ? 'found' : 'found no'} imbalanced subgroup; keeping ${kept.length} of ${preds.ids.length} ` +
       `training samples (gamma < ${p.tau})${meta.removedCorruptedShare === null ? '' : `, ${(100 * meta.removedCorruptedShare).toFixed(1)} % of the removed are corrupted`}`);
   }
@@ -312,7 +312,7 @@ async function purify(s: Session, cfg: RunConfig,
     }
     const ms = method.state?.();
     s.dir.saveCheckpoint('last', s.checkpointTensors(optimizer, ms, [['purify.kept', tensor(kept)]]), {
-      stage: 'finetune', epochsDone: k + 1, history, best: null, optimizer: optimizer.stateDict().meta, method: ms?.json ?? {}, purify: meta,
+      stage: 'finetune', epochsDone: k + 1, history, best: mainBest, optimizer: optimizer.stateDict().meta, method: ms?.json ?? {}, purify: meta,
     } satisfies CheckpointMeta);
     s.dir.writeMetrics(history);
     s.log(`purification epoch ${k + 1}/${p.epochs}: val acc ${(100 * m.val.acc).toFixed(2)} %`);

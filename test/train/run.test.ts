@@ -1,0 +1,128 @@
+// The trainer end to end on a tiny folder dataset: the run directory, validation model selection,
+// a kill -9 at any point followed by a resume that ends with the same numbers, and clear errors.
+import { describe, expect, it } from 'vitest';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { trainRun } from '../../src/train/run.js';
+import { ConfigError } from '../../src/train/config.js';
+import type { EpochMetrics, RunConfig, RunSummary } from '../../src/train/types.js';
+import { writeTinyDataset } from '../helpers/tiny-dataset.js';
+import { tempDir } from '../helpers/python.js';
+
+const data = `folder:${writeTinyDataset()}`;
+const base: Partial<RunConfig> = { data, epochs: 4, warmup: 1, batchSize: 16, optimizer: 'adam', lr: 0.01, width: 4, threads: 1, seed: 3 };
+
+function readMetrics(dir: string): EpochMetrics[] {
+  return readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as EpochMetrics);
+}
+/** What must be identical between an interrupted-and-resumed run and an uninterrupted one. */
+function comparable(s: RunSummary, m: EpochMetrics[]): unknown {
+  return { bestEpoch: s.bestEpoch, val: s.val, test: s.test, confusion: s.confusion, auroc: s.auroc, purification: s.purification,
+    metrics: m.map(({ seconds: _s, ...rest }) => rest) };
+}
+
+describe('trainRun', () => {
+  it('writes the run directory and selects the best epoch on validation', async () => {
+    const out = tempDir();
+    const s = await trainRun({ ...base, method: 'gmm-adaptive' }, { outDir: out });
+    for (const f of ['config.json', 'metrics.jsonl', 'summary.json', 'run.log', 'checkpoints/last.safetensors', 'checkpoints/best.safetensors']) {
+      expect(existsSync(join(out, f)), f).toBe(true);
+    }
+    const m = readMetrics(out);
+    expect(m.map((x) => x.epoch)).toEqual([1, 2, 3, 4]);
+    expect(m.map((x) => x.stage)).toEqual(['warmup', 'main', 'main', 'main']);
+    const bestVal = Math.max(...m.map((x) => x.val.acc));
+    expect(s.bestEpoch).toBe(m.findIndex((x) => x.val.acc === bestVal) + 1);
+    expect(s.val.acc).toBe(bestVal);
+    expect(s.test.acc).toBeGreaterThan(0.5); // 3 classes, learnable: far above chance
+    expect(Object.keys(s.test.modality).sort()).toEqual(['audio', 'visual']);
+    const csv = readFileSync(join(out, 'gaps', 'epoch-4.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('id,label,gap,gamma,dominant,corrupted');
+    expect(csv.length).toBe(1 + 60);
+    for (const line of csv.slice(1)) {
+      const [, , gap, gamma, dom] = line.split(',');
+      expect(Math.abs(Number(gap))).toBeLessThanOrEqual(1);
+      expect(Number(gamma)).toBeGreaterThanOrEqual(0);
+      expect(Number(gamma)).toBeLessThanOrEqual(1);
+      expect(['audio', 'visual']).toContain(dom);
+    }
+    for (const x of m) {
+      expect(x.gmm.bic1).toBeTypeOf('number');
+      expect(x.gap.hist.counts.reduce((a, b) => a + b, 0)).toBe(60);
+      expect(x.gmm.auroc).toBeNull(); // the folder format carries no corruption flags
+    }
+    expect(m[1]?.train.logs).toHaveProperty('fusion');
+  });
+
+  it('purifies: keeps gamma < tau, fine-tunes, reports the change', async () => {
+    const out = tempDir();
+    const s = await trainRun({ ...base, method: 'joint', purify: { tau: 0.5, epochs: 2, lrFactor: 0.1, loss: 'ce' } }, { outDir: out });
+    const p = s.purification!;
+    expect(p.total).toBe(60);
+    expect(p.kept).toBeGreaterThan(0);
+    expect(p.keptFraction).toBeCloseTo(p.kept / 60, 12);
+    expect([5, 6]).toContain(p.selectedEpoch);
+    const m = readMetrics(out);
+    expect(m.slice(4).map((x) => x.stage)).toEqual(['finetune', 'finetune']);
+    expect(existsSync(join(out, 'checkpoints', 'purified.safetensors'))).toBe(true);
+  });
+
+  it('a run killed with SIGKILL resumes and ends with the same numbers as an uninterrupted one', async () => {
+    const child = fileURLToPath(new URL('../helpers/train-child.mjs', import.meta.url));
+    expect(existsSync(fileURLToPath(new URL('../../dist/src/train/run.js', import.meta.url))), 'run `make build` first').toBe(true);
+    const cfg = { ...base, epochs: 5, method: 'gmm-adaptive', purify: { tau: 0.5, epochs: 2, lrFactor: 0.1, loss: 'adaptive' } };
+    const whole = tempDir();
+    const r = spawnSync('node', [child, JSON.stringify(cfg), whole], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const reference = comparable(JSON.parse(r.stdout) as RunSummary, readMetrics(whole));
+
+    // Kill at several points: inside epoch 2, inside the main stage, during purification.
+    for (const [killAfterLines, delayMs] of [[1, 40], [3, 20], [6, 0]] as const) {
+      const out = tempDir();
+      await new Promise<void>((resolve) => {
+        const p = spawn('node', [child, JSON.stringify(cfg), out], { stdio: 'ignore' });
+        const timer = setInterval(() => {
+          const f = join(out, 'metrics.jsonl');
+          if (existsSync(f) && readFileSync(f, 'utf8').trim().split('\n').filter(Boolean).length >= killAfterLines) {
+            // A little later, so the kill lands inside the next epoch.
+            setTimeout(() => p.kill('SIGKILL'), delayMs);
+            clearInterval(timer);
+          }
+        }, 20);
+        p.on('exit', () => { clearInterval(timer); resolve(); });
+      });
+      expect(existsSync(join(out, 'summary.json')), `the run after ${killAfterLines} epochs was killed before it finished`).toBe(false);
+      const again = spawnSync('node', [child, JSON.stringify(cfg), out], { encoding: 'utf8' });
+      expect(again.status, again.stderr).toBe(0);
+      expect(comparable(JSON.parse(again.stdout) as RunSummary, readMetrics(out))).toEqual(reference);
+      expect(readFileSync(join(out, 'run.log'), 'utf8')).toMatch(/resumed from the checkpoint after epoch/);
+    }
+  }, 600_000);
+
+  it('refuses a directory holding another config, or another format version', async () => {
+    const out = tempDir();
+    await trainRun({ ...base, epochs: 1, warmup: 0, method: 'joint' }, { outDir: out });
+    await expect(trainRun({ ...base, epochs: 1, warmup: 0, method: 'joint', lr: 0.5 }, { outDir: out })).rejects.toThrow(/holds a run with a different lr; use another --out, or --no-resume/);
+    const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    writeFileSync(join(out, 'config.json'), JSON.stringify({ ...cfg, formatVersion: 99 }));
+    await expect(trainRun({ ...base, epochs: 1, warmup: 0, method: 'joint' }, { outDir: out })).rejects.toThrow(/format version 99/);
+  });
+
+  it('names bad configuration values', async () => {
+    const out = tempDir();
+    await expect(trainRun({ ...base, method: 'nope' }, { outDir: out })).rejects.toThrow(ConfigError);
+    await expect(trainRun({ ...base, method: 'nope' }, { outDir: out })).rejects.toThrow(/unknown method "nope" \(known: joint, unimodal/);
+    await expect(trainRun({ ...base, method: 'ogm-ge', methodOptions: { alpah: 1 } }, { outDir: out })).rejects.toThrow(/ogm-ge.*alpah/);
+    await expect(trainRun({ ...base, epochs: 0 }, { outDir: out })).rejects.toThrow(/epochs must be an integer in \[1/);
+    await expect(trainRun({ ...base, fusion: 'mul' as never }, { outDir: out })).rejects.toThrow(/fusion must be one of concat, sum, film, gated/);
+    await expect(trainRun({ ...base, device: 'cuda:7' }, { outDir: tempDir() })).rejects.toThrow(/cuda/);
+  });
+
+  it('stops with a clear error on a non-finite loss', async () => {
+    const bad = `folder:${writeTinyDataset({ nanAt: 's5' })}`;
+    await expect(trainRun({ ...base, data: bad, method: 'joint', epochs: 2, warmup: 0 }, { outDir: tempDir() }))
+      .rejects.toThrow(/loss is NaN at epoch 1, step \d+ \(method joint, lr 0.01\); lower --lr, or check the data/);
+  });
+});
