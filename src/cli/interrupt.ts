@@ -6,7 +6,10 @@ import { EXIT, InterruptedError } from './errors.js';
 import type { CliIo } from './io.js';
 import type { Progress } from './progress.js';
 
-/** Runs `task` with a signal that Ctrl-C aborts; if it was aborted, throws InterruptedError(`resumeHint`). */
+/**
+ * Runs `task` with a signal that Ctrl-C aborts. A task that stops because of the abort (it throws)
+ * becomes InterruptedError(`resumeHint`); one that finished all the same returns its result.
+ */
 export async function interruptible<T>(io: CliIo, progress: Progress, resumeHint: string, task: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   const off = io.onInterrupt(() => {
@@ -19,9 +22,7 @@ export async function interruptible<T>(io: CliIo, progress: Progress, resumeHint
     controller.abort();
   });
   try {
-    const result = await task(controller.signal);
-    if (controller.signal.aborted) throw new InterruptedError(resumeHint);
-    return result;
+    return await task(controller.signal);
   } catch (e) {
     if (controller.signal.aborted) throw new InterruptedError(resumeHint);
     throw e;

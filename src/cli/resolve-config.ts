@@ -13,7 +13,7 @@ function mergePurify(base: PurifyConfig | null, layer: ConfigFile['purify']): Pu
 }
 
 /** Overlays one layer; option records merge key by key, so a flag can change one option of a file's set. */
-export function overlay(base: RunConfig, layer: ConfigFile): RunConfig {
+function overlay(base: RunConfig, layer: ConfigFile): RunConfig {
   const { purify, dataOptions, methodOptions, ...rest } = layer;
   return {
     ...base,
@@ -25,13 +25,13 @@ export function overlay(base: RunConfig, layer: ConfigFile): RunConfig {
 }
 
 /** The flags as a layer: --no-purify wins over purify-* values, which turn purification on. */
-export function flagLayer(f: RunFlagValues): ConfigFile {
+function flagLayer(f: RunFlagValues): ConfigFile {
   const p = purifyFlags(f);
   const purify = f.purify === false ? false : Object.keys(p).length > 0 ? p : f.purify;
   return { ...flagsToConfig(f), ...(purify !== undefined && { purify }) };
 }
 
-export function validateRunConfig(config: RunConfig, fromFile: boolean): RunConfig {
+function validateRunConfig(config: RunConfig, fromFile: boolean): RunConfig {
   const r = runConfigSchema.safeParse(config);
   if (r.success) return r.data;
   const top = r.error.issues[0].path[0];

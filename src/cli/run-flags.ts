@@ -11,7 +11,7 @@ import { collectKeyValue } from './key-value.js';
 
 /** Encoders and fusions with a line of help each (a Record, so a new kind fails to compile until listed). */
 export const ENCODER_HELP: Record<EncoderKind, string> = { 'small-cnn': 'small CNN (fast, CPU)', resnet18: 'ResNet18 (the peers\' encoder; frames need it)' };
-export const FUSION_HELP: Record<FusionKind, string> = { concat: 'concatenation', sum: 'sum of per-modality heads', film: 'FiLM', gated: 'gated' };
+export const FUSION_HELP: Record<FusionKind, string> = { concat: 'concatenation', sum: 'sum of per-modality heads', film: 'FiLM conditioning', gated: 'gated sum' };
 
 /** Purification defaults when --purify (or a purify-* flag) turns it on. */
 export const DEFAULT_PURIFY: PurifyConfig = { tau: 0.5, epochs: 5, lrFactor: 0.1, loss: 'ce' };
@@ -76,6 +76,8 @@ function numArg(test: (n: number) => boolean, what: string): (v: string) => numb
 const positive = numArg((n) => n > 0, 'a number > 0');
 const d = DEFAULT_CONFIG;
 
+const describe = (r: Record<string, string>): string => Object.entries(r).map(([k, v]) => `${k} = ${v}`).join(', ');
+
 function opt(flags: string, help: string, group: string): Option {
   return new Option(flags, help).helpGroup(group);
 }
@@ -110,8 +112,8 @@ export function addRunFlags(cmd: Command, { method, methodOpt }: { method: boole
   if (method) cmd.addOption(opt('--method <name>', `training method (default ${d.method}; list them with \`mmgap methods\`)`, model));
   if (methodOpt) cmd.addOption(opt('--method-opt <key=value>', 'method option, repeatable (value parsed as JSON when possible), e.g. beta=1', model).argParser(collectKeyValue));
   cmd
-    .addOption(opt('--encoder <kind>', `encoder (default ${d.encoder})`, model).choices(Object.keys(ENCODER_HELP)))
-    .addOption(opt('--fusion <kind>', `fusion (default ${d.fusion})`, model).choices(Object.keys(FUSION_HELP)))
+    .addOption(opt('--encoder <kind>', `encoder: ${describe(ENCODER_HELP)} (default ${d.encoder})`, model).choices(Object.keys(ENCODER_HELP)))
+    .addOption(opt('--fusion <kind>', `fusion: ${describe(FUSION_HELP)} (default ${d.fusion})`, model).choices(Object.keys(FUSION_HELP)))
     .addOption(opt('--width <n>', `width of the small CNN encoders (default ${d.width})`, model).argParser(intArg(1)))
     .addOption(opt('--epochs <n>', `total epochs, warm-up included (default ${d.epochs})`, optim).argParser(intArg(1)))
     .addOption(opt('--warmup <n>', `warm-up epochs of plain fused cross-entropy (default ${d.warmup})`, optim).argParser(intArg(0)))

@@ -82,8 +82,12 @@ function modalitiesOf(rows: BenchRow[]): string[] {
   return [...new Set(rows.flatMap((r) => Object.keys(r.modality)))];
 }
 
-const pm = (s: Stat | null | undefined, scale = 100, digits = 1): string =>
-  s ? `${(scale * s.mean).toFixed(digits)} ± ${(scale * s.std).toFixed(digits)}` : '–';
+/** "mean ± std", or the mean alone for a single run (its std says nothing). */
+function pm(s: Stat | null | undefined, runs: number, scale = 100, digits = 1): string {
+  if (!s) return '–';
+  const mean = (scale * s.mean).toFixed(digits);
+  return runs > 1 ? `${mean} ± ${(scale * s.std).toFixed(digits)}` : mean;
+}
 
 /** Header and text cells of the human-readable table (accuracies in %). */
 export function benchCells(rows: BenchRow[]): { headers: string[]; cells: string[][] } {
@@ -92,10 +96,10 @@ export function benchCells(rows: BenchRow[]): { headers: string[]; cells: string
   const cells = rows.map((r) => [
     r.label,
     String(r.runs),
-    pm(r.acc),
-    pm(r.f1),
-    ...mods.map((m) => pm(r.modality[m])),
-    pm(r.auroc, 1, 3),
+    pm(r.acc, r.runs),
+    pm(r.f1, r.runs),
+    ...mods.map((m) => pm(r.modality[m], r.runs)),
+    pm(r.auroc, r.runs, 1, 3),
     duration(r.wallSeconds.mean),
   ]);
   return { headers, cells };

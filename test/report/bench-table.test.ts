@@ -23,19 +23,19 @@ describe('bench tables', () => {
     expect(rows[1].seeds).toEqual([0, 1]);
   });
 
-  it('writes aligned Markdown and a CSV of raw fractions', () => {
-    const rows = aggregateBench([entry('joint', 0, 0.8), entry('gmm-adaptive + purify', 0, 0.9, 0.8)]);
+  it('writes aligned Markdown (± std from two runs on) and a CSV of raw fractions', () => {
+    const rows = aggregateBench([entry('joint', 0, 0.8), entry('gmm-adaptive + purify', 0, 0.9, 0.8), entry('gmm-adaptive + purify', 1, 0.9, 0.8)]);
     const md = benchMarkdown(rows).split('\n');
     expect(md).toEqual([
       '| method                | runs | test acc % | macro-F1 % | audio acc % | visual acc % | AUROC         | wall time  |',
       '|-----------------------|------|------------|------------|-------------|--------------|---------------|------------|',
-      '| joint                 | 1    | 80.0 ± 0.0 | 70.0 ± 0.0 | 75.0 ± 0.0  | 50.0 ± 0.0   | –             | 1 min 00 s |',
-      '| gmm-adaptive + purify | 1    | 90.0 ± 0.0 | 80.0 ± 0.0 | 85.0 ± 0.0  | 60.0 ± 0.0   | 0.800 ± 0.000 | 1 min 00 s |',
+      '| joint                 | 1    | 80.0       | 70.0       | 75.0        | 50.0         | –             | 1 min 00 s |',
+      '| gmm-adaptive + purify | 2    | 90.0 ± 0.0 | 80.0 ± 0.0 | 85.0 ± 0.0  | 60.0 ± 0.0   | 0.800 ± 0.000 | 1 min 01 s |',
       '',
     ]);
     const csv = benchCsv(rows).split('\n');
     expect(csv[0]).toBe('method,runs,seeds,acc_mean,acc_std,f1_mean,f1_std,audio_acc_mean,audio_acc_std,visual_acc_mean,visual_acc_std,auroc_mean,auroc_std,wall_s_mean,wall_s_std');
-    expect(csv[2]).toBe('gmm-adaptive + purify,1,0,0.9,0,0.8,0,0.85,0,0.6,0,0.8,0,60,0');
+    expect(csv[2]).toBe('gmm-adaptive + purify,2,0 1,0.9,0,0.8,0,0.85,0,0.6,0,0.8,0,60.5,0.707107');
   });
 
   it('splits a purified run into the method before and "+ purify" after', () => {

@@ -52,7 +52,7 @@ async function loadAll(ctx: CliContext, ds: Dataset, flags: DataFlags, o: { cach
       for (const [i, split] of SPLITS.entries()) {
         let loaded = 0;
         for await (const batch of loaders[i]) {
-          if (signal.aborted) return out;
+          signal.throwIfAborted();
           loaded += batch.size;
           progress.update(++done / Math.max(1, total), `${o.verb} ${split} (${loaded}/${ds.samples(split).length})`);
         }
