@@ -12,7 +12,8 @@ export function registerMethods(program: Command, ctx: CliContext): void {
       const { methods } = await ctx.loadTrainer();
       const lines = methods.flatMap((m) => [
         `${m.name}: ${m.summary}`,
-        ...Object.entries(m.defaults).map(([k, v]) => `    --method-opt ${k}=${JSON.stringify(v)}`),
+        // Strings print bare: --method-opt takes them so (values that are not JSON stay strings).
+        ...Object.entries(m.defaults).map(([k, v]) => `    --method-opt ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`),
       ]);
       printResult(ctx, flags.json === true, lines, methods.map((m) => ({ name: m.name, summary: m.summary, defaults: m.defaults })));
     });
