@@ -6,14 +6,14 @@
  * credited with its faster format. Also measures the machine's float32 matmul peak and the
  * achieved GFLOP/s of a training step.
  *
- * Usage: npm run bench:engine -- [--json] [--quick] [--threads N] [--steps N]
+ * Usage: npm run bench:engine -- [--json] [--quick] [--threads N] [--steps N] [--device cuda]
  * Last stdout line (with --json: the only one): a JSON object with mmgap_sps, torch_sps and ratio
  * (mmgap / PyTorch) for batch 32, and per-batch details.
  */
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { nn, optim, randn, randint, cat, setNumThreads, manualSeed, tidy, ops, type Tensor, type MemoryFormat } from '../src/torch/index.js';
+import { nn, optim, randn, randint, cat, setNumThreads, manualSeed, tidy, ops, type Device, type Tensor, type MemoryFormat } from '../src/torch/index.js';
 
 const PYTHON = process.env.MMGAP_PYTHON ?? '/usr/bin/python3';
 const args = process.argv.slice(2);
@@ -22,6 +22,7 @@ const opt = (name: string, dflt: number): number => {
   const i = args.indexOf(name);
   return i >= 0 ? Number(args[i + 1]) : dflt;
 };
+const device = args.includes('--device') ? (args[args.indexOf('--device') + 1] as string) : 'cpu';
 const json = flag('--json');
 const quick = flag('--quick');
 const threads = opt('--threads', availableParallelism());
@@ -45,11 +46,12 @@ function median(xs: number[]): number {
 
 function mmgapSps(batch: number, format: MemoryFormat): number {
   manualSeed(0);
-  const model = new AudioVisual().to({ memoryFormat: format });
+  const model = new AudioVisual().to({ memoryFormat: format, device });
   const sgd = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
-  const a = randn([batch, 1, 128, 128]).contiguous(format);
-  const v = randn([batch, 3, 112, 112]).contiguous(format);
-  const y = randint(0, 10, [batch]);
+  const on = { device: device as Device };
+  const a = randn([batch, 1, 128, 128], on).contiguous(format);
+  const v = randn([batch, 3, 112, 112], on).contiguous(format);
+  const y = randint(0, 10, [batch], on);
   const step = (): void => tidy(() => {
     sgd.zeroGrad();
     const loss = nn.F.crossEntropy(model.forward(a, v), y);
@@ -70,7 +72,7 @@ function mmgapSps(batch: number, format: MemoryFormat): number {
 function torchSps(batch: number, format: MemoryFormat): number {
   const script = fileURLToPath(new URL('../../bench/engine_torch.py', import.meta.url));
   const out = execFileSync(PYTHON, [script, '--batch', String(batch), '--steps', String(steps), '--warmup', String(warmup),
-    '--threads', String(threads), '--format', format], { encoding: 'utf8' });
+    '--threads', String(threads), '--format', format, '--device', device], { encoding: 'utf8' });
   return (JSON.parse(out.trim().split('\n').pop() as string) as { sps: number }).sps;
 }
 
@@ -103,21 +105,24 @@ const STEP_FLOPS_PER_SAMPLE = 3 * (resnet18Flops(1, 128, 128) + resnet18Flops(3,
 
 function matmulPeak(): number {
   const n = 2048;
-  const a = randn([n, n]), b = randn([n, n]);
-  ops.mm(a, b).dispose();
+  const a = randn([n, n], { device: device as Device }), b = randn([n, n], { device: device as Device });
+  const reps = device === 'cpu' ? 1 : 20;
+  // .item() waits for the device; on CUDA the products are queued and timed together.
+  const run = (): void => tidy(() => { let c = ops.mm(a, b); for (let r = 1; r < reps; r++) c = ops.mm(a, b); c.sum().item(); });
+  run();
   const times: number[] = [];
   for (let i = 0; i < 5; i++) {
     const t0 = performance.now();
-    ops.mm(a, b).dispose();
-    times.push((performance.now() - t0) / 1000);
+    run();
+    times.push((performance.now() - t0) / 1000 / reps);
   }
   return (2 * n ** 3) / median(times) / 1e9;
 }
 
 setNumThreads(threads);
-log(`engine bench: ${threads} threads, ${steps} timed steps after ${warmup} warm-up, batches ${batches.join(', ')}`);
+log(`engine bench on ${device}: ${threads} threads, ${steps} timed steps after ${warmup} warm-up, batches ${batches.join(', ')}`);
 const peak = matmulPeak();
-log(`float32 matmul peak (2048^3, ${threads} threads): ${peak.toFixed(1)} GFLOP/s`);
+log(`float32 matmul peak (2048^3, ${device === 'cpu' ? `${threads} threads` : device}): ${peak.toFixed(1)} GFLOP/s`);
 const results: Record<string, unknown>[] = [];
 for (const batch of batches) {
   const m: Partial<Record<MemoryFormat, number>> = {};
@@ -148,6 +153,6 @@ if (!json) {
   }
 }
 console.log(JSON.stringify({
-  mmgap_sps: first.mmgap_sps, torch_sps: first.torch_sps, ratio: first.ratio, batch: 32, threads, steps,
+  mmgap_sps: first.mmgap_sps, torch_sps: first.torch_sps, ratio: first.ratio, batch: 32, device, threads, steps,
   matmul_peak_gflops: peak, step_gflop_per_sample: STEP_FLOPS_PER_SAMPLE / 1e9, results,
 }));

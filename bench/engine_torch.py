@@ -2,7 +2,7 @@
 
 Model: ResNet18 audio encoder on 1x128x128 + ResNet18 visual encoder on 3x112x112, concat fusion
 (Linear 1024 -> classes), cross-entropy, SGD(lr 0.01, momentum 0.9, weight decay 1e-4).
-Usage: /usr/bin/python3 bench/engine_torch.py --batch 32 --steps 10 --warmup 2 --threads 2 --format contiguous
+Usage: /usr/bin/python3 bench/engine_torch.py --batch 32 --steps 10 --warmup 2 --threads 2 --format contiguous [--device cuda]
 """
 import argparse, json, time
 import torch
@@ -36,16 +36,18 @@ def main():
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--classes', type=int, default=10)
     ap.add_argument('--format', choices=['contiguous', 'channels_last'], default='contiguous')
+    ap.add_argument('--device', default='cpu')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     mf = torch.channels_last if args.format == 'channels_last' else torch.contiguous_format
-    model = AV(args.classes).to(memory_format=mf)
+    dev = torch.device(args.device)
+    model = AV(args.classes).to(device=dev, memory_format=mf)
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
-    a = torch.randn(args.batch, 1, 128, 128).contiguous(memory_format=mf)
-    v = torch.randn(args.batch, 3, 112, 112).contiguous(memory_format=mf)
-    y = torch.randint(0, args.classes, (args.batch,))
+    a = torch.randn(args.batch, 1, 128, 128, device=dev).contiguous(memory_format=mf)
+    v = torch.randn(args.batch, 3, 112, 112, device=dev).contiguous(memory_format=mf)
+    y = torch.randint(0, args.classes, (args.batch,), device=dev)
     loss_fn = nn.CrossEntropyLoss()
 
     def step():
@@ -64,7 +66,7 @@ def main():
         times.append(time.perf_counter() - t0)
     times.sort()
     med = times[len(times) // 2]
-    print(json.dumps({'format': args.format, 'batch': args.batch, 'threads': torch.get_num_threads(),
+    print(json.dumps({'format': args.format, 'batch': args.batch, 'threads': torch.get_num_threads(), 'device': args.device,
                       'step_s_median': med, 'sps': args.batch / med, 'torch': torch.__version__}))
 
 

@@ -14,6 +14,9 @@
 #include <torch/version.h>
 
 #include <atomic>
+#include <cmath>
+#include <cstring>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <unordered_map>
@@ -21,12 +24,25 @@
 
 namespace {
 
+// libtorch 1.x has its own c10::optional; 2.x makes it std::optional and later drops the alias.
+#if TORCH_VERSION_MAJOR >= 2
+template <class T>
+using Optional = std::optional<T>;
+#else
+template <class T>
+using Optional = c10::optional<T>;
+#endif
+
 const std::string kTorchVersion = TORCH_VERSION;
 
 // Identifies externals created here, so a stray JS value can never be cast to a tensor.
 const napi_type_tag kTensorTag = {0x6d6d676170746e73ULL, 0x2d6c6962746f7263ULL};
 
 std::atomic<int64_t> gLiveTensors{0};
+// Whether new tensors report their bytes to V8. Off inside tidy scopes: those tensors are freed
+// deterministically, and reporting gigabytes of short-lived activations makes V8 run a full GC
+// every few operators. Tensors that escape the outermost scope are reported then (Account).
+bool gAccountNew = true;
 
 struct TensorBox {
   at::Tensor t;
@@ -54,8 +70,10 @@ void releaseBox(Napi::BasicEnv env, TensorBox* box) {
 Napi::Value wrapTensor(Napi::Env env, at::Tensor t) {
   if (!t.defined()) return env.Null();
   auto* box = new TensorBox{std::move(t), 0};
-  box->accounted = tensorBytes(box->t);
-  if (box->accounted != 0) Napi::MemoryManagement::AdjustExternalMemory(env, box->accounted);
+  if (gAccountNew) {
+    box->accounted = tensorBytes(box->t);
+    if (box->accounted != 0) Napi::MemoryManagement::AdjustExternalMemory(env, box->accounted);
+  }
   gLiveTensors++;
   // A basic finalizer (no JS allowed) runs during GC itself, not on a later turn of the event
   // loop, so a synchronous training loop frees its handles as it goes.
@@ -177,11 +195,11 @@ c10::IValue toList(Napi::Env env, const c10::Argument& arg, const c10::ListType&
       return out;
     }
     case c10::TypeKind::OptionalType: {
-      c10::List<c10::optional<at::Tensor>> out;
+      c10::List<Optional<at::Tensor>> out;
       out.reserve(n);
       for (uint32_t i = 0; i < n; i++) {
         auto e = a.Get(i);
-        if (e.IsNull() || e.IsUndefined()) out.push_back(c10::nullopt);
+        if (e.IsNull() || e.IsUndefined()) out.push_back(Optional<at::Tensor>());
         else out.push_back(tensorOf(env, e, "argument '" + arg.name() + "'[" + std::to_string(i) + "]"));
       }
       return out;
@@ -484,6 +502,23 @@ Napi::Value IsDisposed(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, !info[0].As<Napi::External<TensorBox>>().Data()->t.defined());
 }
 
+Napi::Value SetAccounting(const Napi::CallbackInfo& info) {
+  gAccountNew = info[0].ToBoolean();
+  return info.Env().Undefined();
+}
+
+// account(t): reports a tensor made while accounting was off (it outlived its scope).
+Napi::Value Account(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  if (!isTensorHandle(env, info[0])) throw Napi::TypeError::New(env, "account: expected a Tensor");
+  auto* box = info[0].As<Napi::External<TensorBox>>().Data();
+  if (box->t.defined() && box->accounted == 0) {
+    box->accounted = tensorBytes(box->t);
+    if (box->accounted != 0) Napi::MemoryManagement::AdjustExternalMemory(env, box->accounted);
+  }
+  return env.Undefined();
+}
+
 Napi::Value SetRequiresGrad(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   const auto& t = tensorOf(env, info[0], "requiresGrad");
@@ -540,7 +575,7 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   auto grads = tensorArray(env, info[1], "backward gradients");
   bool retain = info[2].ToBoolean(), create = info[3].ToBoolean();
   try {
-    torch::autograd::backward(outputs, grads, retain ? c10::optional<bool>(true) : c10::nullopt, create);
+    torch::autograd::backward(outputs, grads, retain ? Optional<bool>(true) : Optional<bool>(), create);
   } catch (const c10::Error& e) {
     std::string s = outputs.empty() ? "" : shapeStr(outputs[0]);
     throw Napi::Error::New(env, "backward(" + s + "): " + firstLines(e.what_without_backtrace()));
@@ -557,7 +592,7 @@ Napi::Value AutogradGrad(const Napi::CallbackInfo& info) {
   bool retain = info[3].ToBoolean(), create = info[4].ToBoolean(), allowUnused = info[5].ToBoolean();
   std::vector<at::Tensor> res;
   try {
-    res = torch::autograd::grad(outputs, inputs, grads, retain ? c10::optional<bool>(true) : c10::nullopt, create, allowUnused);
+    res = torch::autograd::grad(outputs, inputs, grads, retain ? Optional<bool>(true) : Optional<bool>(), create, allowUnused);
   } catch (const c10::Error& e) {
     throw Napi::Error::New(env, "grad(): " + firstLines(e.what_without_backtrace()));
   }
@@ -611,6 +646,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("dispose", Napi::Function::New(env, Dispose));
   exports.Set("isDisposed", Napi::Function::New(env, IsDisposed));
+  exports.Set("setAccounting", Napi::Function::New(env, SetAccounting));
+  exports.Set("account", Napi::Function::New(env, Account));
   exports.Set("setRequiresGrad", Napi::Function::New(env, SetRequiresGrad));
   exports.Set("grad", Napi::Function::New(env, Grad));
   exports.Set("setGrad", Napi::Function::New(env, SetGrad));

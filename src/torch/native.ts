@@ -24,6 +24,10 @@ export interface NativeBinding {
   info(t: TensorHandle): [number[], number, string, boolean];
   dispose(t: TensorHandle): void;
   isDisposed(t: TensorHandle): boolean;
+  /** Whether new tensors report their bytes to V8 (off inside tidy scopes). */
+  setAccounting(on: boolean): void;
+  /** Reports a tensor's bytes to V8 if it was made while accounting was off. */
+  account(t: TensorHandle): void;
   setRequiresGrad(t: TensorHandle, on: boolean): void;
   grad(t: TensorHandle): TensorHandle | null;
   setGrad(t: TensorHandle, g: TensorHandle | null): void;

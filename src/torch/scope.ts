@@ -4,6 +4,7 @@
  * Tensors made outside any scope are released by V8's GC through the addon's finalizer.
  */
 import { Tensor } from './tensor.js';
+import { native } from './native.js';
 
 const scopes: Tensor[][] = [];
 const kept = new WeakSet<Tensor>();
@@ -36,16 +37,19 @@ function collect(value: unknown, into: Set<Tensor>, depth = 0): void {
  */
 export function tidy<T>(fn: () => T): T {
   const mine: Tensor[] = [];
+  // Tensors made in a scope are freed deterministically, so V8 need not hear of their bytes
+  // (reporting them triggers needless full GCs); those that outlive the outermost scope are reported below.
+  if (scopes.length === 0) native.setAccounting(false);
   scopes.push(mine);
   let result: T;
   try {
     result = fn();
   } catch (e) {
-    scopes.pop();
-    for (const t of mine) if (!kept.has(t)) t.dispose();
+    leave();
+    for (const t of mine) if (kept.has(t)) native.account(t.handle); else t.dispose();
     throw e;
   }
-  scopes.pop();
+  leave();
   if (result instanceof Promise) {
     throw new TypeError('tidy(fn): fn returned a Promise; scopes only work with synchronous functions');
   }
@@ -53,8 +57,19 @@ export function tidy<T>(fn: () => T): T {
   collect(result, survivors);
   const parent = scopes[scopes.length - 1];
   for (const t of mine) {
-    if (survivors.has(t)) parent?.push(t);
-    else if (!kept.has(t)) t.dispose();
+    if (survivors.has(t)) {
+      if (parent) parent.push(t);
+      else native.account(t.handle);
+    } else if (kept.has(t)) {
+      native.account(t.handle);
+    } else {
+      t.dispose();
+    }
   }
   return result;
+}
+
+function leave(): void {
+  scopes.pop();
+  if (scopes.length === 0) native.setAccounting(true);
 }
