@@ -60,6 +60,9 @@ export function adaptiveLoss(out: ModelOutput, labels: Tensor, gamma: Tensor, mo
   return { total: fusion.add(gap).add(align), fusion, gap, align };
 }
 
+/** Smallest sigmaBal used by the align term. */
+export const SIGMA_FLOOR = 0.05;
+
 interface Fit { gamma: Float64Array; muBal: number; sigmaBal: number; fittedAt: number; reason: string }
 
 class GmmAdaptive implements Method {
@@ -76,7 +79,9 @@ class GmmAdaptive implements Method {
     const post = imbalancePosterior(gapsOf(p, ctx.modalities), { gmmOn: this.o.gmmOn, nInit: this.o.gmmNInit, seed: ctx.epoch });
     const gamma = new Float64Array(ctx.trainSize);
     p.index.forEach((row, i) => { gamma[row] = post.gamma[i] as number; });
-    this.#fit = { gamma, muBal: post.muBal, sigmaBal: Math.max(post.sigmaBal, 1e-3), fittedAt: ctx.epoch, reason: post.reason };
+    // A collapsed balanced component (all gaps equal) would blow up the align term; gaps live in
+    // [-1, 1], so a spread below SIGMA_FLOOR carries no information anyway.
+    this.#fit = { gamma, muBal: post.muBal, sigmaBal: Math.max(post.sigmaBal, SIGMA_FLOOR), fittedAt: ctx.epoch, reason: post.reason };
     ctx.log(`gmm-adaptive epoch ${ctx.epoch + 1}: ${post.reason}`);
   }
 

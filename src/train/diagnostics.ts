@@ -6,7 +6,12 @@
 import { auroc, histogram, imbalancePosterior, mean, std, shareAbove, type GmmSpace } from '../core/index.js';
 import type { SplitPredictions } from '../methods/method.js';
 import { gapsOf } from '../methods/gmm-adaptive.js';
-import type { EpochMetrics, GmmDiagnostics } from './types.js';
+import type { EpochMetrics, GmmDiagnostics, RunConfig } from './types.js';
+
+/** The GMM space of the diagnostics: the method's own (gmm-adaptive's gmmOn) when it has one. */
+export function diagnosticsSpace(cfg: RunConfig): GmmSpace {
+  return cfg.methodOptions.gmmOn === 'absolute' ? 'absolute' : 'signed';
+}
 
 export interface SampleRow { id: string; label: number; gap: number; gamma: number; dominant: string; corrupted: number | null }
 

@@ -12,10 +12,9 @@ import { buildModel, type MultimodalClassifier } from '../models/classifier.js';
 import { getMethod } from '../methods/registry.js';
 import { joint } from '../methods/joint.js';
 import type { EpochContext, Method, MethodState, SplitPredictions, Stage, StepContext } from '../methods/method.js';
-import type { GmmSpace } from '../core/index.js';
 import { resolveConfig } from './config.js';
 import { confusion, predict, scoreSplit, toTensors, argmaxRows } from './evaluate.js';
-import { diagnose, rowsToCsv } from './diagnostics.js';
+import { diagnose, diagnosticsSpace, rowsToCsv } from './diagnostics.js';
 import { RunDir, MMGAP_VERSION } from './rundir.js';
 import { RUN_FORMAT_VERSION, type EpochMetrics, type PurificationSummary, type RunConfig, type RunOptions, type RunSummary, type SplitScores } from './types.js';
 
@@ -51,11 +50,6 @@ function makeSchedule(cfg: RunConfig, opt: optim.Optimizer<{ lr: number }>): opt
     case 'step': return new optim.StepLR(opt, cfg.stepSize, cfg.gamma);
     case 'cosine': return new optim.CosineAnnealingLR(opt, cfg.epochs);
   }
-}
-
-/** The GMM space of the diagnostics: the method's own (gmm-adaptive's gmmOn) when it has one. */
-function diagnosticsSpace(cfg: RunConfig): GmmSpace {
-  return cfg.methodOptions.gmmOn === 'absolute' ? 'absolute' : 'signed';
 }
 
 function epochSeed(seed: number, epoch: number): number {
@@ -116,6 +110,9 @@ class Session {
     const logSums: Record<string, number> = {};
     const total = loader.length;
     for await (const b of loader) {
+      // Batches served from memory never yield to the event loop; give it a turn so that a
+      // SIGINT handler (the CLI's Ctrl-C) can abort between steps.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (this.opts.signal?.aborted) throw new RunAborted(`stopped during epoch ${epoch + 1}; epochs before it are saved in ${this.dir.path}; run the same command again to resume`);
       const sctx: StepContext = { model: this.model, optimizer, epoch, stage, step: this.step, modalities: this.modalities, numClasses: this.numClasses };
       const r = tidy(() => {
@@ -179,7 +176,8 @@ export async function trainRun(input: Partial<RunConfig>, opts: RunOptions): Pro
   const device = resolveDevice(cfg.device);
   emit({ kind: 'phase', phase: 'loading' });
   const dataset = await openDataset(cfg.data, { ...cfg.dataOptions, skipBadSamples: cfg.skipBadSamples });
-  const common = { workers: cfg.workers, skipBadSamples: cfg.skipBadSamples };
+  // MMGAP_CACHE: the feature cache that `mmgap data prepare` fills (deterministic features only).
+  const common = { workers: cfg.workers, skipBadSamples: cfg.skipBadSamples, cacheDir: process.env.MMGAP_CACHE ?? null };
   const loaders = {
     train: createLoader(dataset, 'train', { ...common, batchSize: cfg.batchSize, shuffle: true, seed: cfg.seed }),
     trainEval: createLoader(dataset, 'train', { ...common, batchSize: 256, shuffle: false, train: false }),
@@ -328,3 +326,5 @@ async function purify(s: Session, cfg: RunConfig,
     before: meta.before.test, after: test, beforeVal: meta.before.val, afterVal: meta.best.val, selectedEpoch: meta.best.epoch,
   };
 }
+
+export { evaluateRun, diagnoseRun, purifyRun, type EvalResult, type DiagnoseResult, type RunHooks } from './evaluate-run.js';

@@ -19,7 +19,7 @@ describe('inspect', () => {
     ]);
     expect(report.class_counts.train['7']).toBe(240);
     expect(report.corrupted_fraction).toBe(0.2);
-    expect(report.corrupted.test).toEqual({ fraction: 0.2, kinds: { 'audio:noise': 30, 'audio:silence': 30 } });
+    expect(report.corrupted.test).toEqual({ fraction: 0.2, kinds: { 'visual:occlusion': 30, 'visual:swap': 30 } });
     expect(lines[0]).toBe('dataset avdigits (avdigits)');
     const json = spawnSync(process.execPath, ['--import', hooks, main, 'avdigits', '--json', '--set', 'corruptFraction=0.1'], { encoding: 'utf8' });
     expect(JSON.parse(json.stdout).corrupted_fraction).toBe(0.1);

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { trainRun } from '../../src/train/run.js';
+import { trainRun, evaluateRun, diagnoseRun, purifyRun } from '../../src/train/run.js';
 import { ConfigError } from '../../src/train/config.js';
 import type { EpochMetrics, RunConfig, RunSummary } from '../../src/train/types.js';
 import { writeTinyDataset } from '../helpers/tiny-dataset.js';
@@ -100,6 +100,28 @@ describe('trainRun', () => {
       expect(readFileSync(join(out, 'run.log'), 'utf8')).toMatch(/resumed from the checkpoint after epoch/);
     }
   }, 600_000);
+
+  it('evaluates, diagnoses and purifies a finished run directory', async () => {
+    const out = tempDir();
+    const s = await trainRun({ ...base, method: 'joint' }, { outDir: out });
+    const ev = await evaluateRun(out, 'test');
+    expect(ev.epoch).toBe(s.bestEpoch);
+    expect(ev.scores).toEqual(s.test);
+    expect(ev.confusion).toEqual(s.confusion);
+    const dg = await diagnoseRun(out, 'val');
+    expect(dg.samples.length).toBe(18);
+    expect(dg.gmm.bic1).toBeTypeOf('number');
+    expect(dg.samples.every((r) => r.corrupted === false && r.gamma >= 0 && r.gamma <= 1)).toBe(true);
+    const p1 = await purifyRun(out, { tau: 0.5, epochs: 1, lrFactor: 0.1, loss: 'ce' });
+    expect(p1.test).toEqual(s.test); // the main stage is untouched
+    expect(p1.purification?.selectedEpoch).toBe(5);
+    // Purifying again replaces the earlier purification instead of appending to it.
+    const p2 = await purifyRun(out, { tau: 0.9, epochs: 2, lrFactor: 0.1, loss: 'ce' });
+    expect(p2.purification?.tau).toBe(0.9);
+    expect(readMetrics(out).map((x) => x.stage)).toEqual(['warmup', 'main', 'main', 'main', 'finetune', 'finetune']);
+    expect((await evaluateRun(out, 'test')).epoch).toBe(p2.purification?.selectedEpoch);
+    await expect(purifyRun(tempDir(), { tau: 0.5, epochs: 1, lrFactor: 0.1, loss: 'ce' })).rejects.toThrow(/has no summary.json/);
+  });
 
   it('refuses a directory holding another config, or another format version', async () => {
     const out = tempDir();

@@ -13,6 +13,8 @@ export interface AvdigitsEffects {
   visualContrast: number;
   /** Standard deviation of the additive Gaussian pixel noise (pixels in [0, 1]). */
   visualNoise: number;
+  /** Signal-to-noise ratio (dB) of white noise added to every clip; null = clean audio. */
+  audioSnrDb: number | null;
   /** Fraction of samples (per split) with one modality corrupted. */
   corruptFraction: number;
   /** The corrupted modality: "audio" or "visual". */
@@ -27,14 +29,21 @@ export interface AvdigitsEffects {
   occlusionSize: number;
 }
 
-/** Defaults chosen so that vision is the weak modality and 20 % of samples have unreliable audio. */
+/**
+ * Defaults: vision is the weak modality (blurred, low-contrast, noisy digits), every clip carries
+ * white noise at 5 dB SNR, and 20 % of samples have their (already weak) image occluded or swapped
+ * for another digit's: those samples are imbalanced only because of a low-quality modality, the
+ * ground truth the GMM's subgroup is scored against. Calibrated with the default small encoders
+ * (docs/RESULTS.md): audio-only test accuracy ~83 %, visual-only ~51 %.
+ */
 export const AVDIGITS_EFFECTS: AvdigitsEffects = {
   visualScale: 12,
   visualContrast: 0.5,
   visualNoise: 0.4,
+  audioSnrDb: 5,
   corruptFraction: 0.2,
-  corruptModality: 'audio',
-  corruptKinds: ['noise', 'silence'],
+  corruptModality: 'visual',
+  corruptKinds: ['occlusion', 'swap'],
   noiseSnrDb: -10,
   silenceDb: -50,
   occlusionSize: 0.6,
@@ -51,12 +60,20 @@ export function checkEffects(e: AvdigitsEffects): void {
   if (bad.length || e.corruptKinds.length === 0) throw new Error(`avdigits: corruptKinds for ${e.corruptModality} must be among ${known.join(', ')} (got ${e.corruptKinds.join(', ') || 'none'})`);
   if (!(e.corruptFraction >= 0 && e.corruptFraction <= 1)) throw new Error(`avdigits: corruptFraction must be in [0, 1] (got ${e.corruptFraction})`);
   if (!(Number.isInteger(e.visualScale) && e.visualScale >= 2 && e.visualScale <= 28)) throw new Error(`avdigits: visualScale must be an integer in [2, 28] (got ${e.visualScale})`);
+  if (e.audioSnrDb !== null && !Number.isFinite(e.audioSnrDb)) throw new Error(`avdigits: audioSnrDb must be a number of dB or null (got ${String(e.audioSnrDb)})`);
 }
 
 function rms(x: Float32Array): number {
   let s = 0;
   for (let i = 0; i < x.length; i++) s += x[i] * x[i];
   return Math.sqrt(s / Math.max(1, x.length));
+}
+
+/** The degradation of every clip: white noise at `audioSnrDb` (a copy; the clip itself when off). */
+export function degradeAudio(wave: Float32Array, e: AvdigitsEffects, rng: Rng): Float32Array {
+  if (e.audioSnrDb === null) return wave;
+  const sigma = rms(wave) * 10 ** (-e.audioSnrDb / 20);
+  return wave.map((v) => v + sigma * rng.normal());
 }
 
 /** Applies an audio corruption to a copy of the clip. */

@@ -13,7 +13,7 @@ import { FSDD_RECIPE, FSDD_SHAPE, fsddLogMel } from '../audio/recipes.js';
 import { decodeWav, toMono } from '../audio/wav.js';
 import { Rng } from '../rng.js';
 import type { Dataset, OpenOptions, Sample, Split } from '../types.js';
-import { AVDIGITS_EFFECTS, checkEffects, corruptAudio, degradeImage, occlude, type AvdigitsEffects } from './avdigits-effects.js';
+import { AVDIGITS_EFFECTS, checkEffects, corruptAudio, degradeAudio, degradeImage, occlude, type AvdigitsEffects } from './avdigits-effects.js';
 import { listFsdd, locateFsdd, type FsddClip } from './fsdd.js';
 import { loadMnist } from './mnist.js';
 
@@ -90,7 +90,7 @@ export async function openAvdigits(options: OpenOptions = {}): Promise<Dataset> 
 
   const recipe = [
     'avdigits:v1',
-    `audio=${FSDD_RECIPE}`,
+    `audio=${FSDD_RECIPE}${effects.audioSnrDb === null ? '' : `,noise-snr${effects.audioSnrDb}`}`,
     `visual=mnist-order-v1,scale${effects.visualScale},contrast${effects.visualContrast},noise${effects.visualNoise},standardise`,
     `corrupt=${effects.corruptFraction},${effects.corruptModality},${effects.corruptKinds.join('+')},snr${effects.noiseSnrDb},silence${effects.silenceDb},occlusion${effects.occlusionSize}`,
     `seed=${seed}`,
@@ -114,7 +114,7 @@ export async function openAvdigits(options: OpenOptions = {}): Promise<Dataset> 
       const out: Record<string, Float32Array> = {};
       if (!opts.modalities || opts.modalities.includes('audio')) {
         const wav = decodeWav(await readFile(clip.file), clip.file);
-        let wave = toMono(wav);
+        let wave = degradeAudio(toMono(wav), effects, new Rng(seed, 'audio-noise', sample.id));
         if (c?.modality === 'audio') wave = corruptAudio(wave, c.kind, effects, new Rng(seed, 'audio-corruption', sample.id));
         out.audio = fsddLogMel(wave, wav.sampleRate);
       }

@@ -48,13 +48,13 @@ describe('avdigits on the real FSDD + MNIST', async () => {
     for (const share of testShare) expect(Math.abs(share - 0.2)).toBeLessThan(0.01);
   });
 
-  it('corrupts exactly 20 % of each split in the audio modality, kinds alternating', () => {
+  it('corrupts exactly 20 % of each split in the visual modality, kinds alternating', () => {
     for (const split of SPLITS) {
       const c = ds.samples(split).filter((s) => s.corruption);
       expect(c.length).toBe(0.2 * ds.samples(split).length);
-      expect(c.every((s) => s.corruption!.modality === 'audio')).toBe(true);
-      const noise = c.filter((s) => s.corruption!.kind === 'noise').length;
-      expect(noise).toBe(c.length / 2);
+      expect(c.every((s) => s.corruption!.modality === 'visual')).toBe(true);
+      const occluded = c.filter((s) => s.corruption!.kind === 'occlusion').length;
+      expect(occluded).toBe(c.length / 2);
     }
   });
 
@@ -70,10 +70,11 @@ describe('avdigits on the real FSDD + MNIST', async () => {
   });
 
   it('corrupted audio differs from the clean clip; visual corruption options work', async () => {
-    const clean = await openDataset('avdigits', { corruptFraction: 0 });
+    const clean = await openDataset('avdigits', { corruptFraction: 0, corruptModality: 'audio' });
     expect(SPLITS.every((sp) => clean.samples(sp).every((s) => s.corruption === null))).toBe(true);
-    const bad = ds.samples('test').find((s) => s.corruption?.kind === 'silence')!;
-    const a = (await ds.load(bad, eval0)).audio;
+    const aud = await openDataset('avdigits', { corruptModality: 'audio' });
+    const bad = aud.samples('test').find((s) => s.corruption?.kind === 'silence')!;
+    const a = (await aud.load(bad, eval0)).audio;
     const b = (await clean.load(clean.samples('test')[bad.index], eval0)).audio;
     let diff = 0;
     for (let i = 0; i < a.length; i++) diff += Math.abs(a[i] - b[i]);
@@ -83,7 +84,12 @@ describe('avdigits on the real FSDD + MNIST', async () => {
     const kinds = vis.samples('train').filter((s) => s.corruption).map((s) => s.corruption!.kind);
     expect(new Set(kinds)).toEqual(new Set(['occlusion', 'swap']));
     for (const s of vis.samples('train').filter((x) => x.corruption?.kind === 'swap')) expect(mnist.labels[Number(s.meta!.image)]).not.toBe(s.label);
-    await expect(openDataset('avdigits', { corruptKinds: ['blur'] })).rejects.toThrow(/corruptKinds for audio must be among noise, silence/);
+    await expect(openDataset('avdigits', { corruptKinds: ['blur'] })).rejects.toThrow(/corruptKinds for visual must be among occlusion, swap/);
+    // The global audio noise: off gives different (clean) features, a bad value a named error.
+    const quiet = await openDataset('avdigits', { audioSnrDb: null });
+    const s0 = ds.samples('train').find((s) => !s.corruption)!;
+    expect((await quiet.load(quiet.samples('train')[s0.index], eval0)).audio).not.toEqual((await ds.load(s0, eval0)).audio);
+    await expect(openDataset('avdigits', { audioSnrDb: 'loud' })).rejects.toThrow(/audioSnrDb must be a number of dB or null/);
   });
 
   it('visual features are standardised (mean ~0, std ~1 over the clean training images)', async () => {

@@ -1,0 +1,82 @@
+/**
+ * Working on a finished run directory: evaluate its selected model on any split, diagnose the
+ * split's gaps (GMM, posteriors), or purify it after the fact.
+ */
+import { availableParallelism } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { resolveDevice, setNumThreads, type Tensor } from '../torch/index.js';
+import { createLoader, openDataset, type Split } from '../data/index.js';
+import { buildModel, type MultimodalClassifier } from '../models/classifier.js';
+import type { SplitPredictions } from '../methods/method.js';
+import { ConfigError } from './config.js';
+import { confusion, predict, scoreSplit } from './evaluate.js';
+import { diagnose, diagnosticsSpace, type SampleRow } from './diagnostics.js';
+import { RunDir, readStoredConfig } from './rundir.js';
+import type { GmmDiagnostics, PurifyConfig, RunConfig, RunOptions, RunSummary, SplitScores } from './types.js';
+import { trainRun } from './run.js';
+
+export type RunHooks = Pick<RunOptions, 'signal' | 'onEvent'>;
+
+export interface EvalResult { split: Split; epoch: number; scores: SplitScores; confusion: number[][]; classes: string[] }
+export interface DiagnoseResult { split: Split; epoch: number; gmm: GmmDiagnostics; samples: (Omit<SampleRow, 'corrupted'> & { corrupted: boolean })[] }
+
+/** The run's config without the version fields config.json adds. */
+function runConfig(outDir: string): RunConfig {
+  const { formatVersion: _f, mmgapVersion: _m, libtorchVersion: _l, ...cfg } = readStoredConfig(outDir);
+  return cfg;
+}
+
+/** The selected model of a run (the purified one when purification ran) and its predictions on `split`. */
+async function selectedPredictions(outDir: string, split: Split, hooks: RunHooks): Promise<{ cfg: RunConfig; epoch: number; preds: SplitPredictions; classes: string[] }> {
+  const cfg = runConfig(outDir);
+  const dir = new RunDir(outDir);
+  const name = existsSync(dir.file('checkpoints', 'purified.safetensors')) ? 'purified' : 'best';
+  const ck = dir.loadCheckpoint<{ epoch: number }>(name);
+  if (!ck) throw new ConfigError(`${outDir} has no trained model (checkpoints/best.safetensors); finish it with \`mmgap train\` first`);
+  setNumThreads(cfg.threads || availableParallelism());
+  const device = resolveDevice(cfg.device);
+  hooks.onEvent?.({ kind: 'phase', phase: 'loading' });
+  const dataset = await openDataset(cfg.data, { ...cfg.dataOptions, skipBadSamples: cfg.skipBadSamples });
+  const model: MultimodalClassifier = buildModel(dataset.modalities, dataset.classes.length, { encoder: cfg.encoder, fusion: cfg.fusion, width: cfg.width }).to({ device });
+  model.loadStateDict(new Map([...ck.tensors].filter(([k]) => k.startsWith('model.')).map(([k, t]): [string, Tensor] => [k.slice(6), t])));
+  const loader = createLoader(dataset, split, { batchSize: 256, shuffle: false, train: false, workers: cfg.workers, skipBadSamples: cfg.skipBadSamples });
+  hooks.onEvent?.({ kind: 'phase', phase: 'testing' });
+  try {
+    return { cfg, epoch: ck.meta.epoch, preds: await predict(model, loader, device), classes: dataset.classes };
+  } finally {
+    await loader.close();
+  }
+}
+
+export async function evaluateRun(outDir: string, split: Split, hooks: RunHooks = {}): Promise<EvalResult> {
+  const { epoch, preds, classes } = await selectedPredictions(outDir, split, hooks);
+  return { split, epoch, scores: scoreSplit(preds), confusion: confusion(preds), classes };
+}
+
+export async function diagnoseRun(outDir: string, split: Split, hooks: RunHooks = {}): Promise<DiagnoseResult> {
+  const { cfg, epoch, preds } = await selectedPredictions(outDir, split, hooks);
+  const d = diagnose(preds, Object.keys(preds.unimodal), diagnosticsSpace(cfg), cfg.seed);
+  return { split, epoch, gmm: d.gmm, samples: d.rows.map((r) => ({ ...r, corrupted: r.corrupted === 1 })) };
+}
+
+/**
+ * Purifies a finished run in place with `config`: its best main-stage model is fine-tuned on the
+ * kept samples; earlier purification epochs (if any) are replaced; summary.json is rewritten.
+ */
+export async function purifyRun(outDir: string, config: PurifyConfig, hooks: RunHooks = {}): Promise<RunSummary> {
+  if (!existsSync(join(outDir, 'summary.json'))) {
+    throw new ConfigError(`${outDir} has no summary.json: the run has not finished; finish it with \`mmgap train\` (same flags) first`);
+  }
+  const cfg = { ...runConfig(outDir), purify: config };
+  const dir = new RunDir(outDir);
+  // Purification restarts from the main stage's end: rewind the last checkpoint's trainer state.
+  const last = dir.loadCheckpoint<{ stage: string; epochsDone: number; history: unknown[] }>('last');
+  if (!last) throw new ConfigError(`${outDir} has no checkpoints/last.safetensors; train it again with --no-resume`);
+  if (last.meta.stage === 'finetune') {
+    dir.saveCheckpoint('last', last.tensors, { ...last.meta, stage: 'train', epochsDone: cfg.epochs, history: last.meta.history.slice(0, cfg.epochs) });
+  }
+  const stored = JSON.parse(readFileSync(dir.file('config.json'), 'utf8')) as Record<string, unknown>;
+  dir.writeText('config.json', JSON.stringify({ ...stored, purify: config }, null, 2) + '\n');
+  return trainRun(cfg, { outDir, resume: true, ...hooks });
+}
