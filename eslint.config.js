@@ -1,9 +1,14 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'native/build/**', 'node_modules/**', 'runs/**', 'cache/**'] },
+  // ops.generated.ts is written by scripts/gen-ops.ts from libtorch's schemas.
+  { ignores: ['dist/**', 'native/build/**', 'node_modules/**', 'runs/**', 'cache/**', 'test-artifacts/**', 'src/torch/ops.generated.ts'] },
+  { languageOptions: { globals: { ...globals.node } } },
+  // node-gyp runs native/libtorch.cjs as CommonJS.
+  { files: ['**/*.cjs'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
