@@ -7,8 +7,6 @@ export default tseslint.config(
   // ops.generated.ts is written by scripts/gen-ops.ts from libtorch's schemas.
   { ignores: ['dist/**', 'native/build/**', 'node_modules/**', 'runs/**', 'cache/**', 'test-artifacts/**', 'src/torch/ops.generated.ts'] },
   { languageOptions: { globals: { ...globals.node } } },
-  // node-gyp runs native/libtorch.cjs as CommonJS.
-  { files: ['**/*.cjs'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -17,4 +15,6 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  // node-gyp runs native/libtorch.cjs as CommonJS.
+  { files: ['**/*.cjs'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
 );
