@@ -123,7 +123,7 @@ describe('pmr training', () => {
     }
     expect(snapshot(net.parameters()).some((p, i) => maxAbsDiff(p, start[i] as Float32Array) > 0)).toBe(true);
     const protos = method.state?.().tensors ?? {};
-    expect((protos['prototype.audio'] as Tensor).shape).toEqual([4, 16]);
+    expect((protos['prototype.audio'] as Tensor).shape).toEqual([4, (net.encoder('audio') as { featureDim: number }).featureDim]);
     expect((protos['prototype.audio'] as Tensor).toArray().every(Number.isFinite)).toBe(true);
   });
 
