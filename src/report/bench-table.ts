@@ -16,6 +16,8 @@ export interface BenchEntry {
   /** Row label: the method, or "method + purify" for the purified model. */
   label: string;
   seed: number;
+  /** Validation accuracy of the selected model (what tuning may look at). */
+  valAcc: number;
   /** Test scores. */
   test: SplitScores;
   auroc: number | null;
@@ -31,6 +33,7 @@ export interface BenchRow {
   label: string;
   runs: number;
   seeds: number[];
+  valAcc: Stat;
   acc: Stat;
   f1: Stat;
   modality: Record<string, Stat>;
@@ -45,10 +48,10 @@ export interface BenchRow {
  */
 export function benchEntries(s: RunSummary, label = s.method): BenchEntry[] {
   const base = { seed: s.seed, auroc: s.auroc, wallSeconds: s.wallSeconds };
-  if (!s.purification) return [{ ...base, label, test: s.test }];
+  if (!s.purification) return [{ ...base, label, valAcc: s.val.acc, test: s.test }];
   return [
-    { ...base, label, test: s.purification.before },
-    { ...base, label: `${label} + purify`, test: s.purification.after },
+    { ...base, label, valAcc: s.purification.beforeVal.acc, test: s.purification.before },
+    { ...base, label: `${label} + purify`, valAcc: s.purification.afterVal.acc, test: s.purification.after },
   ];
 }
 
@@ -69,6 +72,7 @@ export function aggregateBench(entries: BenchEntry[]): BenchRow[] {
       label,
       runs: group.length,
       seeds: group.map((e) => e.seed),
+      valAcc: stat(group.map((e) => e.valAcc)),
       acc: stat(group.map((e) => e.test.acc)),
       f1: stat(group.map((e) => e.test.f1)),
       modality: Object.fromEntries(modalities.map((m) => [m, stat(group.flatMap((e) => (e.test.modality[m] ? [e.test.modality[m].acc] : [])))])),
@@ -92,10 +96,11 @@ function pm(s: Stat | null | undefined, runs: number, scale = 100, digits = 1): 
 /** Header and text cells of the human-readable table (accuracies in %). */
 export function benchCells(rows: BenchRow[]): { headers: string[]; cells: string[][] } {
   const mods = modalitiesOf(rows);
-  const headers = ['method', 'runs', 'test acc %', 'macro-F1 %', ...mods.map((m) => `${m} acc %`), 'AUROC', 'wall time'];
+  const headers = ['method', 'runs', 'val acc %', 'test acc %', 'macro-F1 %', ...mods.map((m) => `${m} acc %`), 'AUROC', 'wall time'];
   const cells = rows.map((r) => [
     r.label,
     String(r.runs),
+    pm(r.valAcc, r.runs),
     pm(r.acc, r.runs),
     pm(r.f1, r.runs),
     ...mods.map((m) => pm(r.modality[m], r.runs)),
@@ -120,13 +125,14 @@ function csvField(s: string): string {
 /** CSV with raw fractions (not %), one column per mean and std. */
 export function benchCsv(rows: BenchRow[]): string {
   const mods = modalitiesOf(rows);
-  const header = ['method', 'runs', 'seeds', 'acc_mean', 'acc_std', 'f1_mean', 'f1_std', ...mods.flatMap((m) => [`${m}_acc_mean`, `${m}_acc_std`]), 'auroc_mean', 'auroc_std', 'wall_s_mean', 'wall_s_std'];
+  const header = ['method', 'runs', 'seeds', 'val_acc_mean', 'val_acc_std', 'acc_mean', 'acc_std', 'f1_mean', 'f1_std', ...mods.flatMap((m) => [`${m}_acc_mean`, `${m}_acc_std`]), 'auroc_mean', 'auroc_std', 'wall_s_mean', 'wall_s_std'];
   const num = (x: number | undefined): string => (x === undefined ? '' : String(Number(x.toFixed(6))));
   const lines = rows.map((r) =>
     [
       csvField(r.label),
       String(r.runs),
       r.seeds.join(' '),
+      num(r.valAcc.mean), num(r.valAcc.std),
       num(r.acc.mean), num(r.acc.std), num(r.f1.mean), num(r.f1.std),
       ...mods.flatMap((m) => [num(r.modality[m]?.mean), num(r.modality[m]?.std)]),
       num(r.auroc?.mean), num(r.auroc?.std),
