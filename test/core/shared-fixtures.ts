@@ -2,7 +2,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { sharedDir } from '../helpers/shared.js';
 
 /** One fixture file: a 1-D sample and scikit-learn 1.2.1's 2-component fit of it. */
 export interface GmmFixture {
@@ -24,8 +24,6 @@ export interface GmmFixture {
   };
 }
 
-/** The shared directory: $MMGAP_SHARED, else <repo>/../shared. */
-export const sharedDir = process.env.MMGAP_SHARED ?? fileURLToPath(new URL('../../../shared/', import.meta.url));
 
 const fixtureDir = join(sharedDir, 'fixtures', 'gmm');
 

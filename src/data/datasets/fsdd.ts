@@ -1,6 +1,6 @@
 /**
  * Locating the Free Spoken Digit Dataset (FSDD, CC BY-SA 4.0): option `fsddDir`, else env
- * MMGAP_FSDD, else <repo>/../shared/data/fsdd, else the user cache (<XDG_CACHE_HOME or
+ * MMGAP_FSDD, else $MMGAP_SHARED/data/fsdd or <repo>/../shared/data/fsdd, else the user cache (<XDG_CACHE_HOME or
  * ~/.cache>/mmgap/fsdd), downloading it there from the public repository when allowed.
  * Data is never written inside the repository.
  */
@@ -47,7 +47,7 @@ export interface FsddLocation {
   download?: boolean;
   /** Override of FSDD_URL (tests serve a local copy). */
   fsddUrl?: string;
-  /** Look in ../shared/data/fsdd (default true; tests turn it off to exercise the download path). */
+  /** Look in $MMGAP_SHARED/data/fsdd or ../shared/data/fsdd (default true; tests turn it off to exercise the download path). */
   searchShared?: boolean;
 }
 
@@ -59,7 +59,8 @@ export async function locateFsdd(opts: FsddLocation = {}): Promise<string> {
     if (found) return found;
     throw new Error(`FSDD not found in ${resolve(explicit)} (from ${opts.fsddDir ? 'option fsddDir' : 'MMGAP_FSDD'}): expected recordings/{digit}_{speaker}_{take}.wav`);
   }
-  const shared = opts.searchShared === false ? null : recordingsIn(join(repoRoot(), '..', 'shared', 'data', 'fsdd'));
+  const sharedRoot = process.env.MMGAP_SHARED ?? join(repoRoot(), '..', 'shared');
+  const shared = opts.searchShared === false ? null : recordingsIn(join(sharedRoot, 'data', 'fsdd'));
   if (shared) return shared;
   const cache = join(fsddCacheDir(), 'recordings');
   if (existsSync(cache) && readdirSync(cache).filter((n) => n.endsWith('.wav')).length === EXPECTED) return cache;

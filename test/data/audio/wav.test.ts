@@ -27,8 +27,9 @@ describe('decodeWav', () => {
 
   it('decodes a real FSDD recording (8 kHz mono int16)', async () => {
     const { readFile } = await import('node:fs/promises');
-    const file = new URL('../../../../shared/data/fsdd/recordings/0_george_0.wav', import.meta.url);
-    const wav = decodeWav(await readFile(file), file.pathname);
+    const { sharedDir } = await import('../../helpers/shared.js');
+    const file = `${sharedDir}/data/fsdd/recordings/0_george_0.wav`;
+    const wav = decodeWav(await readFile(file), file);
     expect(wav.sampleRate).toBe(8000);
     expect(wav.channels).toHaveLength(1);
     expect(wav.channels[0].length).toBeGreaterThan(1000);
