@@ -55,11 +55,11 @@ export class SeededRandom {
     return result;
   }
 
-  /** Uniform in [0, 1) with the full 53 bits of a double. */
-  uniform(): number {
-    const high = this.nextUint32() >>> 5; // 27 bits
-    const low = this.nextUint32() >>> 6; // 26 bits
-    return (high * 67108864 + low) / TWO_POW_53;
+  /** Uniform in [low, high) (default [0, 1)) with the full 53 bits of a double. */
+  uniform(low = 0, high = 1): number {
+    const hi = this.nextUint32() >>> 5; // 27 bits
+    const lo = this.nextUint32() >>> 6; // 26 bits
+    return low + (high - low) * ((hi * 67108864 + lo) / TWO_POW_53);
   }
 
   /** Uniform integer in [0, n); n must be a positive safe integer. */
@@ -68,6 +68,18 @@ export class SeededRandom {
       throw new RangeError(`uniformInt bound must be a positive integer, got ${n}`);
     }
     return Math.floor(this.uniform() * n);
+  }
+
+  /** A uniformly random permutation of 0..n-1 (Fisher-Yates). */
+  permutation(n: number): Int32Array {
+    const p = Int32Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = this.uniformInt(i + 1);
+      const t = p[i] as number;
+      p[i] = p[j] as number;
+      p[j] = t;
+    }
+    return p;
   }
 
   /** Standard normal (Box-Muller; the second value of each pair is kept for the next call). */

@@ -7,17 +7,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeNpy } from '../../src/data/io/npy.js';
 import { tempDir } from './python.js';
+import { SeededRandom } from '../../src/core/prng.js';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `nanAt`: a training sample id whose first feature is NaN (bad data that training must refuse). */
 export function writeTinyDataset(opts: { perClass?: [number, number, number]; classes?: number; seed?: number; modalities?: string[]; nanAt?: string } = {}): string {
@@ -25,7 +16,8 @@ export function writeTinyDataset(opts: { perClass?: [number, number, number]; cl
   const [nTrain, nVal, nTest] = opts.perClass ?? [20, 6, 6];
   const classes = opts.classes ?? 3;
   const modalities = opts.modalities ?? ['audio', 'visual'];
-  const rnd = mulberry32(opts.seed ?? 1);
+  const rng = new SeededRandom(opts.seed ?? 1);
+  const rnd = (): number => rng.uniform();
   const gauss = (): number => Math.sqrt(-2 * Math.log(rnd() + 1e-12)) * Math.cos(2 * Math.PI * rnd());
   for (const m of modalities) mkdirSync(join(root, m));
   const lines = ['id,label,split'];

@@ -3,21 +3,13 @@
 import { describe, expect, it } from 'vitest';
 import { tensor, randn, zeros, ops, nn, type Tensor, type DType } from '../../src/torch/index.js';
 import { native } from '../../src/torch/native.js';
+import { SeededRandom } from '../../src/core/prng.js';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('malformed calls', () => {
   it('1,000 random malformed calls: 0 crashes, every failure a named JS error', () => {
-    const rnd = mulberry32(42);
+    const rng = new SeededRandom(42);
+    const rnd = (): number => rng.uniform();
     const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
     const dtypes: DType[] = ['float32', 'float64', 'int64', 'bool', 'uint8', 'int32'];
     const randTensor = (): Tensor => {

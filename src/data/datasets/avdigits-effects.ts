@@ -93,8 +93,8 @@ export function corruptAudio(wave: Float32Array, kind: string, e: AvdigitsEffect
 export function occlude(img: Float32Array, e: AvdigitsEffects, rng: Rng): Float32Array {
   const out = Float32Array.from(img);
   const side = Math.round(e.occlusionSize * 28);
-  const x0 = rng.int(28 - side + 1);
-  const y0 = rng.int(28 - side + 1);
+  const x0 = rng.uniformInt(28 - side + 1);
+  const y0 = rng.uniformInt(28 - side + 1);
   for (let y = y0; y < y0 + side; y++) out.fill(1, y * 28 + x0, y * 28 + x0 + side);
   return out;
 }

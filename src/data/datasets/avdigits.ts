@@ -81,9 +81,9 @@ export async function openAvdigits(options: OpenOptions = {}): Promise<Dataset> 
       if (kind === 'swap') {
         // an image of another digit, from the same pool
         const rng = new Rng(seed, 'swap', s.id);
-        const other = (s.label + 1 + rng.int(9)) % 10;
+        const other = (s.label + 1 + rng.uniformInt(9)) % 10;
         const pool = swapPools[split === 'test' ? 'test' : 'trainval'][other];
-        s.meta!.image = pool[rng.int(pool.length)];
+        s.meta!.image = pool[rng.uniformInt(pool.length)];
       }
     }
   }

@@ -134,7 +134,7 @@ export async function openFolder(root: string, options: OpenOptions = {}): Promi
         const img = decodeImage(await readFile(file), file);
         const out = new Float32Array(3 * size * size);
         const box = rng ? randomResizedCropBox(img.width, img.height, rng) : centreSquare(img.width, img.height);
-        renderFrame(img, { box, size, flip: rng ? rng.next() < 0.5 : false, mean: IMAGENET_MEAN, std: IMAGENET_STD }, out, 0);
+        renderFrame(img, { box, size, flip: rng ? rng.uniform() < 0.5 : false, mean: IMAGENET_MEAN, std: IMAGENET_STD }, out, 0);
         return out;
       }
       case 'frames':

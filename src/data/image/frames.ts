@@ -28,7 +28,7 @@ export async function listFrames(dir: string): Promise<string[]> {
  */
 export function pickFrames(n: number, k: number, rng: Rng | null): number[] {
   const seg = n / k;
-  return Array.from({ length: k }, (_, i) => Math.min(n - 1, Math.floor(i * seg + (rng ? rng.next() : 0.5) * seg)));
+  return Array.from({ length: k }, (_, i) => Math.min(n - 1, Math.floor(i * seg + (rng ? rng.uniform() : 0.5) * seg)));
 }
 
 /** Options of `loadFrames`. */
@@ -49,7 +49,7 @@ export async function loadFrames(dir: string, opts: FramesOptions): Promise<Floa
     const file = files[picks[t]];
     const img = decodeImage(await readFile(file), file);
     const box = opts.rng ? randomResizedCropBox(img.width, img.height, opts.rng) : centreSquare(img.width, img.height);
-    const flip = opts.rng ? opts.rng.next() < 0.5 : false;
+    const flip = opts.rng ? opts.rng.uniform() < 0.5 : false;
     renderFrame(img, { box, size: opts.size, flip, mean: IMAGENET_MEAN, std: IMAGENET_STD }, out, t * frame);
   }
   return out;

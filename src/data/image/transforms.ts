@@ -27,7 +27,7 @@ export function randomResizedCropBox(width: number, height: number, rng: Rng, sc
     const w = Math.round(Math.sqrt(target * aspect));
     const h = Math.round(Math.sqrt(target / aspect));
     if (w > 0 && h > 0 && w <= width && h <= height) {
-      return { x: rng.int(width - w + 1), y: rng.int(height - h + 1), width: w, height: h };
+      return { x: rng.uniformInt(width - w + 1), y: rng.uniformInt(height - h + 1), width: w, height: h };
     }
   }
   const inRatio = width / height;
