@@ -3,13 +3,14 @@ import { DEFAULT_CONFIG, type PurifyConfig, type RunConfig } from '../train/type
 import { loadConfigFile } from './config-file.js';
 import { describeIssue, runConfigSchema, type ConfigFile } from './config-schema.js';
 import { UsageError } from './errors.js';
-import { DEFAULT_PURIFY, FLAG_OF, flagsToConfig, purifyFlags, type RunFlagValues } from './run-flags.js';
+import { FLAG_OF, flagsToConfig, purifyFlags, type RunFlagValues } from './run-flags.js';
+import { PURIFY_DEFAULTS } from '../train/types.js';
 
 function mergePurify(base: PurifyConfig | null, layer: ConfigFile['purify']): PurifyConfig | null {
   if (layer === undefined) return base;
   if (layer === false || layer === null) return null;
-  if (layer === true) return base ?? DEFAULT_PURIFY;
-  return { ...(base ?? DEFAULT_PURIFY), ...layer };
+  if (layer === true) return base ?? PURIFY_DEFAULTS;
+  return { ...(base ?? PURIFY_DEFAULTS), ...layer };
 }
 
 /** Overlays one layer; option records merge key by key, so a flag can change one option of a file's set. */

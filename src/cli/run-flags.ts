@@ -6,7 +6,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { EncoderKind } from '../models/classifier.js';
 import type { FusionKind } from '../models/fusion.js';
-import { DEFAULT_CONFIG, type PurifyConfig, type RunConfig } from '../train/types.js';
+import { DEFAULT_CONFIG, PURIFY_DEFAULTS, type PurifyConfig, type RunConfig } from '../train/types.js';
 import { collectKeyValue } from './key-value.js';
 
 /** Encoders and fusions with a line of help each (a Record, so a new kind fails to compile until listed). */
@@ -14,7 +14,6 @@ export const ENCODER_HELP: Record<EncoderKind, string> = { 'small-cnn': 'small C
 export const FUSION_HELP: Record<FusionKind, string> = { concat: 'concatenation', sum: 'sum of per-modality heads', film: 'FiLM conditioning', gated: 'gated sum' };
 
 /** Purification defaults when --purify (or a purify-* flag) turns it on. */
-export const DEFAULT_PURIFY: PurifyConfig = { tau: 0.5, epochs: 5, lrFactor: 0.1, loss: 'ce' };
 
 /** The flag that sets each config field: error messages name it. */
 export const FLAG_OF: Record<keyof RunConfig, string> = {
@@ -86,14 +85,14 @@ function opt(flags: string, help: string, group: string): Option {
 export function addPurifyFlags(cmd: Command, withSwitch: boolean): Command {
   const g = 'Purification (fine-tune on the GMM-balanced subset after training):';
   if (withSwitch) {
-    cmd.addOption(opt('--purify', `purify after training (tau ${DEFAULT_PURIFY.tau}, ${DEFAULT_PURIFY.epochs} epochs, lr x ${DEFAULT_PURIFY.lrFactor}, ${DEFAULT_PURIFY.loss} loss unless set)`, g));
+    cmd.addOption(opt('--purify', `purify after training (tau ${PURIFY_DEFAULTS.tau}, ${PURIFY_DEFAULTS.epochs} epochs, lr x ${PURIFY_DEFAULTS.lrFactor}, ${PURIFY_DEFAULTS.loss} loss unless set)`, g));
     cmd.addOption(opt('--no-purify', 'no purification (overrides a config file)', g));
   }
   return cmd
-    .addOption(opt('--purify-tau <tau>', `keep samples with gamma < tau (default ${DEFAULT_PURIFY.tau})`, g).argParser(numArg((n) => n > 0 && n <= 1, 'a number in (0, 1]')))
-    .addOption(opt('--purify-epochs <n>', `fine-tuning epochs (default ${DEFAULT_PURIFY.epochs})`, g).argParser(intArg(1)))
-    .addOption(opt('--purify-lr-factor <f>', `fine-tuning lr = lr x f (default ${DEFAULT_PURIFY.lrFactor})`, g).argParser(positive))
-    .addOption(opt('--purify-loss <loss>', `fine-tuning loss (default ${DEFAULT_PURIFY.loss})`, g).choices(['ce', 'adaptive']));
+    .addOption(opt('--purify-tau <tau>', `keep samples with gamma < tau (default ${PURIFY_DEFAULTS.tau})`, g).argParser(numArg((n) => n > 0 && n <= 1, 'a number in (0, 1]')))
+    .addOption(opt('--purify-epochs <n>', `fine-tuning epochs (default ${PURIFY_DEFAULTS.epochs})`, g).argParser(intArg(1)))
+    .addOption(opt('--purify-lr-factor <f>', `fine-tuning lr = lr x f (default ${PURIFY_DEFAULTS.lrFactor})`, g).argParser(positive))
+    .addOption(opt('--purify-loss <loss>', `fine-tuning loss (default ${PURIFY_DEFAULTS.loss})`, g).choices(['ce', 'adaptive']));
 }
 
 /**

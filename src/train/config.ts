@@ -1,12 +1,11 @@
 /** Resolves and validates a RunConfig: every wrong value gets an error naming the field and what it accepts. */
-import { DEFAULT_CONFIG, type PurifyConfig, type RunConfig } from './types.js';
+import { DEFAULT_CONFIG, PURIFY_DEFAULTS, type PurifyConfig, type RunConfig } from './types.js';
 import { ENCODERS } from '../models/classifier.js';
 import { FUSIONS } from '../models/fusion.js';
 import { getMethod } from '../methods/registry.js';
 
 export class ConfigError extends Error {}
 
-const PURIFY_DEFAULTS: PurifyConfig = { tau: 0.5, epochs: 5, lrFactor: 0.1, loss: 'ce' };
 
 function num(cfg: Record<string, unknown>, key: string, min: number, max = Infinity, integer = false): void {
   const v = cfg[key];

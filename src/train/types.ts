@@ -190,3 +190,6 @@ export const DEFAULT_CONFIG: RunConfig = {
   purify: null,
   skipBadSamples: false,
 };
+
+/** Purification settings when only `purify: true` (or part of them) is given. */
+export const PURIFY_DEFAULTS: Readonly<PurifyConfig> = { tau: 0.5, epochs: 5, lrFactor: 0.1, loss: 'ce' };

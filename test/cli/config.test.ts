@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseKeyValue } from '../../src/cli/key-value.js';
 import { resolveRunConfig } from '../../src/cli/resolve-config.js';
-import { DEFAULT_PURIFY } from '../../src/cli/run-flags.js';
+import { PURIFY_DEFAULTS } from '../../src/train/types.js';
 import { DEFAULT_CONFIG } from '../../src/train/types.js';
 import { runCli } from '../../src/cli/cli.js';
 import { fakeTrainer } from './helpers/fake-trainer.js';
@@ -49,14 +49,14 @@ describe('config resolution: defaults < config file < flags', () => {
     const c = resolveRunConfig({ config: cfg });
     expect(c.method).toBe('joint');
     expect(c.batchSize).toBe(32);
-    expect(c.purify).toEqual(DEFAULT_PURIFY);
+    expect(c.purify).toEqual(PURIFY_DEFAULTS);
   });
 
   it('merges purification: file object, flag values on top, --no-purify wins', () => {
     const cfg = file('p.yaml', 'purify:\n  tau: 0.3\n');
-    expect(resolveRunConfig({ config: cfg }).purify).toEqual({ ...DEFAULT_PURIFY, tau: 0.3 });
-    expect(resolveRunConfig({ config: cfg, purifyEpochs: 2 }).purify).toEqual({ ...DEFAULT_PURIFY, tau: 0.3, epochs: 2 });
-    expect(resolveRunConfig({ purifyLoss: 'adaptive' }).purify).toEqual({ ...DEFAULT_PURIFY, loss: 'adaptive' });
+    expect(resolveRunConfig({ config: cfg }).purify).toEqual({ ...PURIFY_DEFAULTS, tau: 0.3 });
+    expect(resolveRunConfig({ config: cfg, purifyEpochs: 2 }).purify).toEqual({ ...PURIFY_DEFAULTS, tau: 0.3, epochs: 2 });
+    expect(resolveRunConfig({ purifyLoss: 'adaptive' }).purify).toEqual({ ...PURIFY_DEFAULTS, loss: 'adaptive' });
     expect(resolveRunConfig({ config: cfg, purify: false, purifyTau: 0.2 }).purify).toBeNull();
   });
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
 import { fakeTrainer } from './helpers/fake-trainer.js';
 import { memoryIo } from './helpers/memory-io.js';
-import { writeTinyDataset } from './helpers/tiny-dataset.js';
+import { writeTinyDataset } from '../helpers/tiny-dataset.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmgap-cli-data-'));
 const good = join(dir, 'good');

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
 import type { EpochMetrics, RunSummary } from '../../src/train/types.js';
 import { memoryIo } from './helpers/memory-io.js';
-import { writeTinyDataset } from './helpers/tiny-dataset.js';
+import { writeTinyDataset } from '../helpers/tiny-dataset.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const TRAINER = join(ROOT, 'src/train/run.ts');

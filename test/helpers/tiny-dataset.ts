@@ -1,43 +1,44 @@
 /**
- * A tiny dataset in the generic folder format (manifest.csv + one folder of .npy per modality),
- * learnable in a few epochs: each class lights a block of the 8x8 "audio" map (strongly) and of
- * the "visual" map (weakly, under more noise), so that audio is the dominant modality.
+ * A tiny `folder:` dataset (3 classes c0-c2; 60 train, 15 val, 15 test; two [1, 12, 12] .npy
+ * modalities, "audio" clearly informative and "visual" barely, so audio dominates), on which a real
+ * training run takes seconds. Sample ids are `<split>-<i>`, labels i % 3.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeNpy } from '../../src/data/io/npy.js';
+import { SeededRandom } from '../../src/core/index.js';
+import { writeNpy } from '../../src/data/index.js';
 import { tempDir } from './python.js';
-import { SeededRandom } from '../../src/core/prng.js';
 
+const SIDE = 12;
 
-/** `nanAt`: a training sample id whose first feature is NaN (bad data that training must refuse). */
-export function writeTinyDataset(opts: { perClass?: [number, number, number]; classes?: number; seed?: number; modalities?: string[]; nanAt?: string } = {}): string {
-  const root = tempDir('mmgap-tiny-');
-  const [nTrain, nVal, nTest] = opts.perClass ?? [20, 6, 6];
-  const classes = opts.classes ?? 3;
-  const modalities = opts.modalities ?? ['audio', 'visual'];
-  const rng = new SeededRandom(opts.seed ?? 1);
-  const rnd = (): number => rng.uniform();
-  const gauss = (): number => Math.sqrt(-2 * Math.log(rnd() + 1e-12)) * Math.cos(2 * Math.PI * rnd());
-  for (const m of modalities) mkdirSync(join(root, m));
+function features(label: number, noise: number, rng: SeededRandom): Float32Array {
+  const x = new Float32Array(SIDE * SIDE);
+  for (let i = 0; i < x.length; i++) x[i] = noise * rng.normal();
+  // The class is a bright band of rows at a class-specific height.
+  for (let r = 4 * label; r < 4 * label + 4; r++) for (let c = 0; c < SIDE; c++) x[r * SIDE + c] += 1;
+  return x;
+}
+
+/**
+ * Writes the dataset into `root` (default: a new temporary folder) and returns `root`.
+ * `nanAt`: a sample id whose first audio feature is NaN (bad data that training must refuse).
+ */
+export function writeTinyDataset(root: string = tempDir('mmgap-tiny-'), opts: { nanAt?: string } = {}): string {
+  const rng = new SeededRandom(1);
   const lines = ['id,label,split'];
-  let k = 0;
-  for (const [split, n] of [['train', nTrain], ['val', nVal], ['test', nTest]] as const) {
-    for (let c = 0; c < classes; c++) {
-      for (let i = 0; i < n; i++) {
-        const id = `s${k++}`;
-        lines.push(`${id},class${c},${split}`);
-        modalities.forEach((m, mi) => {
-          const signal = mi === 0 ? 1.5 : 0.6;
-          const x = new Float32Array(64);
-          for (let p = 0; p < 64; p++) x[p] = gauss() * (mi === 0 ? 0.5 : 1);
-          for (let p = 0; p < 8; p++) x[(2 * c + Math.floor(p / 4)) * 8 + (p % 4) + 2 * mi] += signal;
-          if (id === opts.nanAt) x[0] = NaN;
-          writeFileSync(join(root, m, `${id}.npy`), writeNpy(x, [1, 8, 8]));
-        });
-      }
+  for (const m of ['audio', 'visual']) mkdirSync(join(root, m), { recursive: true });
+  const counts = { train: 60, val: 15, test: 15 };
+  for (const [split, n] of Object.entries(counts)) {
+    for (let i = 0; i < n; i++) {
+      const id = `${split}-${i}`;
+      const label = i % 3;
+      lines.push(`${id},c${label},${split}`);
+      const audio = features(label, 0.3, rng);
+      if (id === opts.nanAt) audio[0] = NaN;
+      writeFileSync(join(root, 'audio', `${id}.npy`), writeNpy(audio, [1, SIDE, SIDE]));
+      writeFileSync(join(root, 'visual', `${id}.npy`), writeNpy(features(label, 3, rng), [1, SIDE, SIDE]));
     }
   }
-  writeFileSync(join(root, 'manifest.csv'), lines.join('\n') + '\n');
+  writeFileSync(join(root, 'manifest.csv'), `${lines.join('\n')}\n`);
   return root;
 }

@@ -109,7 +109,7 @@ describe('trainRun', () => {
     expect(ev.scores).toEqual(s.test);
     expect(ev.confusion).toEqual(s.confusion);
     const dg = await diagnoseRun(out, 'val');
-    expect(dg.samples.length).toBe(18);
+    expect(dg.samples.length).toBe(15);
     expect(dg.gmm.bic1).toBeTypeOf('number');
     expect(dg.samples.every((r) => r.corrupted === false && r.gamma >= 0 && r.gamma <= 1)).toBe(true);
     const p1 = await purifyRun(out, { tau: 0.5, epochs: 1, lrFactor: 0.1, loss: 'ce' });
@@ -143,7 +143,7 @@ describe('trainRun', () => {
   });
 
   it('stops with a clear error on a non-finite loss', async () => {
-    const bad = `folder:${writeTinyDataset({ nanAt: 's5' })}`;
+    const bad = `folder:${writeTinyDataset(undefined, { nanAt: 'train-5' })}`;
     await expect(trainRun({ ...base, data: bad, method: 'joint', epochs: 2, warmup: 0 }, { outDir: tempDir() }))
       .rejects.toThrow(/loss is NaN at epoch 1, step \d+ \(method joint, lr 0.01\); lower --lr, or check the data/);
   });

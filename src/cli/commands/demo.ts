@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { aggregateBench, benchMarkdown, writeBenchOutputs } from '../../report/bench-table.js';
 import { checkDataSpec } from '../checks.js';
 import type { ConfigFile } from '../config-schema.js';
+import { PURIFY_DEFAULTS } from '../../train/types.js';
 import { printResult, type CliContext } from '../context.js';
 import { checkGrid, runGrid, type GridRun } from '../grid.js';
 import { Progress } from '../progress.js';
@@ -15,9 +16,9 @@ import { resolveRunConfig } from '../resolve-config.js';
 import { addRunFlags, type RunFlagValues } from '../run-flags.js';
 
 /** Demo settings (between DEFAULT_CONFIG and any --config file or flag). */
-export const DEMO_DEFAULTS: ConfigFile = { data: 'avdigits', epochs: 12, warmup: 3, purify: { tau: 0.5, epochs: 3, lrFactor: 0.1, loss: 'ce' } };
+export const DEMO_DEFAULTS: ConfigFile = { data: 'avdigits', purify: { ...PURIFY_DEFAULTS, epochs: 3 } };
 /** --quick: a smoke test of the whole pipeline in a fraction of the time. */
-export const QUICK_DEFAULTS: ConfigFile = { ...DEMO_DEFAULTS, epochs: 2, warmup: 1, purify: { tau: 0.5, epochs: 1, lrFactor: 0.1, loss: 'ce' } };
+export const QUICK_DEFAULTS: ConfigFile = { ...DEMO_DEFAULTS, epochs: 2, warmup: 1, purify: { ...PURIFY_DEFAULTS, epochs: 1 } };
 
 interface DemoFlags extends RunFlagValues {
   quick?: boolean;

@@ -7,7 +7,8 @@ import { printResult, type CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { interruptible, resumeCommand } from '../interrupt.js';
 import { Progress } from '../progress.js';
-import { addPurifyFlags, DEFAULT_PURIFY, purifyFlags, type RunFlagValues } from '../run-flags.js';
+import { addPurifyFlags, purifyFlags, type RunFlagValues } from '../run-flags.js';
+import { PURIFY_DEFAULTS } from '../../train/types.js';
 import { checkRunDir } from '../../report/run-data.js';
 import { summaryLines } from '../summary-lines.js';
 import { renderTrainEvents } from '../train-events.js';
@@ -36,7 +37,7 @@ export function registerPurify(program: Command, ctx: CliContext): void {
       const progress = new Progress(ctx.io, flags.json === true);
       const hint = `the run is unchanged until purification finishes; run again: ${resumeCommand(ctx.argv)}`;
       const summary = await interruptible(ctx.io, progress, hint, (signal) =>
-        trainer.purifyRun(outDir, { ...DEFAULT_PURIFY, ...purifyFlags(flags) }, { signal, onEvent: renderTrainEvents(progress) }),
+        trainer.purifyRun(outDir, { ...PURIFY_DEFAULTS, ...purifyFlags(flags) }, { signal, onEvent: renderTrainEvents(progress) }),
       );
       const report = await writeReport(outDir);
       printResult(ctx, flags.json === true, summaryLines(summary, report), { ...summary, report });

@@ -91,7 +91,7 @@ export abstract class Module {
    */
   to(opts: { device?: string; memoryFormat?: MemoryFormat }): this {
     const move = (t: Tensor): Tensor => noGrad(() => {
-      let r = opts.device ? t.to(opts.device as never) : t;
+      let r = opts.device && !onDevice(t, opts.device) ? t.to(opts.device as never) : t;
       if (opts.memoryFormat && r.ndim === 4) r = r.contiguous(opts.memoryFormat);
       return r === t ? t : r;
     });
@@ -109,4 +109,10 @@ export abstract class Module {
       if (r !== t) this.buffer(n, r);
     }
   }
+}
+
+/** Whether `t` is already on `device` ('cuda' is the default CUDA device, which libtorch reports as 'cuda:0'). */
+function onDevice(t: Tensor, device: string): boolean {
+  const d = t.device;
+  return d === device || (device === 'cuda' && d === 'cuda:0');
 }

@@ -5,7 +5,7 @@ import { maxAbsErr, pythonMissing, runPython } from '../helpers/python.js';
 
 const rng = new Rng('resize');
 const [C, H, W] = [3, 37, 53];
-const img = Float32Array.from({ length: C * H * W }, () => rng.next());
+const img = Float32Array.from({ length: C * H * W }, () => rng.uniform());
 
 describe.skipIf(pythonMissing !== null)('resizeRegion against torch.nn.functional.interpolate (bilinear, align_corners=False)', () => {
   for (const [oh, ow, antialias] of [
