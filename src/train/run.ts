@@ -6,14 +6,14 @@
  * validation and only then evaluated on test, and optional purification.
  */
 import { availableParallelism } from 'node:os';
-import { manualSeed, noGrad, setNumThreads, tidy, libtorchVersion, optim, resolveDevice, tensor, type Tensor } from '../torch/index.js';
+import { manualSeed, setNumThreads, tidy, libtorchVersion, optim, resolveDevice, tensor, type Tensor } from '../torch/index.js';
 import { createLoader, openDataset, type Dataset, type Loader, type SkippedSample } from '../data/index.js';
 import { buildModel, type MultimodalClassifier } from '../models/classifier.js';
 import { getMethod } from '../methods/registry.js';
 import { joint } from '../methods/joint.js';
 import type { EpochContext, Method, MethodState, SplitPredictions, Stage, StepContext } from '../methods/method.js';
 import { resolveConfig } from './config.js';
-import { confusion, predict, scoreSplit, toTensors, argmaxRows } from './evaluate.js';
+import { confusion, predict, scoreSplit, toTensors } from './evaluate.js';
 import { diagnose, diagnosticsSpace, rowsToCsv } from './diagnostics.js';
 import { RunDir, MMGAP_VERSION } from './rundir.js';
 import { RUN_FORMAT_VERSION, type EpochMetrics, type PurificationSummary, type RunConfig, type RunOptions, type RunSummary, type SplitScores } from './types.js';
@@ -28,6 +28,8 @@ interface CheckpointMeta {
   stage: 'train' | 'finetune';
   /** Epochs finished in this stage. */
   epochsDone: number;
+  /** Optimizer steps taken so far (the global step counter of StepContext). */
+  step: number;
   history: EpochMetrics[];
   best: Best | null;
   optimizer: { stepCount: number; groups: { lr: number }[] };
@@ -129,7 +131,7 @@ class Session {
         else res.loss.backward();
         const extra = method.beforeStep?.(out, tb, sctx);
         optimizer.step();
-        const pred = argmaxRows(noGrad(() => out.fused.detach().softmax(1)).toFloat32Array(), this.numClasses);
+        const pred = out.fused.detach().argmax(1).toArray();
         let ok = 0;
         pred.forEach((p, i) => { if (p === b.labels[i]) ok++; });
         return { value, ok, logs: { ...res.logs, ...(extra ?? {}) } };
@@ -201,6 +203,7 @@ export async function trainRun(input: Partial<RunConfig>, opts: RunOptions): Pro
     const last = dir.loadCheckpoint<CheckpointMeta>('last');
     if (last) {
       ({ history, best } = last.meta);
+      s.step = last.meta.step;
       start = last.meta.stage === 'train' ? last.meta.epochsDone : cfg.epochs;
       model.loadStateDict(pick(last.tensors, 'model.'));
       if (last.meta.stage === 'train') {
@@ -225,7 +228,7 @@ export async function trainRun(input: Partial<RunConfig>, opts: RunOptions): Pro
       }
       const ms = method.state?.();
       dir.saveCheckpoint('last', s.checkpointTensors(optimizer, ms), {
-        stage: 'train', epochsDone: e + 1, history, best, optimizer: optimizer.stateDict().meta, method: ms?.json ?? {},
+        stage: 'train', epochsDone: e + 1, step: s.step, history, best, optimizer: optimizer.stateDict().meta, method: ms?.json ?? {},
       } satisfies CheckpointMeta);
       dir.writeMetrics(history);
       s.log(`epoch ${m.epoch}/${cfg.epochs} (${stage}): loss ${m.train.loss.toFixed(4)}, val acc ${(100 * m.val.acc).toFixed(2)} %` +
@@ -310,7 +313,7 @@ async function purify(s: Session, cfg: RunConfig,
     }
     const ms = method.state?.();
     s.dir.saveCheckpoint('last', s.checkpointTensors(optimizer, ms, [['purify.kept', tensor(kept)]]), {
-      stage: 'finetune', epochsDone: k + 1, history, best: mainBest, optimizer: optimizer.stateDict().meta, method: ms?.json ?? {}, purify: meta,
+      stage: 'finetune', epochsDone: k + 1, step: s.step, history, best: mainBest, optimizer: optimizer.stateDict().meta, method: ms?.json ?? {}, purify: meta,
     } satisfies CheckpointMeta);
     s.dir.writeMetrics(history);
     s.log(`purification epoch ${k + 1}/${p.epochs}: val acc ${(100 * m.val.acc).toFixed(2)} %`);
