@@ -18,5 +18,5 @@ time g++ -std=c++17 -O2 -shared -fPIC -D_GLIBCXX_USE_CXX11_ABI="$ABI" -DNAPI_EXP
   native/src/addon.cc -o native/build/Release/mmgap_native.node \
   -L"$TORCH/lib" -Wl,-rpath,"$TORCH/lib" -Wl,--no-as-needed -ltorch -ltorch_cpu -lc10 -ltorch_cuda -lc10_cuda || exit 1
 node scripts/cuda-smoke.mjs
-MMGAP_PYTHON=python3 node dist/bench/engine.js --device cuda --steps 20 --threads 8 > "$out/bench.json"
+MMGAP_PYTHON=python3 node dist/bench/engine.js --device cuda --steps 40 --threads 8 > "$out/bench.json"
 tail -1 "$out/bench.json"
