@@ -8,6 +8,7 @@ import { BatchNorm2d, Conv2d, Linear, Sequential, type Layer } from './layers.js
 import * as F from './functional.js';
 import { constant_, kaimingNormal_ } from './init.js';
 import type { Tensor } from '../tensor.js';
+import { tidy } from '../scope.js';
 
 class BasicBlock extends Module implements Layer {
   readonly conv1: Conv2d;
@@ -26,9 +27,14 @@ class BasicBlock extends Module implements Layer {
       : null;
   }
   forward(x: Tensor): Tensor {
-    const out = F.relu(this.bn1.forward(this.conv1.forward(x)));
-    const y = this.bn2.forward(this.conv2.forward(out));
-    return F.relu_(y.add_(this.downsample ? this.downsample.forward(x) : x));
+    // The block's intermediates are released here, not at the end of the training step: what
+    // backward needs, autograd keeps, and frees as soon as it is used (as in PyTorch).
+    return tidy(() => {
+      // In-place ReLU after BatchNorm, as torchvision (BatchNorm's backward needs its input, not its output).
+      const out = F.relu_(this.bn1.forward(this.conv1.forward(x)));
+      const y = this.bn2.forward(this.conv2.forward(out));
+      return F.relu_(y.add_(this.downsample ? this.downsample.forward(x) : x));
+    });
   }
 }
 
@@ -68,8 +74,12 @@ export class ResNet18 extends Module implements Layer {
 
   /** Feature maps before pooling: [N, 512, H/32, W/32]. */
   features(x: Tensor): Tensor {
-    let y = F.maxPool2d(F.relu(this.bn1.forward(this.conv1.forward(x))), 3, 2, 1);
-    for (const l of this.layers) y = l.forward(y);
+    let y = tidy(() => F.maxPool2d(F.relu_(this.bn1.forward(this.conv1.forward(x))), 3, 2, 1));
+    for (const l of this.layers) {
+      const prev = y;
+      y = l.forward(y);
+      if (prev !== x) prev.dispose();
+    }
     return y;
   }
 
