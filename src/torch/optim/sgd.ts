@@ -18,22 +18,40 @@ export class SGD extends Optimizer<SGDOptions> {
     if (h.nesterov && (h.momentum <= 0 || h.dampening !== 0)) throw new RangeError('SGD: nesterov needs momentum > 0 and dampening 0');
   }
 
+  /**
+   * PyTorch's update, d = g + wd p; buf = momentum buf + (1 - dampening) d; p -= lr (buf, or
+   * d + momentum buf with Nesterov), rearranged so that no temporary of all the parameters' size
+   * is made: its fresh pages cost more than the arithmetic on a 2-core machine (7 ms a step for two
+   * ResNet18s). The result differs from PyTorch's only in rounding.
+   */
   protected stepGroup(group: ParamGroup<SGDOptions>, params: Tensor[], grads: Tensor[]): void {
-    const { lr, momentum, dampening, weightDecay, nesterov } = group.hyper;
+    const { lr, momentum, dampening, weightDecay: wd, nesterov } = group.hyper;
     noGrad(() => {
-      let d = weightDecay !== 0 ? ops._foreach_add(grads, params, weightDecay) : grads;
-      if (momentum !== 0) {
-        const fresh = params.map((p) => !this.state.get(p)?.has('momentum_buffer'));
-        const bufs = params.map((p, i) => this.stateOf(p, 'momentum_buffer', () => (d[i] as Tensor).detach().clone()));
-        // A new buffer starts as the first gradient (no decay, no dampening), as in PyTorch.
-        const old = bufs.filter((_, i) => !fresh[i]);
-        if (old.length) {
-          ops._foreach_mul_(old, momentum);
-          ops._foreach_add_(old, d.filter((_, i) => !fresh[i]), 1 - dampening);
-        }
-        d = nesterov ? ops._foreach_add(d, bufs, momentum) : bufs;
+      // p - lr (g + wd p) = (1 - lr wd) p - lr g
+      const descend = (): void => {
+        if (wd !== 0) ops._foreach_mul_(params, 1 - lr * wd);
+        ops._foreach_add_(params, grads, -lr);
+      };
+      if (momentum === 0) { descend(); return; }
+      // A new buffer starts as the first d (no decay, no dampening), as in PyTorch.
+      const fresh = params.map((p) => !this.state.get(p)?.has('momentum_buffer'));
+      const bufs = params.map((p, i) => this.stateOf(p, 'momentum_buffer', () => {
+        const g = grads[i] as Tensor;
+        return wd !== 0 ? g.add(p, wd) : g.clone();
+      }));
+      const old = (xs: Tensor[]): Tensor[] => xs.filter((_, i) => !fresh[i]);
+      const oldBufs = old(bufs);
+      if (oldBufs.length) {
+        ops._foreach_mul_(oldBufs, momentum);
+        ops._foreach_add_(oldBufs, old(grads), 1 - dampening);
+        if (wd !== 0) ops._foreach_add_(oldBufs, old(params), (1 - dampening) * wd);
       }
-      ops._foreach_add_(params, d, -lr);
+      if (nesterov) {
+        descend();
+        ops._foreach_add_(params, bufs, -lr * momentum);
+      } else {
+        ops._foreach_add_(params, bufs, -lr);
+      }
     });
   }
 }
