@@ -13,34 +13,38 @@ export interface LRScheduler {
   setEpoch(epoch: number): void;
 }
 
-/** Multiplies each group's initial lr by `gamma` every `stepSize` epochs (torch StepLR). */
-export class StepLR implements LRScheduler {
+/** Sets every group's lr from its initial lr and the epoch count by a closed form. */
+abstract class EpochSchedule implements LRScheduler {
   readonly #base: number[];
   epoch = 0;
-  constructor(readonly optimizer: Optimizer<{ lr: number }>, readonly stepSize: number, readonly gamma = 0.1) {
-    if (!(stepSize >= 1)) throw new RangeError(`StepLR: stepSize must be >= 1, got ${stepSize}`);
+  constructor(readonly optimizer: Optimizer<{ lr: number }>) {
     this.#base = optimizer.lrs;
   }
+  protected abstract lrAt(base: number, epoch: number): number;
   step(): void { this.setEpoch(this.epoch + 1); }
   setEpoch(epoch: number): void {
     this.epoch = epoch;
-    const f = this.gamma ** Math.floor(epoch / this.stepSize);
-    this.#base.forEach((lr, i) => this.optimizer.setLr(lr * f, i));
+    this.#base.forEach((lr, i) => this.optimizer.setLr(this.lrAt(lr, epoch), i));
   }
 }
 
-/** Cosine annealing from each group's initial lr to `etaMin` over `tMax` epochs (closed form). */
-export class CosineAnnealingLR implements LRScheduler {
-  readonly #base: number[];
-  epoch = 0;
-  constructor(readonly optimizer: Optimizer<{ lr: number }>, readonly tMax: number, readonly etaMin = 0) {
-    if (!(tMax >= 1)) throw new RangeError(`CosineAnnealingLR: tMax must be >= 1, got ${tMax}`);
-    this.#base = optimizer.lrs;
+/** Multiplies each group's initial lr by `gamma` every `stepSize` epochs (torch StepLR). */
+export class StepLR extends EpochSchedule {
+  constructor(optimizer: Optimizer<{ lr: number }>, readonly stepSize: number, readonly gamma = 0.1) {
+    super(optimizer);
+    if (!(stepSize >= 1)) throw new RangeError(`StepLR: stepSize must be >= 1, got ${stepSize}`);
   }
-  step(): void { this.setEpoch(this.epoch + 1); }
-  setEpoch(epoch: number): void {
-    this.epoch = epoch;
-    this.#base.forEach((lr, i) => this.optimizer.setLr(this.etaMin + (lr - this.etaMin) * (1 + Math.cos(Math.PI * epoch / this.tMax)) / 2, i));
+  protected lrAt(base: number, epoch: number): number { return base * this.gamma ** Math.floor(epoch / this.stepSize); }
+}
+
+/** Cosine annealing from each group's initial lr to `etaMin` over `tMax` epochs (closed form). */
+export class CosineAnnealingLR extends EpochSchedule {
+  constructor(optimizer: Optimizer<{ lr: number }>, readonly tMax: number, readonly etaMin = 0) {
+    super(optimizer);
+    if (!(tMax >= 1)) throw new RangeError(`CosineAnnealingLR: tMax must be >= 1, got ${tMax}`);
+  }
+  protected lrAt(base: number, epoch: number): number {
+    return this.etaMin + (base - this.etaMin) * (1 + Math.cos((Math.PI * epoch) / this.tMax)) / 2;
   }
 }
 
