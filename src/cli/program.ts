@@ -10,7 +10,7 @@ import { registerMethods } from './commands/methods.js';
 import { registerPurify } from './commands/purify.js';
 import { registerReport } from './commands/report.js';
 import { registerTrain } from './commands/train.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../package.js';
 
 const EXAMPLES = `
 Examples:

@@ -4,8 +4,9 @@
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../package.js';
 
 /** An opaque handle to an `at::Tensor` owned by the addon. */
 export type TensorHandle = { readonly __tensorHandle: unique symbol };
@@ -45,18 +46,10 @@ export interface NativeBinding {
   parallelInfo(): string;
 }
 
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('mmgap: cannot find the package root above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-  return dir;
-}
-
 function load(): NativeBinding {
-  const path = process.env.MMGAP_NATIVE ?? join(packageRoot(), 'native', 'build', 'Release', 'mmgap_native.node');
+  const root = packageRoot();
+  if (!root && !process.env.MMGAP_NATIVE) throw new Error('mmgap: cannot find the package root above ' + fileURLToPath(import.meta.url));
+  const path = process.env.MMGAP_NATIVE ?? join(root as string, 'native', 'build', 'Release', 'mmgap_native.node');
   if (!existsSync(path)) {
     throw new Error(`mmgap: the libtorch addon is not built (${path} is missing). ` +
       'Fix: run `make build` in the mmgap checkout (it installs libtorch-dev on Debian/Ubuntu, or set LIBTORCH).');

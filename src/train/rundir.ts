@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { loadSafetensors, saveSafetensors, writeFileAtomic, type Tensor } from '../torch/index.js';
 import { RUN_FORMAT_VERSION, type EpochMetrics, type RunConfig, type RunSummary } from './types.js';
 import { ConfigError, resumeConflicts } from './config.js';
+import { packageVersion } from '../package.js';
 
-export const MMGAP_VERSION = '0.1.0';
+export const MMGAP_VERSION = packageVersion();
 
 /** last: after each epoch; best: best main-stage epoch on validation; purified: best fine-tuning epoch. */
 export type CheckpointName = 'last' | 'best' | 'purified';

@@ -7,8 +7,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { packageRoot } from '../../package.js';
 
 /** The public source, pinned to the commit the project's copy comes from. */
 export const FSDD_URL = 'https://github.com/Jakobovski/free-spoken-digit-dataset/raw/26eb9aa/recordings/';
@@ -16,15 +16,9 @@ export const FSDD_URL = 'https://github.com/Jakobovski/free-spoken-digit-dataset
 export const FSDD_SPEAKERS = ['george', 'jackson', 'lucas', 'nicolas', 'theo', 'yweweler'];
 const EXPECTED = 3000;
 
-/** The repository root: the nearest folder above this module holding package.json. */
+/** The repository root (the package's folder; the working directory if it cannot be found). */
 function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
-  }
-  return dir;
+  return packageRoot() ?? process.cwd();
 }
 
 /** The recordings folder inside `dir` (dir itself when it holds the wavs), or null. */
