@@ -25,4 +25,4 @@ export {
   type GapGrad,
 } from './adaptive-weights.js';
 export { mean, variance, std, shareAbove, histogram, auroc, type Histogram, type HistogramOptions } from './stats.js';
-export { confusionMatrix, accuracy, macroF1 } from './metrics.js';
+export { confusionMatrix, accuracy, macroF1, argmaxRows } from './metrics.js';

@@ -28,6 +28,19 @@ export function confusionMatrix(yTrue: LabelArray, yPred: LabelArray, numClasses
   return matrix;
 }
 
+/** The predicted class of each row of a row-major [n x numClasses] score matrix (ties: the lowest class). */
+export function argmaxRows(scores: Float32Array | Float64Array, numClasses: number): Int32Array {
+  const n = scores.length / numClasses;
+  if (!Number.isInteger(n)) throw new RangeError(`${scores.length} scores do not fill rows of ${numClasses}`);
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let c = 1; c < numClasses; c++) if (scores[i * numClasses + c] > scores[i * numClasses + best]) best = c;
+    out[i] = best;
+  }
+  return out;
+}
+
 /** Fraction of exact matches; NaN for empty inputs. */
 export function accuracy(yTrue: LabelArray, yPred: LabelArray): number {
   if (yTrue.length !== yPred.length) {

@@ -16,7 +16,7 @@
 import { nn, stack, tensor, type Tensor } from '../torch/index.js';
 import * as ops from '../torch/ops.generated.js';
 import {
-  DEFAULT_ADAPTIVE_LOSS_OPTIONS, imbalancePosterior, modalityGap, modalitySpread, resolveAdaptiveLossOptions, type AdaptiveLossOptions,
+  DEFAULT_ADAPTIVE_LOSS_OPTIONS, imbalancePosterior, mean, modalityGap, modalitySpread, resolveAdaptiveLossOptions, type AdaptiveLossOptions,
 } from '../core/index.js';
 import type { ModelOutput } from '../models/types.js';
 import type { EpochContext, LossResult, Method, MethodFactory, MethodState, SplitPredictions, StepContext, TrainBatch } from './method.js';
@@ -109,12 +109,6 @@ class GmmAdaptive implements Method {
     const g = s.tensors.gamma;
     this.#fit = f && g ? { ...f, gamma: g.toFloat64Array() } : null;
   }
-}
-
-function mean(a: Float32Array): number {
-  let s = 0;
-  for (const v of a) s += v;
-  return a.length ? s / a.length : 0;
 }
 
 export const gmmAdaptive: MethodFactory = {

@@ -28,6 +28,7 @@
  * only the single-modality and the full ones: the method takes exactly two modalities.
  */
 import { nn, tensor, type Tensor } from '../torch/index.js';
+import { argmaxRows } from '../core/index.js';
 import { checkOptionKeys, type Method, type MethodFactory, type MethodState, type SplitPredictions } from './method.js';
 import { integerOption } from './balance-utils.js';
 
@@ -41,12 +42,6 @@ export function shapley2(fusedCorrect: boolean, firstCorrect: boolean, secondCor
   return [(v1 + vBoth - v2) / 2, (v2 + vBoth - v1) / 2];
 }
 
-function argmaxRow(probs: Float32Array, row: number, classes: number): number {
-  let best = 0;
-  for (let c = 1; c < classes; c++) if ((probs[row * classes + c] as number) > (probs[row * classes + best] as number)) best = c;
-  return best;
-}
-
 /** Per-sample Shapley values of each of two modalities, row-aligned with the predictions. */
 export function sampleShapley(preds: SplitPredictions, modalities: string[]): Record<string, Float32Array> {
   if (modalities.length !== 2) {
@@ -58,11 +53,12 @@ export function sampleShapley(preds: SplitPredictions, modalities: string[]): Re
   if (!pa || !pb) throw new Error(`${NAME}: the predictions have no unimodal probabilities for "${pa ? b : a}"`);
   const n = preds.labels.length;
   const c = preds.numClasses;
+  const [fused, first, second] = [preds.fused, pa, pb].map((p) => argmaxRows(p, c)) as [Int32Array, Int32Array, Int32Array];
   const phiA = new Float32Array(n);
   const phiB = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const y = preds.labels[i] as number;
-    [phiA[i], phiB[i]] = shapley2(argmaxRow(preds.fused, i, c) === y, argmaxRow(pa, i, c) === y, argmaxRow(pb, i, c) === y);
+    [phiA[i], phiB[i]] = shapley2(fused[i] === y, first[i] === y, second[i] === y);
   }
   return { [a]: phiA, [b]: phiB };
 }

@@ -3,7 +3,7 @@
  * 2-component GMM with the BIC guard, the share of imbalanced samples and — where the dataset
  * knows which samples were corrupted — the AUROC of gamma against those flags.
  */
-import { auroc, histogram, imbalancePosterior, mean, std, shareAbove, type GmmSpace } from '../core/index.js';
+import { auroc, histogram, imbalancePosterior, mean, modalitySpread, std, shareAbove, type GmmSpace } from '../core/index.js';
 import type { SplitPredictions } from '../methods/method.js';
 import { gapsOf } from '../methods/gmm-adaptive.js';
 import type { EpochMetrics, GmmDiagnostics, RunConfig } from './types.js';
@@ -24,7 +24,7 @@ export interface Diagnostics {
 }
 
 /** True when the dataset flags any sample as corrupted: only then is there ground truth to score. */
-function hasGroundTruth(p: SplitPredictions): boolean {
+export function hasGroundTruth(p: SplitPredictions): boolean {
   return p.corrupted.some((c) => c === 1);
 }
 
@@ -33,15 +33,11 @@ export function diagnose(p: SplitPredictions, modalities: string[], gmmOn: GmmSp
   const post = imbalancePosterior(gaps, { gmmOn, seed });
   const truthKnown = hasGroundTruth(p);
   const h = histogram(gaps, { bins: 40, range: [-1, 1] });
-  const C = p.numClasses;
-  const rows: SampleRow[] = p.ids.map((id, i) => {
-    const y = p.labels[i] as number;
-    let best = 0;
-    modalities.forEach((m, k) => {
-      if (((p.unimodal[m] as Float32Array)[i * C + y] as number) > ((p.unimodal[modalities[best] as string] as Float32Array)[i * C + y] as number)) best = k;
-    });
-    return { id, label: y, gap: gaps[i] as number, gamma: post.gamma[i] as number, dominant: modalities[best] as string, corrupted: truthKnown ? (p.corrupted[i] as number) : null };
-  });
+  const { dominant } = modalitySpread(modalities.map((m) => p.unimodal[m] as Float32Array), p.labels, p.numClasses);
+  const rows: SampleRow[] = p.ids.map((id, i) => ({
+    id, label: p.labels[i] as number, gap: gaps[i] as number, gamma: post.gamma[i] as number,
+    dominant: modalities[dominant[i] as number] as string, corrupted: truthKnown ? (p.corrupted[i] as number) : null,
+  }));
   return {
     gap: { mean: mean(gaps), std: std(gaps), hist: { edges: Array.from(h.edges), counts: Array.from(h.counts) } },
     gmm: {

@@ -1,6 +1,6 @@
 /** Eval-mode passes and their scores: accuracy, macro-F1 and the confusion matrix, fused and per modality. */
 import { noGrad, tidy, nn, tensor, type Tensor } from '../torch/index.js';
-import { accuracy, confusionMatrix, macroF1 } from '../core/index.js';
+import { accuracy, argmaxRows, confusionMatrix, macroF1 } from '../core/index.js';
 import type { Batch, Loader } from '../data/index.js';
 import type { MultimodalModel } from '../models/types.js';
 import type { SplitPredictions, TrainBatch } from '../methods/method.js';
@@ -53,18 +53,6 @@ export async function predict(model: MultimodalModel, loader: Loader, device: st
     ids, labels: Int32Array.from(labels), index: Int32Array.from(index), corrupted: Uint8Array.from(corrupted),
     fused: join(fused), unimodal: Object.fromEntries(Object.entries(unimodal).map(([m, p]) => [m, join(p)])), numClasses: model.numClasses,
   };
-}
-
-/** Row-wise argmax of a row-major [n x C] matrix. */
-export function argmaxRows(p: Float32Array, numClasses: number): Int32Array {
-  const n = p.length / numClasses;
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let c = 1; c < numClasses; c++) if ((p[i * numClasses + c] as number) > (p[i * numClasses + best] as number)) best = c;
-    out[i] = best;
-  }
-  return out;
 }
 
 export function scoreSplit(p: SplitPredictions): SplitScores {

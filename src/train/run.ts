@@ -14,7 +14,7 @@ import { joint } from '../methods/joint.js';
 import type { EpochContext, Method, MethodState, SplitPredictions, Stage, StepContext } from '../methods/method.js';
 import { resolveConfig } from './config.js';
 import { confusion, predict, scoreSplit, toTensors } from './evaluate.js';
-import { diagnose, diagnosticsSpace, rowsToCsv } from './diagnostics.js';
+import { diagnose, diagnosticsSpace, hasGroundTruth, rowsToCsv } from './diagnostics.js';
 import { RunDir, MMGAP_VERSION } from './rundir.js';
 import { RUN_FORMAT_VERSION, type EpochMetrics, type PurificationSummary, type RunConfig, type RunOptions, type RunSummary, type SplitScores } from './types.js';
 
@@ -296,7 +296,7 @@ async function purify(s: Session, cfg: RunConfig,
       else { removed++; if (preds.corrupted[i]) removedCorrupted++; }
     });
     kept = Int32Array.from(keep);
-    const truthKnown = preds.corrupted.some((c) => c === 1);
+    const truthKnown = hasGroundTruth(preds);
     meta = { before: { val: mainBest.val, test: mainTest }, best: null, total: preds.ids.length, removedCorruptedShare: truthKnown && removed > 0 ? removedCorrupted / removed : null };
     s.log(`purification: GMM ${diag.gmm.imbalanced ? 'found' : 'found no'} imbalanced subgroup; keeping ${kept.length} of ${preds.ids.length} ` +
       `training samples (gamma < ${p.tau})${meta.removedCorruptedShare === null ? '' : `, ${(100 * meta.removedCorruptedShare).toFixed(1)} % of the removed are corrupted`}`);

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { accuracy, confusionMatrix, macroF1 } from '../../src/core/index.js';
+import { accuracy, argmaxRows, confusionMatrix, macroF1 } from '../../src/core/index.js';
 
 describe('classification metrics', () => {
+  it('argmaxRows: the predicted class per row, the lowest on ties, and a shape check', () => {
+    expect(Array.from(argmaxRows(new Float32Array([0.1, 0.7, 0.2, 0.5, 0.5, 0, 0, 0, 1]), 3))).toEqual([1, 0, 2]);
+    expect(() => argmaxRows(new Float64Array(5), 3)).toThrow(/5 scores do not fill rows of 3/);
+  });
+
   const yTrue = [0, 0, 1, 1, 2, 2];
   const yPred = [0, 1, 1, 1, 2, 0];
 
