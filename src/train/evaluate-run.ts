@@ -2,17 +2,15 @@
  * Working on a finished run directory: evaluate its selected model on any split, diagnose the
  * split's gaps (GMM, posteriors), or purify it after the fact.
  */
-import { availableParallelism } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { resolveDevice, setNumThreads, type Tensor } from '../torch/index.js';
-import { createLoader, openDataset, type Split } from '../data/index.js';
-import { buildModel, type MultimodalClassifier } from '../models/classifier.js';
+import type { Split } from '../data/index.js';
 import type { SplitPredictions } from '../methods/method.js';
 import { ConfigError } from './config.js';
 import { confusion, predict, scoreSplit } from './evaluate.js';
 import { diagnose, diagnosticsSpace, type SampleRow } from './diagnostics.js';
-import { RunDir, readStoredConfig } from './rundir.js';
+import { RunDir, pick, readStoredConfig } from './rundir.js';
+import { openRunData, runLoader, runModel } from './setup.js';
 import type { GmmDiagnostics, PurifyConfig, RunConfig, RunOptions, RunSummary, SplitScores } from './types.js';
 import { trainRun } from './run.js';
 
@@ -34,13 +32,11 @@ async function selectedPredictions(outDir: string, split: Split, hooks: RunHooks
   const name = existsSync(dir.file('checkpoints', 'purified.safetensors')) ? 'purified' : 'best';
   const ck = dir.loadCheckpoint<{ epoch: number }>(name);
   if (!ck) throw new ConfigError(`${outDir} has no trained model (checkpoints/best.safetensors); finish it with \`mmgap train\` first`);
-  setNumThreads(cfg.threads || availableParallelism());
-  const device = resolveDevice(cfg.device);
   hooks.onEvent?.({ kind: 'phase', phase: 'loading' });
-  const dataset = await openDataset(cfg.data, { ...cfg.dataOptions, skipBadSamples: cfg.skipBadSamples });
-  const model: MultimodalClassifier = buildModel(dataset.modalities, dataset.classes.length, { encoder: cfg.encoder, fusion: cfg.fusion, width: cfg.width }).to({ device });
-  model.loadStateDict(new Map([...ck.tensors].filter(([k]) => k.startsWith('model.')).map(([k, t]): [string, Tensor] => [k.slice(6), t])));
-  const loader = createLoader(dataset, split, { batchSize: 256, shuffle: false, train: false, workers: cfg.workers, skipBadSamples: cfg.skipBadSamples });
+  const { device, dataset } = await openRunData(cfg);
+  const model = runModel(cfg, dataset, device);
+  model.loadStateDict(pick(ck.tensors, 'model.'));
+  const loader = runLoader(cfg, dataset, split);
   hooks.onEvent?.({ kind: 'phase', phase: 'testing' });
   try {
     return { cfg, epoch: ck.meta.epoch, preds: await predict(model, loader, device), classes: dataset.classes };

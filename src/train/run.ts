@@ -5,17 +5,17 @@
  * every epoch reseeds libtorch and the loader from (seed, epoch)), the best epoch chosen on
  * validation and only then evaluated on test, and optional purification.
  */
-import { availableParallelism } from 'node:os';
-import { manualSeed, setNumThreads, tidy, libtorchVersion, optim, resolveDevice, tensor, type Tensor } from '../torch/index.js';
-import { createLoader, openDataset, type Dataset, type Loader, type SkippedSample } from '../data/index.js';
-import { buildModel, type MultimodalClassifier } from '../models/classifier.js';
+import { manualSeed, tidy, libtorchVersion, optim, tensor, type Tensor } from '../torch/index.js';
+import type { Dataset, Loader, SkippedSample } from '../data/index.js';
+import type { MultimodalClassifier } from '../models/classifier.js';
 import { getMethod } from '../methods/registry.js';
 import { joint } from '../methods/joint.js';
 import type { EpochContext, Method, MethodState, SplitPredictions, Stage, StepContext } from '../methods/method.js';
 import { resolveConfig } from './config.js';
 import { confusion, predict, scoreSplit, toTensors } from './evaluate.js';
 import { diagnose, diagnosticsSpace, hasGroundTruth, rowsToCsv } from './diagnostics.js';
-import { RunDir, MMGAP_VERSION } from './rundir.js';
+import { RunDir, MMGAP_VERSION, pick, prefixed } from './rundir.js';
+import { openRunData, runLoader, runModel } from './setup.js';
 import { RUN_FORMAT_VERSION, type EpochMetrics, type PurificationSummary, type RunConfig, type RunOptions, type RunSummary, type SplitScores } from './types.js';
 
 /** Thrown when the AbortSignal of RunOptions fires; finished epochs are checkpointed. */
@@ -56,14 +56,6 @@ function makeSchedule(cfg: RunConfig, opt: optim.Optimizer<{ lr: number }>): opt
 
 function epochSeed(seed: number, epoch: number): number {
   return (seed * 1_000_003 + epoch * 7_919 + 17) % 2_147_483_647;
-}
-
-function prefixed(prefix: string, m: Map<string, Tensor> | Record<string, Tensor>): [string, Tensor][] {
-  return [...(m instanceof Map ? m : Object.entries(m))].map(([k, t]) => [prefix + k, t]);
-}
-
-function pick(tensors: Map<string, Tensor>, prefix: string): Map<string, Tensor> {
-  return new Map([...tensors].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t]));
 }
 
 /** Everything an epoch needs, shared by the main stages and purification. */
@@ -174,21 +166,17 @@ export async function trainRun(input: Partial<RunConfig>, opts: RunOptions): Pro
   const dir = new RunDir(opts.outDir);
   const emit = opts.onEvent ?? (() => undefined);
   dir.open(cfg, libtorchVersion, opts.resume ?? true);
-  setNumThreads(cfg.threads || availableParallelism());
-  const device = resolveDevice(cfg.device);
   emit({ kind: 'phase', phase: 'loading' });
-  const dataset = await openDataset(cfg.data, { ...cfg.dataOptions, skipBadSamples: cfg.skipBadSamples });
-  // MMGAP_CACHE: the feature cache that `mmgap data prepare` fills (deterministic features only).
-  const common = { workers: cfg.workers, skipBadSamples: cfg.skipBadSamples, cacheDir: process.env.MMGAP_CACHE ?? null };
+  const { device, dataset } = await openRunData(cfg);
   const loaders = {
-    train: createLoader(dataset, 'train', { ...common, batchSize: cfg.batchSize, shuffle: true, seed: cfg.seed }),
-    trainEval: createLoader(dataset, 'train', { ...common, batchSize: 256, shuffle: false, train: false }),
-    val: createLoader(dataset, 'val', { ...common, batchSize: 256, shuffle: false }),
-    test: createLoader(dataset, 'test', { ...common, batchSize: 256, shuffle: false }),
+    train: runLoader(cfg, dataset, 'train', { batchSize: cfg.batchSize, shuffle: true, train: true, seed: cfg.seed }),
+    trainEval: runLoader(cfg, dataset, 'train'),
+    val: runLoader(cfg, dataset, 'val'),
+    test: runLoader(cfg, dataset, 'test'),
   };
   try {
     manualSeed(cfg.seed);
-    const model = buildModel(dataset.modalities, dataset.classes.length, { encoder: cfg.encoder, fusion: cfg.fusion, width: cfg.width }).to({ device });
+    const model = runModel(cfg, dataset, device);
     const s = new Session(cfg, dir, dataset, model, device, loaders, opts);
     s.log(`run ${cfg.method} on ${cfg.data} (seed ${cfg.seed}): ${dataset.samples('train').length} train / ${dataset.samples('val').length} val / ` +
       `${dataset.samples('test').length} test samples, ${model.parameterCount()} parameters, libtorch ${libtorchVersion} on ${device}`);

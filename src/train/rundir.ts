@@ -65,6 +65,16 @@ export class RunDir {
   }
 }
 
+/** Checkpoint entries are named `<part>.<name>` (model., optim., method.): `prefixed` names a part's tensors. */
+export function prefixed(prefix: string, m: Map<string, Tensor> | Record<string, Tensor>): [string, Tensor][] {
+  return [...(m instanceof Map ? m : Object.entries(m))].map(([k, t]) => [prefix + k, t]);
+}
+
+/** The tensors of one part of a checkpoint, under their own names. */
+export function pick(tensors: Map<string, Tensor>, prefix: string): Map<string, Tensor> {
+  return new Map([...tensors].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t]));
+}
+
 /** The config a run directory holds; an error names a directory of another format version. */
 export function readStoredConfig(dir: string): StoredConfig {
   const path = join(dir, 'config.json');
