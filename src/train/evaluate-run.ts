@@ -2,14 +2,14 @@
  * Working on a finished run directory: evaluate its selected model on any split, diagnose the
  * split's gaps (GMM, posteriors), or purify it after the fact.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Split } from '../data/index.js';
 import type { SplitPredictions } from '../methods/method.js';
 import { ConfigError } from './config.js';
 import { confusion, predict, scoreSplit } from './evaluate.js';
 import { diagnose, diagnosticsSpace, type SampleRow } from './diagnostics.js';
-import { RunDir, pick, readStoredConfig } from './rundir.js';
+import { RunDir, pick, readStoredConfig, type StoredConfig } from './rundir.js';
 import { openRunData, runLoader, runModel } from './setup.js';
 import type { GmmDiagnostics, PurifyConfig, RunConfig, RunOptions, RunSummary, SplitScores } from './types.js';
 import { trainRun } from './run.js';
@@ -19,15 +19,15 @@ export type RunHooks = Pick<RunOptions, 'signal' | 'onEvent'>;
 export interface EvalResult { split: Split; epoch: number; scores: SplitScores; confusion: number[][]; classes: string[] }
 export interface DiagnoseResult { split: Split; epoch: number; gmm: GmmDiagnostics; samples: (Omit<SampleRow, 'corrupted'> & { corrupted: boolean })[] }
 
-/** The run's config without the version fields config.json adds. */
-function runConfig(outDir: string): RunConfig {
-  const { formatVersion: _f, mmgapVersion: _m, libtorchVersion: _l, ...cfg } = readStoredConfig(outDir);
+/** A stored config without the version fields config.json adds. */
+function runConfig(stored: StoredConfig): RunConfig {
+  const { formatVersion: _f, mmgapVersion: _m, libtorchVersion: _l, ...cfg } = stored;
   return cfg;
 }
 
 /** The selected model of a run (the purified one when purification ran) and its predictions on `split`. */
 async function selectedPredictions(outDir: string, split: Split, hooks: RunHooks): Promise<{ cfg: RunConfig; epoch: number; preds: SplitPredictions; classes: string[] }> {
-  const cfg = runConfig(outDir);
+  const cfg = runConfig(readStoredConfig(outDir));
   const dir = new RunDir(outDir);
   const name = existsSync(dir.file('checkpoints', 'purified.safetensors')) ? 'purified' : 'best';
   const ck = dir.loadCheckpoint<{ epoch: number }>(name);
@@ -64,7 +64,8 @@ export async function purifyRun(outDir: string, config: PurifyConfig, hooks: Run
   if (!existsSync(join(outDir, 'summary.json'))) {
     throw new ConfigError(`${outDir} has no summary.json: the run has not finished; finish it with \`mmgap train\` (same flags) first`);
   }
-  const cfg = { ...runConfig(outDir), purify: config };
+  const stored = readStoredConfig(outDir);
+  const cfg = { ...runConfig(stored), purify: config };
   const dir = new RunDir(outDir);
   // Purification restarts from the main stage's end: rewind the last checkpoint's trainer state.
   const last = dir.loadCheckpoint<{ stage: string; epochsDone: number; history: unknown[] }>('last');
@@ -72,7 +73,6 @@ export async function purifyRun(outDir: string, config: PurifyConfig, hooks: Run
   if (last.meta.stage === 'finetune') {
     dir.saveCheckpoint('last', last.tensors, { ...last.meta, stage: 'train', epochsDone: cfg.epochs, history: last.meta.history.slice(0, cfg.epochs) });
   }
-  const stored = JSON.parse(readFileSync(dir.file('config.json'), 'utf8')) as Record<string, unknown>;
   dir.writeText('config.json', JSON.stringify({ ...stored, purify: config }, null, 2) + '\n');
   return trainRun(cfg, { outDir, resume: true, ...hooks });
 }
