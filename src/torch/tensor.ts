@@ -78,13 +78,18 @@ export class Tensor {
   detach(): Tensor { return ops.detach(this); }
 
   // ---- conversion ----
+  /** A copy in another dtype or on another device; the tensor itself when it is already there (as PyTorch). */
   to(target: DType | Device, opts: { memoryFormat?: MemoryFormat } = {}): Tensor {
-    if (isDType(target)) return ops._to_copy(this, target, null, null, null, false, opts.memoryFormat ?? null);
+    if (isDType(target)) {
+      if (!opts.memoryFormat && this.dtype === target) return this;
+      return ops._to_copy(this, target, null, null, null, false, opts.memoryFormat ?? null);
+    }
+    if (!opts.memoryFormat && sameDevice(this.device, target)) return this;
     return ops._to_copy(this, null, null, target, null, false, opts.memoryFormat ?? null);
   }
-  float(): Tensor { return this.dtype === 'float32' ? this : this.to('float32'); }
-  double(): Tensor { return this.dtype === 'float64' ? this : this.to('float64'); }
-  long(): Tensor { return this.dtype === 'int64' ? this : this.to('int64'); }
+  float(): Tensor { return this.to('float32'); }
+  double(): Tensor { return this.to('float64'); }
+  long(): Tensor { return this.to('int64'); }
   contiguous(memoryFormat: MemoryFormat = 'contiguous'): Tensor { return ops.contiguous(this, memoryFormat); }
   clone(): Tensor { return ops.clone(this); }
 
@@ -161,6 +166,11 @@ const DTYPES = new Set<string>(['uint8', 'int8', 'int16', 'int32', 'int64', 'flo
   'complex64', 'complex128']);
 function isDType(v: string): v is DType { return DTYPES.has(v); }
 
+/** Whether a tensor on `actual` is on `wanted` ('cuda' is the default CUDA device, which libtorch reports as 'cuda:0'). */
+function sameDevice(actual: string, wanted: string): boolean {
+  return actual === wanted || (wanted === 'cuda' && actual === 'cuda:0');
+}
+
 export interface TensorOptions { dtype?: DType; device?: Device; requiresGrad?: boolean }
 
 type Nested = number | boolean | Nested[];
@@ -174,7 +184,7 @@ function flattenNested(data: Nested, shape: number[], out: number[], depth: numb
 
 function finish(t: Tensor, opts: TensorOptions): Tensor {
   let r = t;
-  if (opts.device && opts.device !== 'cpu') r = t.to(opts.device);
+  if (opts.device) r = t.to(opts.device);
   if (opts.requiresGrad) r.requiresGrad = true;
   return r;
 }
@@ -192,7 +202,7 @@ export function tensor(data: AnyTypedArray | Nested, shapeOrOpts?: number[] | Te
     const n = shape.reduce((a, b) => a * b, 1);
     if (n !== data.length) throw new RangeError(`tensor(): shape [${shape.join(', ')}] holds ${n} elements but ${data.length} were given`);
     let t = new Tensor(native.fromBuffer(data, shape, dtypeCode(own)));
-    if (opts.dtype && opts.dtype !== own) t = t.to(opts.dtype);
+    if (opts.dtype) t = t.to(opts.dtype);
     return finish(t, opts);
   }
   const shape: number[] = [];
@@ -205,7 +215,7 @@ export function tensor(data: AnyTypedArray | Nested, shapeOrOpts?: number[] | Te
   else if (dtype === 'int64') t = new Tensor(native.fromBuffer(BigInt64Array.from(flat, (v) => BigInt(Math.trunc(v))), target, dtypeCode('int64')));
   else {
     t = new Tensor(native.fromBuffer(Float32Array.from(flat), target, dtypeCode('float32')));
-    if (dtype !== 'float32') t = t.to(dtype);
+    t = t.to(dtype);
   }
   return finish(t, opts);
 }

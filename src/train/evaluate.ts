@@ -8,10 +8,9 @@ import type { SplitScores } from './types.js';
 
 /** Copies a data batch into tensors on `device`. */
 export function toTensors(b: Batch, device: string): TrainBatch {
-  const onDevice = (t: Tensor): Tensor => (device === 'cpu' ? t : t.to(device as never));
   const inputs: Record<string, Tensor> = {};
-  for (const [m, { data, shape }] of Object.entries(b.inputs)) inputs[m] = onDevice(tensor(data, shape));
-  return { inputs, labels: onDevice(tensor(b.labels, [b.size]).long()), index: b.index, ids: b.ids, size: b.size };
+  for (const [m, { data, shape }] of Object.entries(b.inputs)) inputs[m] = tensor(data, shape).to(device as never);
+  return { inputs, labels: tensor(b.labels, [b.size]).long().to(device as never), index: b.index, ids: b.ids, size: b.size };
 }
 
 /**

@@ -71,6 +71,16 @@ describe('Tensor', () => {
     manualSeed(11); const b = randn([5]).toArray();
     expect(a).toEqual(b);
   });
+  it('to() returns the tensor itself when nothing changes, a converted copy otherwise', () => {
+    const x = tensor([1.5, -2]);
+    expect(x.to('float32')).toBe(x);
+    expect(x.to('cpu')).toBe(x);
+    expect(x.float()).toBe(x);
+    const d = x.to('float64');
+    expect(d).not.toBe(x);
+    expect(d.dtype).toBe('float64');
+    expect(x.long().toArray()).toEqual([1, -2]);
+  });
   it('channels_last conversion keeps values', () => {
     const x = randn([2, 3, 4, 5]);
     const y = x.contiguous('channels_last');

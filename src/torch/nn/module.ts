@@ -92,7 +92,7 @@ export abstract class Module {
    */
   to(opts: { device?: string; memoryFormat?: MemoryFormat }): this {
     const move = (t: Tensor): Tensor => noGrad(() => {
-      let r = opts.device && !onDevice(t, opts.device) ? t.to(opts.device as never) : t;
+      let r = opts.device ? t.to(opts.device as never) : t;
       // A copy with the format's strides, as PyTorch's module.to: contiguous(format) would keep a
       // tensor that is already contiguous in both senses (one input channel), and a convolution
       // then picks its kernel by the weight's (contiguous) strides: 30 % slower for a 1-channel stem.
@@ -113,10 +113,4 @@ export abstract class Module {
       if (r !== t) this.buffer(n, r);
     }
   }
-}
-
-/** Whether `t` is already on `device` ('cuda' is the default CUDA device, which libtorch reports as 'cuda:0'). */
-function onDevice(t: Tensor, device: string): boolean {
-  const d = t.device;
-  return d === device || (device === 'cuda' && d === 'cuda:0');
 }
