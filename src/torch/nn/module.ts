@@ -6,7 +6,6 @@ import { Tensor } from '../tensor.js';
 import { keep } from '../scope.js';
 import { noGrad } from '../autograd.js';
 import type { MemoryFormat } from '../dtype.js';
-import * as ops from '../ops.generated.js';
 
 export abstract class Module {
   training = true;
@@ -96,7 +95,7 @@ export abstract class Module {
       // A copy with the format's strides, as PyTorch's module.to: contiguous(format) would keep a
       // tensor that is already contiguous in both senses (one input channel), and a convolution
       // then picks its kernel by the weight's (contiguous) strides: 30 % slower for a 1-channel stem.
-      if (opts.memoryFormat && r.ndim === 4) r = ops._to_copy(r, null, null, null, null, false, opts.memoryFormat);
+      if (opts.memoryFormat && r.ndim === 4) r = r.to(r.dtype, { memoryFormat: opts.memoryFormat });
       return r === t ? t : r;
     });
     for (const [, m] of this.namedModules()) m.#replaceAll(move);
