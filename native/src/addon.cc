@@ -635,33 +635,58 @@ Napi::Value LiveTensors(const Napi::CallbackInfo& info) { return Napi::Number::N
 
 Napi::Value ParallelInfo(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), at::get_parallel_info()); }
 
+// Every export runs inside one guard: a libtorch error (c10::Error) or any other C++ exception
+// thrown outside a function's own try blocks (at::empty in fromBuffer, say) becomes a JS error
+// naming the function instead of ending the process. (NODE_ADDON_API_CPP_EXCEPTIONS_ALL in
+// binding.gyp is the backstop for anything thrown past it.)
+using Export = Napi::Value (*)(const Napi::CallbackInfo&);
+
+void exportGuarded(Napi::Env env, Napi::Object exports, const char* name, Export fn) {
+  exports.Set(name, Napi::Function::New(env, [name, fn](const Napi::CallbackInfo& info) -> Napi::Value {
+    try {
+      return fn(info);
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const c10::Error& e) {
+      throw Napi::Error::New(info.Env(), std::string(name) + ": " + firstLines(e.what_without_backtrace()));
+    } catch (const std::bad_alloc&) {
+      throw Napi::Error::New(info.Env(), std::string(name) + ": out of memory");
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(info.Env(), std::string(name) + ": " + firstLines(e.what()));
+    }
+  }, name));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
   exports.Set("torchVersion", Napi::String::New(env, kTorchVersion));
-  exports.Set("opHandle", Napi::Function::New(env, OpHandle));
-  exports.Set("callOp", Napi::Function::New(env, CallOp));
-  exports.Set("listSchemas", Napi::Function::New(env, ListSchemas));
-  exports.Set("fromBuffer", Napi::Function::New(env, FromBuffer));
-  exports.Set("toBuffer", Napi::Function::New(env, ToBuffer));
-  exports.Set("info", Napi::Function::New(env, Info));
-  exports.Set("dispose", Napi::Function::New(env, Dispose));
-  exports.Set("isDisposed", Napi::Function::New(env, IsDisposed));
-  exports.Set("setAccounting", Napi::Function::New(env, SetAccounting));
-  exports.Set("account", Napi::Function::New(env, Account));
-  exports.Set("setRequiresGrad", Napi::Function::New(env, SetRequiresGrad));
-  exports.Set("grad", Napi::Function::New(env, Grad));
-  exports.Set("setGrad", Napi::Function::New(env, SetGrad));
-  exports.Set("isLeaf", Napi::Function::New(env, IsLeaf));
-  exports.Set("backward", Napi::Function::New(env, Backward));
-  exports.Set("autogradGrad", Napi::Function::New(env, AutogradGrad));
-  exports.Set("setGradEnabled", Napi::Function::New(env, SetGradEnabled));
-  exports.Set("isGradEnabled", Napi::Function::New(env, IsGradEnabled));
-  exports.Set("manualSeed", Napi::Function::New(env, ManualSeed));
-  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
-  exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
-  exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCount));
-  exports.Set("liveTensors", Napi::Function::New(env, LiveTensors));
-  exports.Set("parallelInfo", Napi::Function::New(env, ParallelInfo));
+  const std::pair<const char*, Export> fns[] = {
+    {"opHandle", OpHandle},
+    {"callOp", CallOp},
+    {"listSchemas", ListSchemas},
+    {"fromBuffer", FromBuffer},
+    {"toBuffer", ToBuffer},
+    {"info", Info},
+    {"dispose", Dispose},
+    {"isDisposed", IsDisposed},
+    {"setAccounting", SetAccounting},
+    {"account", Account},
+    {"setRequiresGrad", SetRequiresGrad},
+    {"grad", Grad},
+    {"setGrad", SetGrad},
+    {"isLeaf", IsLeaf},
+    {"backward", Backward},
+    {"autogradGrad", AutogradGrad},
+    {"setGradEnabled", SetGradEnabled},
+    {"isGradEnabled", IsGradEnabled},
+    {"manualSeed", ManualSeed},
+    {"setNumThreads", SetNumThreads},
+    {"getNumThreads", GetNumThreads},
+    {"cudaDeviceCount", CudaDeviceCount},
+    {"liveTensors", LiveTensors},
+    {"parallelInfo", ParallelInfo},
+  };
+  for (const auto& [name, fn] : fns) exportGuarded(env, exports, name, fn);
   return exports;
 }
 

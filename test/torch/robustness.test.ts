@@ -80,4 +80,10 @@ describe('malformed calls', () => {
     const x = randn([3], { requiresGrad: true });
     expect(() => x.mul(2).backward()).toThrow(/grad can be implicitly created only for scalar outputs/);
   });
+  it('a C++ exception outside the dispatcher call (an impossible allocation in fromBuffer) is a JS error naming the function, not an abort', () => {
+    // at::empty runs before fromBuffer compares byte counts: 2^62 float32 elements cannot be allocated.
+    expect(() => native.fromBuffer(new Float32Array(1), [2 ** 31, 2 ** 31], 6)).toThrow(/^fromBuffer: /);
+    // The process goes on.
+    expect(tensor([1, 2]).sum().item()).toBe(3);
+  });
 });
