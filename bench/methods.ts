@@ -14,7 +14,8 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { aggregateBench, benchEntries, benchMarkdown, writeBenchOutputs, type BenchEntry } from '../src/report/bench-table.js';
-import type { RunConfig, RunSummary } from '../src/train/types.js';
+import type { RunSummary } from '../src/train/types.js';
+import type { ConfigInput as RunConfigInput } from '../src/train/config.js';
 
 const args = process.argv.slice(2);
 const value = (name: string, dflt: string): string => (args.includes(name) ? (args[args.indexOf(name) + 1] as string) : dflt);
@@ -27,10 +28,10 @@ const log = (s: string): void => { process.stderr.write(s + '\n'); };
 
 const PURIFY = { tau: 0.5, epochs: 3, lrFactor: 0.1, loss: 'ce' as const };
 /** Every row shares these; the baselines start from epoch 0 (their own schedules), ours warms up. */
-const common: Partial<RunConfig> = { data: 'avdigits', threads: jobs > 1 ? 1 : 0, ...(quick ? { epochs: 3 } : {}) };
-const gmm = (methodOptions: Record<string, unknown>, purify = false): Partial<RunConfig> =>
+const common: RunConfigInput = { data: 'avdigits', threads: jobs > 1 ? 1 : 0, ...(quick ? { epochs: 3 } : {}) };
+const gmm = (methodOptions: Record<string, unknown>, purify = false): RunConfigInput =>
   ({ method: 'gmm-adaptive', warmup: quick ? 1 : 3, methodOptions, purify: purify ? PURIFY : null });
-const ROWS: { label: string; config: Partial<RunConfig> }[] = [
+const ROWS: { label: string; config: RunConfigInput }[] = [
   { label: 'joint', config: { method: 'joint', warmup: 0, purify: PURIFY } },
   { label: 'unimodal (audio)', config: { method: 'unimodal', warmup: 0, methodOptions: { modality: 'audio' } } },
   { label: 'unimodal (visual)', config: { method: 'unimodal', warmup: 0, methodOptions: { modality: 'visual' } } },
@@ -51,7 +52,7 @@ const ROWS: { label: string; config: Partial<RunConfig> }[] = [
 
 const slug = (s: string): string => s.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
 
-interface Job { label: string; seed: number; dir: string; config: Partial<RunConfig> }
+interface Job { label: string; seed: number; dir: string; config: RunConfigInput }
 const todo: Job[] = ROWS.flatMap((r) => seeds.map((seed) => ({ label: r.label, seed, dir: join(out, slug(r.label), `seed${seed}`), config: { ...common, ...r.config, seed } })));
 
 function runOne(job: Job): Promise<void> {

@@ -1,8 +1,6 @@
-/** Checks of a resolved config that need more than its types: the dataset spec and path, the method and its options. */
+/** Checks of a resolved config that need more than its settings: the dataset spec and its path. */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { MethodFactory, MethodOptions } from '../methods/method.js';
-import { checkOptionKeys } from '../methods/method.js';
 import { UsageError } from './errors.js';
 
 /** What each path-based dataset expects at its root (for the fix in the message). */
@@ -23,22 +21,5 @@ export function checkDataSpec(spec: string): void {
   if (path && !existsSync(path)) {
     const what = name === 'avdigits' ? 'the Free Spoken Digit Dataset folder (its recordings/*.wav)' : ROOTS[name];
     throw new UsageError(`dataset path ${resolve(path)} does not exist (--data ${spec}); point --data at ${what}`);
-  }
-}
-
-export function findMethod(name: string, methods: readonly MethodFactory[]): MethodFactory {
-  const m = methods.find((f) => f.name === name);
-  if (!m) throw new UsageError(`unknown method "${name}" (known: ${methods.map((f) => f.name).join(', ')}); pick one with --method, see \`mmgap methods\``);
-  return m;
-}
-
-/** The method exists and accepts these options (keys and values, as its factory validates them). */
-export function checkMethod(name: string, options: MethodOptions, methods: readonly MethodFactory[]): void {
-  const factory = findMethod(name, methods);
-  try {
-    checkOptionKeys(name, options, factory.defaults);
-    factory.create(options);
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message}; fix --method-opt (see \`mmgap methods\` for the options and their defaults)`);
   }
 }

@@ -1,19 +1,12 @@
-/** Reading `--config FILE` (YAML, or JSON, which is YAML too) into validated RunConfig fields. */
+/** Reading `--config FILE` (YAML, or JSON, which is YAML too) into RunConfig fields, checked by the settings' own rules. */
 import { existsSync, readFileSync } from 'node:fs';
 import { parse, YAMLParseError } from 'yaml';
-import { configFileSchema, describeIssue, type ConfigFile } from './config-schema.js';
+import { resolveSettings, SettingError } from '../settings.js';
+import { PURIFY_SETTINGS, RUN_SETTINGS, type ConfigInput } from '../train/config.js';
 import { UsageError } from './errors.js';
-import { FLAG_OF, PURIFY_FLAG_OF } from './run-flags.js';
-import type { PurifyConfig, RunConfig } from '../train/types.js';
+import { flagOf } from './run-flags.js';
 
-/** The flag that overrides the field at `path` (for the fix in error messages). */
-function flagFor(path: PropertyKey[]): string | undefined {
-  const [top, sub] = path;
-  if (top === 'purify' && typeof sub === 'string' && sub in PURIFY_FLAG_OF) return PURIFY_FLAG_OF[sub as keyof PurifyConfig];
-  return typeof top === 'string' && top in FLAG_OF ? FLAG_OF[top as keyof RunConfig] : undefined;
-}
-
-export function loadConfigFile(file: string): ConfigFile {
+export function loadConfigFile(file: string): ConfigInput {
   if (!existsSync(file)) throw new UsageError(`config file ${file} does not exist; check the --config path`);
   let raw: unknown;
   try {
@@ -25,10 +18,23 @@ export function loadConfigFile(file: string): ConfigFile {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new UsageError(`config ${file} must be a mapping of RunConfig fields (e.g. "epochs: 10"); fix the file`);
   }
-  const r = configFileSchema.safeParse(raw);
-  if (!r.success) {
-    const flag = flagFor(r.error.issues[0].path);
-    throw new UsageError(`config ${file}: ${describeIssue(r.error, raw)}; fix it in the file${flag ? ` or override it with ${flag}` : ''}`);
+  const { purify, ...fields } = raw as Record<string, unknown>;
+  // The same checks as the run's (resolveSettings), so that the message can name the file.
+  const check = (what: () => void, prefix: string): void => {
+    try {
+      what();
+    } catch (e) {
+      if (!(e instanceof SettingError)) throw e;
+      const flag = e.key && !e.message.includes('unknown') ? ` or override it with ${flagOf(prefix + e.key)}` : '';
+      throw new UsageError(`config ${file}: ${e.message}; fix it in the file${flag}`);
+    }
+  };
+  check(() => resolveSettings('config', RUN_SETTINGS, fields, 'field'), '');
+  if (purify !== undefined && purify !== null && typeof purify !== 'boolean') {
+    if (typeof purify !== 'object' || Array.isArray(purify)) {
+      throw new UsageError(`config ${file}: purify must be true, false, null or a mapping of ${Object.keys(PURIFY_SETTINGS).join(', ')}; fix the file`);
+    }
+    check(() => resolveSettings('config: purify', PURIFY_SETTINGS, purify as Record<string, unknown>, 'field'), 'purify.');
   }
-  return r.data;
+  return raw as ConfigInput;
 }

@@ -18,6 +18,8 @@ import type { TrainerApi } from './trainer.js';
 export interface GridRun {
   /** Row label in the tables (the method's name unless the grid says otherwise). */
   label: string;
+  /** The data fold ('' without folds): a seed's predictions are pooled over its folds. */
+  fold?: string;
   /** Sub-directory of the grid's folder. */
   dir: string;
   config: RunConfig;
@@ -26,7 +28,7 @@ export interface GridRun {
 export interface GridResult {
   entries: BenchEntry[];
   /** Per run: its directory and report, relative to the grid folder (for links). */
-  runs: { label: string; seed: number; outDir: string; report: string }[];
+  runs: { label: string; seed: number; fold: string; outDir: string; report: string }[];
 }
 
 /** Refuses, before anything trains, to resume into a run directory of another format. */
@@ -47,8 +49,8 @@ export async function runGrid(ctx: CliContext, trainer: TrainerApi, outDir: stri
     } else {
       ({ summary, report } = await trainOne(ctx, trainer, run.config, { outDir: dir, resume: o.resume, progress: o.progress, tag, span: [i / runs.length, (i + 1) / runs.length] }));
     }
-    result.entries.push(...benchEntries(summary, run.label));
-    result.runs.push({ label: run.label, seed: run.config.seed, outDir: dir, report: relative(outDir, report) });
+    result.entries.push(...benchEntries(summary, run.label, dir, run.fold ?? ''));
+    result.runs.push({ label: run.label, seed: run.config.seed, fold: run.fold ?? '', outDir: dir, report: relative(outDir, report) });
   }
   return result;
 }

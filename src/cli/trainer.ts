@@ -36,7 +36,7 @@ export interface TrainerApi {
   evaluateRun(outDir: string, split: Split, hooks?: RunHooks): Promise<EvalResult>;
   diagnoseRun(outDir: string, split: Split, hooks?: RunHooks): Promise<DiagnoseResult>;
   /** Purifies a finished run in place: fine-tunes its best model, appends the epochs, rewrites summary.json. */
-  purifyRun(outDir: string, config: PurifyConfig, hooks?: RunHooks): Promise<RunSummary>;
+  purifyRun(outDir: string, config: Partial<PurifyConfig>, hooks?: RunHooks): Promise<RunSummary>;
   methods: readonly MethodFactory[];
   /** The trainer's own config errors (e.g. resuming a directory with another config) are bad input too. */
   isConfigError(e: unknown): boolean;

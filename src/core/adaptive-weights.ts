@@ -7,71 +7,18 @@
  *     + lambdaAlign * mean_i[gamma_i ((d_i - muBal) / sigmaBal)^2]
  */
 
-import type { GmmSpace } from './subgroup.js';
-import { checkInteger, checkNumberInRange, checkOneOf, finiteFloat64, type NumericArray } from './validate.js';
+import { checkNumberInRange, finiteFloat64, type NumericArray } from './validate.js';
 
-/**
- * How the gap term's gradient flows: 'weak-only' (default) uses relu(p^dom[y].detach() - p^weak[y]),
- * raising the weak modality toward the strong one and never pushing the strong one down;
- * 'both' lets the gradient reach both modalities.
- */
-export type GapGrad = 'weak-only' | 'both';
-
-/** Options of the adaptive loss. The defaults are starting points, to be settled by the ablation. */
-export interface AdaptiveLossOptions {
-  /** Fusion-CE priority of balanced samples: weight 1 + beta (1 - gamma). >= 0; default 1. */
+/** The weights of the adaptive loss (declared, with defaults and ranges, by the gmm-adaptive method). */
+export interface AdaptiveLossWeights {
+  /** Fusion-CE priority of balanced samples: weight 1 + beta (1 - gamma). */
   beta: number;
-  /** Extra gap penalty on imbalanced samples: weight 1 + kappa gamma. >= 0; default 1. */
+  /** Extra gap penalty on imbalanced samples: weight 1 + kappa gamma. */
   kappa: number;
-  /** Weight of the gap term. >= 0; default 0.5. */
+  /** Weight of the gap term. */
   lambdaGap: number;
-  /** Weight of the align term. >= 0; default 0.1. */
+  /** Weight of the align term. */
   lambdaAlign: number;
-  /** Gradient path of the gap term; default 'weak-only'. */
-  gapGrad: GapGrad;
-  /** GMM on signed gaps or on their absolute values; default 'signed'. */
-  gmmOn: GmmSpace;
-  /** Refit the GMM every this many adaptive epochs (integer >= 1); default 1. */
-  refitEvery: number;
-  /** EM initialisations per GMM fit (integer >= 1); default 5. */
-  gmmNInit: number;
-}
-
-/** The default adaptive-loss options. */
-export const DEFAULT_ADAPTIVE_LOSS_OPTIONS: Readonly<AdaptiveLossOptions> = Object.freeze({
-  beta: 1,
-  kappa: 1,
-  lambdaGap: 0.5,
-  lambdaAlign: 0.1,
-  gapGrad: 'weak-only',
-  gmmOn: 'signed',
-  refitEvery: 1,
-  gmmNInit: 5,
-});
-
-/**
- * The defaults overridden by `options`, validated: an unknown key or an invalid value throws an
- * error naming the option.
- */
-export function resolveAdaptiveLossOptions(options: Partial<AdaptiveLossOptions> = {}): AdaptiveLossOptions {
-  for (const key of Object.keys(options)) {
-    if (!(key in DEFAULT_ADAPTIVE_LOSS_OPTIONS)) {
-      const known = Object.keys(DEFAULT_ADAPTIVE_LOSS_OPTIONS).join(', ');
-      throw new RangeError(`unknown adaptive-loss option '${key}' (known: ${known})`);
-    }
-  }
-  const resolved: AdaptiveLossOptions = { ...DEFAULT_ADAPTIVE_LOSS_OPTIONS };
-  for (const [key, value] of Object.entries(options)) {
-    if (value !== undefined) Object.assign(resolved, { [key]: value });
-  }
-  for (const name of ['beta', 'kappa', 'lambdaGap', 'lambdaAlign'] as const) {
-    checkNumberInRange(resolved[name], name, 0);
-  }
-  checkOneOf(resolved.gapGrad, 'gapGrad', ['weak-only', 'both']);
-  checkOneOf(resolved.gmmOn, 'gmmOn', ['signed', 'absolute']);
-  checkInteger(resolved.refitEvery, 'refitEvery', 1);
-  checkInteger(resolved.gmmNInit, 'gmmNInit', 1);
-  return resolved;
 }
 
 /** gamma as a Float64Array after checking every value is in [0, 1]. */
@@ -111,7 +58,7 @@ export function alignTargets(gaps: NumericArray, muBal: number, sigmaBal: number
 export interface AdaptiveLossInputs {
   /** Fused cross-entropy CE(z_i, y_i). */
   crossEntropy: NumericArray;
-  /** gap_i, e.g. relu(p^dom_i[y_i] - p^weak_i[y_i]). */
+  /** gap_i, e.g. relu(p^dom_i[y_i] - p^weak_i[y_i]) or its log-space form. */
   gapPenalty: NumericArray;
   /** The Modality Gap d_i used by the align term. */
   gaps: NumericArray;
@@ -134,9 +81,9 @@ export interface AdaptiveLossValue {
 export function adaptiveLossReference(
   inputs: AdaptiveLossInputs,
   balanced: { muBal: number; sigmaBal: number },
-  options: Partial<AdaptiveLossOptions> = {},
+  o: AdaptiveLossWeights,
 ): AdaptiveLossValue {
-  const o = resolveAdaptiveLossOptions(options);
+  for (const name of ['beta', 'kappa', 'lambdaGap', 'lambdaAlign'] as const) checkNumberInRange(o[name], name, 0);
   const n = inputs.gamma.length;
   if (n === 0) throw new RangeError('the adaptive loss needs at least one sample');
   for (const [name, values] of Object.entries(inputs) as [string, NumericArray][]) {

@@ -112,3 +112,13 @@ function trueClassProbabilities(
   }
   return truth;
 }
+
+/**
+ * The per-sample gap in the one space every diagnostic uses: the signed d_i (first modality minus
+ * second) for two modalities, the spread max_m - min_m for more.
+ */
+export function sampleGaps(probabilities: readonly ProbabilityMatrix[], labels: LabelArray, numClasses: number): Float64Array {
+  return probabilities.length === 2
+    ? modalityGap(probabilities[0] as ProbabilityMatrix, probabilities[1] as ProbabilityMatrix, labels, numClasses)
+    : modalitySpread(probabilities, labels, numClasses).spread;
+}

@@ -2,7 +2,7 @@
 
 export { SeededRandom } from './prng.js';
 export { type NumericArray } from './validate.js';
-export { modalityGap, modalitySpread, type ModalitySpread, type ProbabilityMatrix, type LabelArray } from './gap.js';
+export { modalityGap, modalitySpread, sampleGaps, type ModalitySpread, type ProbabilityMatrix, type LabelArray } from './gap.js';
 export { GaussianMixture, type GaussianMixtureOptions, type GmmInit } from './gmm.js';
 export { type MixtureParams, type MixtureDensity, mixtureDensity, linspace } from './mixture.js';
 export {
@@ -12,17 +12,21 @@ export {
   type GmmSpace,
 } from './subgroup.js';
 export {
-  DEFAULT_ADAPTIVE_LOSS_OPTIONS,
-  resolveAdaptiveLossOptions,
   fusionWeights,
   gapWeights,
   alignWeights,
   alignTargets,
   adaptiveLossReference,
-  type AdaptiveLossOptions,
+  type AdaptiveLossWeights,
   type AdaptiveLossInputs,
   type AdaptiveLossValue,
-  type GapGrad,
 } from './adaptive-weights.js';
 export { mean, variance, std, shareAbove, histogram, auroc, type Histogram, type HistogramOptions } from './stats.js';
 export { confusionMatrix, accuracy, macroF1, argmaxRows } from './metrics.js';
+export {
+  pairedComparison,
+  mcnemarExact,
+  correctnessOf,
+  type PairedComparison,
+  type PairedComparisonOptions,
+} from './compare.js';

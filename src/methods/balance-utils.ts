@@ -1,13 +1,5 @@
 /** Small helpers shared by the imbalance baselines (ogm-ge, pmr, mmpareto, sample-valuation). */
 import { noGrad, stack, type Tensor } from '../torch/index.js';
-import { numberOption, type MethodOptions } from './method.js';
-
-/** An integer option (epochs, counts); the error names the method, the option and the range. */
-export function integerOption(method: string, opts: MethodOptions, name: string, dflt: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-  const v = numberOption(method, opts, name, dflt, min, max);
-  if (!Number.isInteger(v)) throw new Error(`${method}: option ${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
-  return v;
-}
 
 /**
  * sum_i softmax(z_i)[y_i] over a batch, without gradient: the modality "score" of OGM-GE (Eq. 7,

@@ -1,60 +1,71 @@
 /**
- * gmm-adaptive, mmgap's own method (DESIGN §1). At the start of every adaptive epoch (or every
- * `refitEvery`), one eval-mode pass over the training set gives each sample's Modality Gap; a
- * 2-component GMM splits balanced from imbalanced samples (BIC guard: one component -> gamma = 0),
- * and each batch minimises, with gamma detached,
+ * gmm-adaptive, mmgap's own method (DESIGN §1). After the trainer's shared warm-up, at the start
+ * of every adaptive epoch (or every `refitEvery`), one eval-mode pass over the training set gives
+ * each sample's Modality Gap; a 2-component GMM splits balanced from imbalanced samples (BIC
+ * guard: one component -> gamma = 0), and each batch minimises, with gamma detached,
  *
  *   mean_i[(1 + beta (1 - gamma_i)) CE(z_i, y_i)]                 fusion priority for balanced samples
  *   + lambdaGap   mean_i[(1 + kappa gamma_i) gap_i]               stronger gap penalty when imbalanced
  *   + lambdaAlign mean_i[gamma_i ((d_i - muBal) / sigmaBal)^2]    pull toward the balanced component
  *
- * gap_i = relu(p^dom_i[y_i] - p^weak_i[y_i]) with the dominant side detached under
- * gapGrad 'weak-only' (the weak modality is raised, the strong one never pushed down); the align
- * term's d_i likewise moves only through the weak side. For M > 2 modalities d_i is the spread
- * max_m p^m[y] - min_m p^m[y]. The warm-up stage (plain CE) is the trainer's.
+ * The gap term compares the dominant and the weak modality of each sample on the true class:
+ * - gapSpace 'prob': gap_i = relu(p^dom_i[y_i] - p^weak_i[y_i]);
+ * - gapSpace 'log':  gap_i = relu(CE^weak_i - CE^dom_i), a cross-entropy difference. Its gradient
+ *   on the weak logits is that of the weak modality's cross-entropy, so it stays large exactly
+ *   where the weak modality is confidently wrong, where the probability form's gradient
+ *   p(1 - p) vanishes.
+ * Under gapGrad 'weak-only' the dominant side is detached (the weak modality is raised, the strong
+ * one never pushed down); the align term's d_i likewise moves only through the weak side. For
+ * M > 2 modalities d_i is the spread max_m p^m[y] - min_m p^m[y].
  */
 import { nn, stack, tensor, type Tensor } from '../torch/index.js';
 import * as ops from '../torch/ops.generated.js';
-import {
-  DEFAULT_ADAPTIVE_LOSS_OPTIONS, imbalancePosterior, mean, modalityGap, modalitySpread, resolveAdaptiveLossOptions, type AdaptiveLossOptions,
-} from '../core/index.js';
+import { imbalancePosterior, mean, sampleGaps } from '../core/index.js';
 import type { ModelOutput } from '../models/types.js';
-import type { EpochContext, LossResult, Method, MethodFactory, MethodState, SplitPredictions, StepContext, TrainBatch } from './method.js';
+import type { Values } from '../settings.js';
+import { defineMethod, type EpochContext, type LossResult, type Method, type MethodState, type StepContext, type TrainBatch } from './method.js';
 
-/** Per-sample gaps of a prediction pass: signed d for two modalities, the spread for more. */
-export function gapsOf(p: SplitPredictions, modalities: string[]): Float64Array {
-  const probs = modalities.map((m) => {
-    const u = p.unimodal[m];
-    if (!u) throw new Error(`predictions have no modality "${m}"`);
-    return u;
-  });
-  return probs.length === 2
-    ? modalityGap(probs[0] as Float32Array, probs[1] as Float32Array, p.labels, p.numClasses)
-    : modalitySpread(probs, p.labels, p.numClasses).spread;
-}
+const OPTIONS = {
+  beta: { type: 'number', default: 1, min: 0, help: 'fusion priority of balanced samples: fused CE weight 1 + beta (1 - gamma)' },
+  kappa: { type: 'number', default: 1, min: 0, help: 'extra gap penalty of imbalanced samples: gap weight 1 + kappa gamma' },
+  lambdaGap: { type: 'number', default: 0.5, min: 0, help: 'weight of the gap term' },
+  gapSpace: { type: 'choice', choices: ['prob', 'log'], default: 'prob', help: 'gap between true-class probabilities (prob) or cross-entropies (log)' },
+  gapGrad: { type: 'choice', choices: ['weak-only', 'both'], default: 'weak-only', help: 'weak-only: the dominant side of the gap is detached; both: it is pushed down too' },
+  lambdaAlign: { type: 'number', default: 0.1, min: 0, help: 'weight of the align term (pull imbalanced gaps toward the balanced component)' },
+  gmmOn: { type: 'choice', choices: ['signed', 'absolute'], default: 'signed', help: 'fit the GMM on the signed gaps or on their absolute values' },
+  refitEvery: { type: 'number', integer: true, default: 1, min: 1, help: 'refit the GMM every this many adaptive epochs' },
+  gmmNInit: { type: 'number', integer: true, default: 5, min: 1, help: 'EM initialisations per GMM fit' },
+} as const;
+export type GmmAdaptiveOptions = Values<typeof OPTIONS>;
+
 
 /** The three terms of the adaptive loss for one batch (exported for tests). */
 export function adaptiveLoss(out: ModelOutput, labels: Tensor, gamma: Tensor, modalities: string[],
-  o: AdaptiveLossOptions, balanced: { muBal: number; sigmaBal: number }): { total: Tensor; fusion: Tensor; gap: Tensor; align: Tensor } {
+  o: GmmAdaptiveOptions, balanced: { muBal: number; sigmaBal: number }): { total: Tensor; fusion: Tensor; gap: Tensor; align: Tensor } {
   const ce = nn.F.crossEntropy(out.fused, labels, { reduction: 'none' });
   const fusion = ce.mul(gamma.neg().add(1).mul(o.beta).add(1)).mean();
   const idx = labels.unsqueeze(1);
-  // True-class probability per modality: [N, M].
-  const truth = stack(modalities.map((m) => nn.F.softmax(out.unimodal[m] as Tensor, 1).gather(1, idx).squeeze(1)), 1);
-  const [hi, hiIdx] = truth.max(1);
-  const [lo] = truth.min(1);
+  // True-class log-probability per modality: [N, M]; the dominant modality has the highest.
+  const logTruth = stack(modalities.map((m) => nn.F.logSoftmax(out.unimodal[m] as Tensor, 1).gather(1, idx).squeeze(1)), 1);
+  const truth = logTruth.exp();
   const weakOnly = o.gapGrad === 'weak-only';
+  const space = o.gapSpace === 'log' ? logTruth : truth;
+  const [hi, hiIdx] = space.max(1);
+  const [lo] = space.min(1);
   const strong = weakOnly ? hi.detach() : hi;
+  // log: log p_dom - log p_weak = CE_weak - CE_dom.
   const gapPenalty = strong.sub(lo).relu();
   const gap = gapPenalty.mul(gamma.mul(o.kappa).add(1)).mean().mul(o.lambdaGap);
-  // d_i in the space the balanced statistics live in: signed (audio - visual) for M = 2, else the spread.
+  // d_i in the space the balanced statistics live in: signed (first - second) for M = 2, else the spread.
   let d: Tensor;
   if (modalities.length === 2) {
     const a = truth.select(1, 0), v = truth.select(1, 1);
     // Under weak-only, the side that is currently dominant is a constant.
     d = weakOnly ? ops.where(hiIdx.eq(0), a.detach().sub(v), a.sub(v.detach())) : a.sub(v);
   } else {
-    d = strong.sub(lo);
+    const [pHi] = truth.max(1);
+    const [pLo] = truth.min(1);
+    d = (weakOnly ? pHi.detach() : pHi).sub(pLo);
   }
   const align = gamma.mul(d.sub(balanced.muBal).div(balanced.sigmaBal).square()).mean().mul(o.lambdaAlign);
   return { total: fusion.add(gap).add(align), fusion, gap, align };
@@ -69,14 +80,14 @@ class GmmAdaptive implements Method {
   readonly name = 'gmm-adaptive';
   #fit: Fit | null = null;
   #adaptiveEpochs = 0;
-  constructor(readonly o: AdaptiveLossOptions) {}
+  constructor(readonly o: GmmAdaptiveOptions) {}
 
   async beginEpoch(ctx: EpochContext): Promise<void> {
     const due = this.#fit === null || this.#adaptiveEpochs % this.o.refitEvery === 0;
     this.#adaptiveEpochs++;
     if (!due) return;
     const p = await ctx.trainPredictions();
-    const post = imbalancePosterior(gapsOf(p, ctx.modalities), { gmmOn: this.o.gmmOn, nInit: this.o.gmmNInit, seed: ctx.epoch });
+    const post = imbalancePosterior(sampleGaps(ctx.modalities.map((m) => p.unimodal[m] as Float32Array), p.labels, p.numClasses), { gmmOn: this.o.gmmOn, nInit: this.o.gmmNInit, seed: ctx.epoch });
     const gamma = new Float64Array(ctx.trainSize);
     p.index.forEach((row, i) => { gamma[row] = post.gamma[i] as number; });
     // A collapsed balanced component (all gaps equal) would blow up the align term; gaps live in
@@ -111,15 +122,10 @@ class GmmAdaptive implements Method {
   }
 }
 
-export const gmmAdaptive: MethodFactory = {
+export const gmmAdaptive = defineMethod({
   name: 'gmm-adaptive',
   summary: 'GMM-guided adaptive loss on the per-sample Modality Gap (mmgap)',
-  defaults: { ...DEFAULT_ADAPTIVE_LOSS_OPTIONS },
-  create(opts): Method {
-    try {
-      return new GmmAdaptive(resolveAdaptiveLossOptions(opts as Partial<AdaptiveLossOptions>));
-    } catch (e) {
-      throw new Error(`gmm-adaptive: ${(e as Error).message}`);
-    }
-  },
-};
+  options: OPTIONS,
+  sharedWarmup: true,
+  build: (o) => new GmmAdaptive(o),
+});

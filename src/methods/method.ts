@@ -12,9 +12,15 @@
  *     beforeStep(out, batch, ctx)      -> gradients are in p.grad; scale them here
  *     optimizer.step()
  *   endEpoch(ctx)                      -> extra diagnostics for metrics.jsonl
+ * and at every evaluation (validation, test, the training-set gap pass):
+ *   fuse(out, ctx)                     -> the method's own fused logits; default out.fused
+ *
+ * A method is declared with `defineMethod`: its options once (name, default, range, help; see
+ * src/settings.ts), from which validation, `mmgap methods` and the docs are derived.
  */
 import type { Tensor, optim } from '../torch/index.js';
 import type { ModelOutput, MultimodalModel } from '../models/types.js';
+import { resolveSettings, SettingError, type Settings, type Values } from '../settings.js';
 
 /** A training batch on the model's device. */
 export interface TrainBatch {
@@ -33,15 +39,18 @@ export interface SplitPredictions {
   labels: Int32Array;
   /** Position of each row in the split (row i is sample index[i]). */
   index: Int32Array;
-  /** Row-major [n x C] softmax probabilities of the fused logits. */
+  /** Row-major [n x C] softmax probabilities of the fused logits (the method's own fusion, see Method.fuse). */
   fused: Float32Array;
   /** Row-major [n x C] softmax probabilities of each modality's unimodal logits. */
   unimodal: Record<string, Float32Array>;
+  /** Row-major [n x D_m] encoder features per modality, when asked for (trainPredictions({ features: true })). */
+  features?: Record<string, { data: Float32Array; dim: number }>;
   /** 1 where the dataset marks a deliberate corruption (ground truth), else 0. */
   corrupted: Uint8Array;
   numClasses: number;
 }
 
+/** 'warmup': the shared warm-up of plain fused cross-entropy; 'main': the method; 'finetune': purification. */
 export type Stage = 'warmup' | 'main' | 'finetune';
 
 export interface StepContext {
@@ -68,9 +77,14 @@ export interface EpochContext {
    * Eval-mode predictions of the current model on the whole training split (the trainer caches
    * them: calling twice in one epoch costs one pass). Leaves the model in training mode.
    */
-  trainPredictions(): Promise<SplitPredictions>;
+  trainPredictions(opts?: { features?: boolean }): Promise<SplitPredictions>;
   /** A line for the run log (shown with progress, kept in the run directory). */
   log(line: string): void;
+}
+
+/** What `fuse` may look at besides the model output. */
+export interface FuseContext {
+  modalities: string[];
 }
 
 export interface LossResult {
@@ -105,45 +119,61 @@ export interface Method {
   beforeStep?(out: ModelOutput, batch: TrainBatch, ctx: StepContext): Record<string, number> | void;
   /** Extra diagnostics for this epoch's metrics line. */
   endEpoch?(ctx: EpochContext): Promise<Record<string, unknown> | void>;
+  /**
+   * The method's own fused logits [N, C] at evaluation, for methods whose prediction is not the
+   * model's fused head (e.g. an ensemble of the unimodal heads). Default: `out.fused`.
+   */
+  fuse?(out: ModelOutput, ctx: FuseContext): Tensor;
   /** State that must survive a kill and resume (e.g. prototypes, posteriors). */
   state?(): MethodState;
   loadState?(s: MethodState): void;
 }
 
-/** A method's options: plain JSON values, validated by its factory. */
+/** Raw option values as given (config file, --method-opt, library call); validated against the declaration. */
 export type MethodOptions = Record<string, unknown>;
 
 export interface MethodFactory {
-  name: string;
+  readonly name: string;
   /** One line for --help and the docs. */
+  readonly summary: string;
+  /** The options, each declared once (src/settings.ts). */
+  readonly options: Settings;
+  /**
+   * True when the trainer should run the shared warm-up (RunConfig.warmup epochs of plain fused
+   * cross-entropy) before the method; baselines run their own schedule from epoch 0.
+   */
+  readonly sharedWarmup: boolean;
+  /** Validates the options (see resolveMethodOptions) and builds a fresh method. */
+  create(options?: MethodOptions): Method;
+  /** Validates the options without building: the defaults overridden by `options`. */
+  resolve(options?: MethodOptions): Record<string, unknown>;
+}
+
+/** What a method file declares. */
+export interface MethodDefinition<S extends Settings> {
+  name: string;
   summary: string;
-  /** Option names with their defaults (documents and validates --method-opt keys). */
-  defaults: MethodOptions;
-  create(opts: MethodOptions): Method;
+  options: S;
+  sharedWarmup?: boolean;
+  /** Checks that involve several options: a message, or null when the values fit together. */
+  check?(values: Values<S>): string | null;
+  build(values: Values<S>): Method;
 }
 
-/**
- * Reads a validated number option; the error names the method, the option and the accepted range.
- */
-export function numberOption(method: string, opts: MethodOptions, name: string, dflt: number, min = -Infinity, max = Infinity): number {
-  const v = opts[name] ?? dflt;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-    throw new Error(`${method}: option ${name} must be a number in [${min}, ${max}], got ${JSON.stringify(v)}`);
-  }
-  return v;
-}
-
-export function choiceOption<T extends string>(method: string, opts: MethodOptions, name: string, dflt: T, choices: readonly T[]): T {
-  const v = opts[name] ?? dflt;
-  if (typeof v !== 'string' || !choices.includes(v as T)) {
-    throw new Error(`${method}: option ${name} must be one of ${choices.join(', ')}, got ${JSON.stringify(v)}`);
-  }
-  return v as T;
-}
-
-/** Rejects option keys a method does not know (typos must not pass silently). */
-export function checkOptionKeys(method: string, opts: MethodOptions, defaults: MethodOptions): void {
-  for (const k of Object.keys(opts)) {
-    if (!(k in defaults)) throw new Error(`${method}: unknown option "${k}" (known: ${Object.keys(defaults).join(', ') || 'none'})`);
-  }
+/** Turns a method file's declaration into its factory. */
+export function defineMethod<const S extends Settings>(def: MethodDefinition<S>): MethodFactory {
+  const resolve = (options: MethodOptions = {}): Values<S> => {
+    const values = resolveSettings(def.name, def.options, options);
+    const problem = def.check?.(values);
+    if (problem) throw new SettingError(`${def.name}: ${problem}`, null);
+    return values;
+  };
+  return {
+    name: def.name,
+    summary: def.summary,
+    options: def.options,
+    sharedWarmup: def.sharedWarmup ?? false,
+    resolve,
+    create: (options) => def.build(resolve(options)),
+  };
 }

@@ -20,7 +20,7 @@
  * solver clips to 0.999/0.001 where ours clips to 1/0 (only reachable with a zero gradient).
  */
 import { cat, grad, nn, noGrad, ops, tidy, where, type Tensor } from '../torch/index.js';
-import { checkOptionKeys, numberOption, type Method, type MethodFactory } from './method.js';
+import { defineMethod } from './method.js';
 import { EpochMeans, readScalars } from './balance-utils.js';
 
 const NAME = 'mmpareto';
@@ -48,13 +48,13 @@ function addGrad(p: Tensor, g: Tensor): void {
   p.grad = prev ? prev.add(g) : g;
 }
 
-export const mmpareto: MethodFactory = {
+export const mmpareto = defineMethod({
   name: NAME,
   summary: 'MMPareto (Wei & Hu 2024): fused + unimodal losses, conflicting encoder gradients combined by their Pareto (min-norm) weights',
-  defaults: { gamma: 1.5 },
-  create(opts): Method {
-    checkOptionKeys(NAME, opts, this.defaults);
-    const gamma = numberOption(NAME, opts, 'gamma', 1.5, 0);
+  options: {
+    gamma: { type: 'number', default: 1.5, min: 0, help: 'scale of the combined encoder gradient (the reference\'s generalisation boost)' },
+  },
+  build({ gamma }) {
     const means = new EpochMeans();
 
     const unimodalLoss = (z: Tensor | undefined, labels: Tensor, m: string): Tensor => {
@@ -123,4 +123,4 @@ export const mmpareto: MethodFactory = {
       endEpoch: async () => means.take(),
     };
   },
-};
+});

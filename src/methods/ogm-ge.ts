@@ -24,8 +24,8 @@
  * - With more than two modalities only the single strongest one has rho > 1 (ratio to the strongest other).
  */
 import { nn, noGrad, ops, tidy, type Tensor } from '../torch/index.js';
-import { checkOptionKeys, choiceOption, numberOption, type Method, type MethodFactory } from './method.js';
-import { EpochMeans, integerOption, readScalars, trueClassScore } from './balance-utils.js';
+import { defineMethod } from './method.js';
+import { EpochMeans, readScalars, trueClassScore } from './balance-utils.js';
 
 const NAME = 'ogm-ge';
 const FORMS = ['paper', 'continuous'] as const;
@@ -67,19 +67,20 @@ function modulate(params: Tensor[], k: number, enhance: boolean): void {
   }));
 }
 
-export const ogmGe: MethodFactory = {
+export const ogmGe = defineMethod({
   name: NAME,
   summary: 'OGM-GE (Peng et al. 2022): slow the dominant encoder by 1 - tanh(alpha * rho), plus Gaussian gradient noise',
-  defaults: { alpha: 0.1, modulationStarts: 0, modulationEnds: 50, ge: 'on', form: 'paper', params: 'conv' },
-  create(opts): Method {
-    checkOptionKeys(NAME, opts, this.defaults);
-    const alpha = numberOption(NAME, opts, 'alpha', 0.1, 0);
-    const starts = integerOption(NAME, opts, 'modulationStarts', 0);
-    const ends = integerOption(NAME, opts, 'modulationEnds', 50);
-    if (ends < starts) throw new Error(`${NAME}: option modulationEnds (${ends}) must not be before modulationStarts (${starts})`);
-    const enhance = choiceOption(NAME, opts, 'ge', 'on', ['on', 'off'] as const) === 'on';
-    const form = choiceOption(NAME, opts, 'form', 'paper', FORMS);
-    const which = choiceOption(NAME, opts, 'params', 'conv', PARAMS);
+  options: {
+    alpha: { type: 'number', default: 0.1, min: 0, help: 'modulation strength alpha of k = 1 - tanh(alpha * rho)' },
+    modulationStarts: { type: 'number', integer: true, default: 0, min: 0, help: 'first epoch (0-based) of modulation' },
+    modulationEnds: { type: 'number', integer: true, default: 50, min: 0, help: 'last epoch (0-based, inclusive) of modulation' },
+    ge: { type: 'choice', choices: ['on', 'off'], default: 'on', help: 'generalisation enhancement: Gaussian noise on the modulated gradients' },
+    form: { type: 'choice', choices: FORMS, default: 'paper', help: 'paper: Eq. 10 (jumps at rho = 1); continuous: 1 - tanh(alpha (rho - 1))' },
+    params: { type: 'choice', choices: PARAMS, default: 'conv', help: 'conv: modulate convolution kernels only (reference code); all: every encoder parameter' },
+  },
+  check: (o) => (o.modulationEnds < o.modulationStarts ? `option modulationEnds (${o.modulationEnds}) must not be before modulationStarts (${o.modulationStarts})` : null),
+  build({ alpha, modulationStarts: starts, modulationEnds: ends, ge, form, params: which }) {
+    const enhance = ge === 'on';
     const means = new EpochMeans();
 
     return {
@@ -112,4 +113,4 @@ export const ogmGe: MethodFactory = {
       endEpoch: async () => means.take(),
     };
   },
-};
+});

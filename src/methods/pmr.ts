@@ -32,8 +32,8 @@
  */
 import { nn, noGrad, ops, tensor, tidy, keep, type Tensor } from '../torch/index.js';
 import type { ModelOutput } from '../models/types.js';
-import { checkOptionKeys, choiceOption, numberOption, type Method, type MethodFactory, type MethodState } from './method.js';
-import { integerOption, readScalars, trueClassScore } from './balance-utils.js';
+import { defineMethod, type MethodState } from './method.js';
+import { readScalars, trueClassScore } from './balance-utils.js';
 
 const NAME = 'pmr';
 const DISTANCES = ['euclidean', 'squared'] as const;
@@ -67,21 +67,20 @@ function batchEntropy(logits: Tensor): Tensor {
   return logits.softmax(1).mul(logits.logSoftmax(1)).sum().neg();
 }
 
-export const pmr: MethodFactory = {
+export const pmr = defineMethod({
   name: NAME,
   summary: 'PMR (Fan et al. 2023): prototype cross-entropy for the lagging modality, prototype entropy for the dominant one early on',
-  defaults: { alpha: 0.6, momentum: 0.2, mu: 0.01, perEpochs: 10, modulationStarts: 0, modulationEnds: 80, distance: 'euclidean' },
-  create(opts): Method {
-    checkOptionKeys(NAME, opts, this.defaults);
-    const alpha = numberOption(NAME, opts, 'alpha', 0.6, 0);
-    const momentum = numberOption(NAME, opts, 'momentum', 0.2, 0, 1);
-    const mu = numberOption(NAME, opts, 'mu', 0.01, 0);
-    const perEpochs = integerOption(NAME, opts, 'perEpochs', 10);
-    const starts = integerOption(NAME, opts, 'modulationStarts', 0);
-    const ends = integerOption(NAME, opts, 'modulationEnds', 80);
-    if (ends < starts) throw new Error(`${NAME}: option modulationEnds (${ends}) must not be before modulationStarts (${starts})`);
-    const distance = choiceOption(NAME, opts, 'distance', 'euclidean', DISTANCES);
-
+  options: {
+    alpha: { type: 'number', default: 0.6, min: 0, help: 'weight of the prototypical cross-entropy of the lagging modality' },
+    momentum: { type: 'number', default: 0.2, min: 0, max: 1, help: 'prototype momentum across epochs: c <- (1 - momentum) centroid + momentum c' },
+    mu: { type: 'number', default: 0.01, min: 0, help: 'weight of the prototypical entropy regularisation of the dominant modality' },
+    perEpochs: { type: 'number', integer: true, default: 10, min: 0, help: 'epochs (from modulationStarts) with the entropy regularisation' },
+    modulationStarts: { type: 'number', integer: true, default: 0, min: 0, help: 'first epoch (0-based) of the PMR terms' },
+    modulationEnds: { type: 'number', integer: true, default: 80, min: 0, help: 'last epoch (0-based, inclusive) of the PMR terms' },
+    distance: { type: 'choice', choices: DISTANCES, default: 'euclidean', help: 'prototype distance: euclidean (reference) or squared' },
+  },
+  check: (o) => (o.modulationEnds < o.modulationStarts ? `option modulationEnds (${o.modulationEnds}) must not be before modulationStarts (${o.modulationStarts})` : null),
+  build({ alpha, momentum, mu, perEpochs, modulationStarts: starts, modulationEnds: ends, distance }) {
     /** Prototypes [C, D] per modality (after the first epoch). */
     const prototypes = new Map<string, Tensor>();
     /** This epoch's per-class feature sums [C, D] per modality, and the per-class sample counts. */
@@ -195,7 +194,7 @@ export const pmr: MethodFactory = {
       },
     };
   },
-};
+});
 
 function featuresOf(out: ModelOutput, m: string): Tensor {
   const f = out.features[m];

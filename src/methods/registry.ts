@@ -1,17 +1,24 @@
 /** The registry of training methods: adding a method is one file and one line here. */
 import type { MethodFactory } from './method.js';
+import { ROLES, type Role } from './roles.js';
 import { joint } from './joint.js';
 import { unimodal } from './unimodal.js';
+import { unimodalEnsemble } from './unimodal-ensemble.js';
 import { ogmGe } from './ogm-ge.js';
 import { pmr } from './pmr.js';
 import { mmpareto } from './mmpareto.js';
 import { sampleValuation } from './sample-valuation.js';
 import { gmmAdaptive } from './gmm-adaptive.js';
 
-export const METHODS: readonly MethodFactory[] = [joint, unimodal, ogmGe, pmr, mmpareto, sampleValuation, gmmAdaptive];
+export const METHODS: readonly MethodFactory[] = [joint, unimodal, unimodalEnsemble, ogmGe, pmr, mmpareto, sampleValuation, gmmAdaptive];
 
 export function getMethod(name: string): MethodFactory {
   const m = METHODS.find((f) => f.name === name);
   if (!m) throw new Error(`unknown method "${name}" (known: ${METHODS.map((f) => f.name).join(', ')})`);
   return m;
+}
+
+/** The method that plays `role` (src/methods/roles.ts). */
+export function methodFor(role: Role): MethodFactory {
+  return getMethod(ROLES[role]);
 }

@@ -29,8 +29,7 @@
  */
 import { nn, tensor, type Tensor } from '../torch/index.js';
 import { argmaxRows } from '../core/index.js';
-import { checkOptionKeys, type Method, type MethodFactory, type MethodState, type SplitPredictions } from './method.js';
-import { integerOption } from './balance-utils.js';
+import { defineMethod, type MethodState, type SplitPredictions } from './method.js';
 
 const NAME = 'sample-valuation';
 
@@ -68,14 +67,14 @@ export function resampleCopies(phi: number): number {
   return phi < -0.1 ? 3 : phi < 0.4 ? 2 : phi < 0.9 ? 1 : 0;
 }
 
-export const sampleValuation: MethodFactory = {
+export const sampleValuation = defineMethod({
   name: NAME,
   summary: 'sample-level modality valuation (Wei et al. 2024): per-sample Shapley contributions, low-contributing modalities re-sampled alone',
-  defaults: { warmup: 5, interval: 1 },
-  create(opts): Method {
-    checkOptionKeys(NAME, opts, this.defaults);
-    const warmup = integerOption(NAME, opts, 'warmup', 5);
-    const interval = integerOption(NAME, opts, 'interval', 1, 1);
+  options: {
+    warmup: { type: 'number', integer: true, default: 5, min: 0, help: 'epochs of plain fused cross-entropy before the first valuation' },
+    interval: { type: 'number', integer: true, default: 1, min: 1, help: 're-value the contributions every this many epochs' },
+  },
+  build({ warmup, interval }) {
 
     /** Extra copies per modality, by training-split index; null during the warm-up. */
     let copies: Record<string, Uint8Array> | null = null;
@@ -168,4 +167,4 @@ export const sampleValuation: MethodFactory = {
       },
     };
   },
-};
+});

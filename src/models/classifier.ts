@@ -2,7 +2,8 @@
 import { nn, type Tensor } from '../torch/index.js';
 import type { ModelOutput, MultimodalModel } from './types.js';
 import { FrameResNet18, ImageResNet18, SmallCNN, type Encoder } from './encoders.js';
-import { makeFusion, type Fusion, type FusionKind } from './fusion.js';
+import { makeFusion, type Fusion } from './fusion.js';
+import type { EncoderKind, FusionKind } from './kinds.js';
 
 export class MultimodalClassifier extends nn.Module implements MultimodalModel {
   readonly #encoders = new Map<string, Encoder>();
@@ -33,8 +34,7 @@ export class MultimodalClassifier extends nn.Module implements MultimodalModel {
   headParameters(): Tensor[] { return this.fusion.parameters(); }
 }
 
-export type EncoderKind = 'small-cnn' | 'resnet18';
-export const ENCODERS: readonly EncoderKind[] = ['small-cnn', 'resnet18'];
+export { ENCODERS, type EncoderKind } from './kinds.js';
 
 export interface ModelConfig {
   encoder: EncoderKind;

@@ -8,8 +8,9 @@
 import { nn, cat, type Tensor } from '../torch/index.js';
 import * as ops from '../torch/ops.generated.js';
 
-export type FusionKind = 'concat' | 'sum' | 'film' | 'gated';
-export const FUSIONS: readonly FusionKind[] = ['concat', 'sum', 'film', 'gated'];
+import { FUSIONS, type FusionKind } from './kinds.js';
+
+export { FUSIONS, type FusionKind };
 
 export interface FusionOutput { fused: Tensor; unimodal: Record<string, Tensor> }
 

@@ -68,7 +68,8 @@ async function purificationSection(s: RunSummary | null): Promise<string> {
   const p = s?.purification;
   if (!p) return `<h2>Purification</h2><p class="note">This run did not purify (train with --purify to fine-tune on the balanced subset).</p>`;
   const rows = [
-    ['threshold τ (keep γ < τ)', String(p.tau)],
+    ['selection', p.config.keep === 'tau' ? `γ < ${p.config.tau}` : p.config.keep === 'mixture' ? 'the balanced component\'s share (lowest γ)' : 'each epoch, sample i kept with probability 1 − γ'],
+    ['fine-tuned', `${p.config.params === 'head' ? 'fusion head' : 'all parameters'}, ${p.config.loss === 'ce' ? 'cross-entropy' : 'the run\'s method'}, ${p.config.epochs} epochs at lr × ${p.config.lrFactor}`],
     ['kept samples', `${p.kept} of ${p.total} (${pct(p.keptFraction)})`],
     ['removed samples that were corrupted', p.removedCorruptedShare === null ? 'no ground truth' : pct(p.removedCorruptedShare)],
     ['test accuracy before → after', `${pct(p.before.acc)} → ${pct(p.after.acc)}`],

@@ -1,81 +1,110 @@
-/** Resolves and validates a RunConfig: every wrong value gets an error naming the field and what it accepts. */
-import { DEFAULT_CONFIG, PURIFY_DEFAULTS, type PurifyConfig, type RunConfig } from './types.js';
-import { ENCODERS } from '../models/classifier.js';
-import { FUSIONS } from '../models/fusion.js';
-import { getMethod } from '../methods/registry.js';
+/**
+ * The run configuration, each field declared once (src/settings.ts): its default, range and help
+ * feed the library's validation, the CLI's flags and --help, and config files alike. Engine-free:
+ * the CLI validates before libtorch starts; the methods come in as an argument.
+ */
+import { ENCODERS, FUSIONS } from '../models/kinds.js';
+import { ROLES } from '../methods/roles.js';
+import type { MethodFactory } from '../methods/method.js';
+import { defaultsOf, resolveSettings, SettingError, settings, type Values } from '../settings.js';
 
-export class ConfigError extends Error {}
-
-
-function num(cfg: Record<string, unknown>, key: string, min: number, max = Infinity, integer = false): void {
-  const v = cfg[key];
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
-    const what = integer ? 'an integer' : 'a number';
-    throw new ConfigError(`config: ${key} must be ${what} in [${min}, ${max}], got ${JSON.stringify(v)}`);
+/** A wrong config value (or run directory): `key` names the field ("purify.tau" for a purification field). */
+export class ConfigError extends Error {
+  constructor(message: string, readonly key: string | null = null) {
+    super(message);
   }
 }
 
-function oneOf(cfg: Record<string, unknown>, key: string, choices: readonly string[]): void {
-  if (typeof cfg[key] !== 'string' || !choices.includes(cfg[key] as string)) {
-    throw new ConfigError(`config: ${key} must be one of ${choices.join(', ')}, got ${JSON.stringify(cfg[key])}`);
+export const RUN_SETTINGS = settings({
+  data: { type: 'string', default: 'avdigits', help: 'dataset: avdigits | avdigits:FSDD_DIR | cremad:PATH | ave:PATH | ks:PATH | folder:PATH' },
+  dataOptions: { type: 'record', default: {}, help: 'dataset options, e.g. regime=corrupt or fold=2 for avdigits (docs/DATA.md)' },
+  method: { type: 'string', default: ROLES.default, help: 'training method (`mmgap methods` lists them)' },
+  methodOptions: { type: 'record', default: {}, help: 'options of the method (`mmgap methods` lists them)' },
+  encoder: { type: 'choice', choices: ENCODERS, default: 'small-cnn', help: 'encoders: small-cnn (fast, CPU) or resnet18 (the peers\'; frames need it)' },
+  fusion: { type: 'choice', choices: FUSIONS, default: 'concat', help: 'fusion: concat, sum (per-modality heads), film or gated' },
+  width: { type: 'number', integer: true, min: 1, max: 1024, default: 16, help: 'channels of the small CNN\'s first stage' },
+  epochs: { type: 'number', integer: true, min: 1, max: 100000, default: 15, help: 'total epochs, warm-up included' },
+  warmup: { type: 'number', integer: true, min: 0, max: 100000, default: 3, help: 'epochs of plain fused cross-entropy before methods that use the shared warm-up (gmm-adaptive); others ignore it' },
+  batchSize: { type: 'number', integer: true, min: 1, max: 1 << 20, default: 64, help: 'batch size' },
+  optimizer: { type: 'choice', choices: ['sgd', 'adam', 'adamw'], default: 'adam', help: 'optimizer' },
+  lr: { type: 'number', min: 0, exclusiveMin: true, max: 100, default: 1e-3, help: 'learning rate' },
+  momentum: { type: 'number', min: 0, max: 1, exclusiveMax: true, default: 0.9, help: 'SGD momentum' },
+  weightDecay: { type: 'number', min: 0, max: 10, default: 1e-4, help: 'weight decay' },
+  schedule: { type: 'choice', choices: ['none', 'step', 'cosine'], default: 'cosine', help: 'learning-rate schedule' },
+  stepSize: { type: 'number', integer: true, min: 1, max: 100000, default: 10, help: 'step schedule: epochs per decay' },
+  stepGamma: { type: 'number', min: 0, exclusiveMin: true, max: 1, default: 0.1, help: 'step schedule: decay factor' },
+  seed: { type: 'number', integer: true, min: 0, max: 2 ** 31 - 1, default: 0, help: 'random seed' },
+  device: { type: 'string', default: 'cpu', help: 'libtorch device: cpu, cuda or cuda:N' },
+  threads: { type: 'number', integer: true, min: 0, max: 1024, default: 0, help: 'libtorch threads, 0 = all cores' },
+  workers: { type: 'number', integer: true, min: 0, max: 256, default: 0, help: 'data loader worker threads, 0 = the main thread' },
+  skipBadSamples: { type: 'boolean', default: false, help: 'skip unreadable or malformed samples (counted and reported) instead of stopping' },
+});
+
+/**
+ * Purification (DESIGN §1): after training, a GMM on the trained model's training gaps decides
+ * which samples the model is fine-tuned on.
+ */
+export const PURIFY_SETTINGS = settings({
+  keep: { type: 'choice', choices: ['tau', 'mixture', 'soft'], default: 'tau', help: 'tau: samples with gamma < tau; mixture: the lowest-gamma share given by the balanced component\'s weight; soft: each epoch a fresh draw keeping sample i with probability 1 - gamma_i' },
+  tau: { type: 'number', min: 0, exclusiveMin: true, max: 1, default: 0.5, help: 'keep: tau, keep samples with imbalance posterior gamma < tau' },
+  gmmOn: { type: 'choice', choices: ['signed', 'absolute'], default: 'signed', help: 'fit the GMM on the signed gaps or on their absolute values' },
+  epochs: { type: 'number', integer: true, min: 1, max: 100000, default: 5, help: 'fine-tuning epochs' },
+  lrFactor: { type: 'number', min: 0, exclusiveMin: true, max: 100, default: 0.1, help: 'fine-tuning learning rate = lr x lrFactor' },
+  params: { type: 'choice', choices: ['all', 'head'], default: 'all', help: 'parameters fine-tuned: all, or the fusion head only (encoders frozen)' },
+  loss: { type: 'choice', choices: ['ce', 'method'], default: 'ce', help: 'fine-tuning loss: plain fused cross-entropy, or the run\'s own method' },
+});
+
+export type PurifyConfig = Values<typeof PURIFY_SETTINGS>;
+export type RunConfig = Values<typeof RUN_SETTINGS> & {
+  /** Purification after training, or null. */
+  purify: PurifyConfig | null;
+};
+
+/** Defaults of every RunConfig field: what `mmgap train` uses when neither a config file nor a flag sets it. */
+export const DEFAULT_CONFIG: Readonly<RunConfig> = { ...defaultsOf(RUN_SETTINGS), purify: null };
+/** Purification settings when only `purify: true` (or part of them) is given. */
+export const PURIFY_DEFAULTS: Readonly<PurifyConfig> = defaultsOf(PURIFY_SETTINGS);
+
+/** What a config may say about purification: the settings (any subset), true (defaults), or false/null (none). */
+export type PurifyInput = Partial<PurifyConfig> | boolean | null;
+export type ConfigInput = Partial<Omit<RunConfig, 'purify'>> & { purify?: PurifyInput };
+
+/** Runs `f`, turning a SettingError into a ConfigError whose key is `key`, else `prefix` + the setting's own key. */
+function wrap<T>(key: string | null, f: () => T, prefix = ''): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof SettingError) throw new ConfigError(e.message, key ?? (e.key === null ? null : prefix + e.key));
+    throw e;
   }
 }
 
-/** Fills defaults for missing fields and validates everything (including the method's options). */
-export function resolveConfig(partial: Partial<RunConfig> & { purify?: Partial<PurifyConfig> | null | boolean }): RunConfig {
-  for (const k of Object.keys(partial)) {
-    if (!(k in DEFAULT_CONFIG)) throw new ConfigError(`config: unknown field "${k}" (known: ${Object.keys(DEFAULT_CONFIG).join(', ')})`);
-  }
-  const { purify, ...rest } = partial;
-  const cfg = { ...DEFAULT_CONFIG, ...rest } as RunConfig;
-  const c = cfg as unknown as Record<string, unknown>;
-  if (typeof cfg.data !== 'string' || cfg.data === '') throw new ConfigError('config: data must be a dataset spec such as avdigits or cremad:PATH');
-  for (const k of ['dataOptions', 'methodOptions'] as const) {
-    if (typeof cfg[k] !== 'object' || cfg[k] === null || Array.isArray(cfg[k])) throw new ConfigError(`config: ${k} must be an object`);
-  }
-  oneOf(c, 'encoder', ENCODERS);
-  oneOf(c, 'fusion', FUSIONS);
-  oneOf(c, 'optimizer', ['sgd', 'adam', 'adamw']);
-  oneOf(c, 'schedule', ['none', 'step', 'cosine']);
-  num(c, 'width', 1, 1024, true);
-  num(c, 'epochs', 1, 100000, true);
-  num(c, 'warmup', 0, cfg.epochs, true);
-  num(c, 'batchSize', 1, 1 << 20, true);
-  num(c, 'lr', 0, 100);
-  num(c, 'momentum', 0, 1);
-  num(c, 'weightDecay', 0, 10);
-  num(c, 'stepSize', 1, 100000, true);
-  num(c, 'gamma', 0, 1);
-  num(c, 'seed', 0, 2 ** 31 - 1, true);
-  num(c, 'threads', 0, 1024, true);
-  num(c, 'workers', 0, 256, true);
-  if (typeof cfg.device !== 'string') throw new ConfigError('config: device must be "cpu", "cuda" or "cuda:N"');
-  if (typeof cfg.skipBadSamples !== 'boolean') throw new ConfigError('config: skipBadSamples must be true or false');
-  if (purify === true || (purify && typeof purify === 'object')) {
-    const p = { ...PURIFY_DEFAULTS, ...(purify === true ? {} : purify) } as PurifyConfig;
-    const pc = p as unknown as Record<string, unknown>;
-    for (const k of Object.keys(p)) if (!(k in PURIFY_DEFAULTS)) throw new ConfigError(`config: unknown purify field "${k}" (known: tau, epochs, lrFactor, loss)`);
-    num(pc, 'tau', 0, 1);
-    num(pc, 'epochs', 1, 100000, true);
-    num(pc, 'lrFactor', 0, 100);
-    oneOf(pc, 'loss', ['ce', 'adaptive']);
-    cfg.purify = p;
+/** The method of a config, or a ConfigError naming the known ones. */
+export function findMethod(name: string, methods: readonly MethodFactory[]): MethodFactory {
+  const m = methods.find((f) => f.name === name);
+  if (!m) throw new ConfigError(`config: unknown method "${name}" (known: ${methods.map((f) => f.name).join(', ')})`, 'method');
+  return m;
+}
+
+/**
+ * Fills defaults for missing fields and validates everything, the method's options included:
+ * the one validation of a run config, for the library and the CLI alike.
+ */
+export function resolveConfig(input: ConfigInput, methods: readonly MethodFactory[]): RunConfig {
+  const { purify, ...rest } = input;
+  const values = wrap(null, () => resolveSettings('config', RUN_SETTINGS, rest, 'field'));
+  let p: PurifyConfig | null = null;
+  if (purify === true || (typeof purify === 'object' && purify !== null)) {
+    p = wrap(null, () => resolveSettings('config: purify', PURIFY_SETTINGS, purify === true ? {} : purify, 'field'), 'purify.');
   } else if (purify !== undefined && purify !== null && purify !== false) {
-    throw new ConfigError(`config: purify must be an object {tau, epochs, lrFactor, loss}, true or null, got ${JSON.stringify(purify)}`);
-  } else {
-    cfg.purify = null;
+    throw new ConfigError(`config: purify must be an object of ${Object.keys(PURIFY_SETTINGS).join(', ')}, true or null, got ${JSON.stringify(purify)}`, 'purify');
   }
-  let factory;
-  try {
-    factory = getMethod(cfg.method);
-  } catch (e) {
-    throw new ConfigError(`config: ${(e as Error).message}`);
+  const cfg: RunConfig = { ...values, purify: p };
+  const factory = findMethod(cfg.method, methods);
+  if (factory.sharedWarmup && cfg.warmup >= cfg.epochs) {
+    throw new ConfigError(`config: warmup (${cfg.warmup}) must leave at least one epoch of ${cfg.method} (warmup < epochs = ${cfg.epochs})`, 'warmup');
   }
-  try {
-    factory.create(cfg.methodOptions);
-  } catch (e) {
-    throw new ConfigError(`config: ${(e as Error).message}`);
-  }
+  cfg.methodOptions = wrap('methodOptions', () => factory.resolve(cfg.methodOptions));
   return cfg;
 }
 

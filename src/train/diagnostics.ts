@@ -1,16 +1,20 @@
 /**
- * Per-epoch imbalance diagnostics of the training set, the same for every method: gaps, a
- * 2-component GMM with the BIC guard, the share of imbalanced samples and — where the dataset
- * knows which samples were corrupted — the AUROC of gamma against those flags.
+ * Per-epoch imbalance diagnostics of the training set, the same for every method and in one fixed
+ * space (so a bench column means one thing): the signed gaps d for two modalities (the spread for
+ * more), a 2-component GMM on them with the BIC guard, the share of imbalanced samples and — where
+ * the dataset knows which samples were corrupted — the AUROC of gamma against those flags.
  */
-import { auroc, histogram, imbalancePosterior, mean, modalitySpread, std, shareAbove, type GmmSpace } from '../core/index.js';
+import { auroc, histogram, imbalancePosterior, mean, modalitySpread, sampleGaps, std, shareAbove, type GmmSpace } from '../core/index.js';
 import type { SplitPredictions } from '../methods/method.js';
-import { gapsOf } from '../methods/gmm-adaptive.js';
-import type { EpochMetrics, GmmDiagnostics, RunConfig } from './types.js';
+import type { EpochMetrics, GmmDiagnostics } from './types.js';
 
-/** The GMM space of the diagnostics: the method's own (gmm-adaptive's gmmOn) when it has one. */
-export function diagnosticsSpace(cfg: RunConfig): GmmSpace {
-  return cfg.methodOptions.gmmOn === 'absolute' ? 'absolute' : 'signed';
+/** The gaps of a prediction pass (signed d for two modalities, the spread for more). */
+export function gapsOf(p: SplitPredictions, modalities: string[]): Float64Array {
+  return sampleGaps(modalities.map((m) => {
+    const u = p.unimodal[m];
+    if (!u) throw new Error(`predictions have no modality "${m}"`);
+    return u;
+  }), p.labels, p.numClasses);
 }
 
 export interface SampleRow { id: string; label: number; gap: number; gamma: number; dominant: string; corrupted: number | null }
@@ -28,7 +32,8 @@ export function hasGroundTruth(p: SplitPredictions): boolean {
   return p.corrupted.some((c) => c === 1);
 }
 
-export function diagnose(p: SplitPredictions, modalities: string[], gmmOn: GmmSpace, seed: number): Diagnostics {
+/** The diagnostics of one prediction pass; `gmmOn` 'absolute' only where a caller decides on |d| (purification's option). */
+export function diagnose(p: SplitPredictions, modalities: string[], seed: number, gmmOn: GmmSpace = 'signed'): Diagnostics {
   const gaps = gapsOf(p, modalities);
   const post = imbalancePosterior(gaps, { gmmOn, seed });
   const truthKnown = hasGroundTruth(p);

@@ -6,10 +6,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Split } from '../data/index.js';
 import type { SplitPredictions } from '../methods/method.js';
-import { ConfigError } from './config.js';
+import { METHODS, getMethod } from '../methods/registry.js';
+import { ConfigError, resolveConfig } from './config.js';
 import { confusion, predict, scoreSplit } from './evaluate.js';
-import { diagnose, diagnosticsSpace, type SampleRow } from './diagnostics.js';
+import { diagnose, type SampleRow } from './diagnostics.js';
 import { RunDir, pick, readStoredConfig, type StoredConfig } from './rundir.js';
+import type { CheckpointMeta } from './stage.js';
 import { openRunData, runLoader, runModel } from './setup.js';
 import type { GmmDiagnostics, PurifyConfig, RunConfig, RunOptions, RunSummary, SplitScores } from './types.js';
 import { trainRun } from './run.js';
@@ -39,7 +41,9 @@ async function selectedPredictions(outDir: string, split: Split, hooks: RunHooks
   const loader = runLoader(cfg, dataset, split);
   hooks.onEvent?.({ kind: 'phase', phase: 'testing' });
   try {
-    return { cfg, epoch: ck.meta.epoch, preds: await predict(model, loader, device), classes: dataset.classes };
+    // The run's own prediction rule (its method's fusion), as in training.
+    const method = getMethod(cfg.method).create(cfg.methodOptions);
+    return { cfg, epoch: ck.meta.epoch, preds: await predict(model, loader, device, { method }), classes: dataset.classes };
   } finally {
     await loader.close();
   }
@@ -52,7 +56,7 @@ export async function evaluateRun(outDir: string, split: Split, hooks: RunHooks 
 
 export async function diagnoseRun(outDir: string, split: Split, hooks: RunHooks = {}): Promise<DiagnoseResult> {
   const { cfg, epoch, preds } = await selectedPredictions(outDir, split, hooks);
-  const d = diagnose(preds, Object.keys(preds.unimodal), diagnosticsSpace(cfg), cfg.seed);
+  const d = diagnose(preds, Object.keys(preds.unimodal), cfg.seed);
   return { split, epoch, gmm: d.gmm, samples: d.rows.map((r) => ({ ...r, corrupted: r.corrupted === 1 })) };
 }
 
@@ -60,19 +64,25 @@ export async function diagnoseRun(outDir: string, split: Split, hooks: RunHooks 
  * Purifies a finished run in place with `config`: its best main-stage model is fine-tuned on the
  * kept samples; earlier purification epochs (if any) are replaced; summary.json is rewritten.
  */
-export async function purifyRun(outDir: string, config: PurifyConfig, hooks: RunHooks = {}): Promise<RunSummary> {
+export async function purifyRun(outDir: string, config: Partial<PurifyConfig>, hooks: RunHooks = {}): Promise<RunSummary> {
   if (!existsSync(join(outDir, 'summary.json'))) {
     throw new ConfigError(`${outDir} has no summary.json: the run has not finished; finish it with \`mmgap train\` (same flags) first`);
   }
   const stored = readStoredConfig(outDir);
-  const cfg = { ...runConfig(stored), purify: config };
+  // Validated (defaults filled) by the run's own config resolution.
+  const cfg = resolveConfig({ ...runConfig(stored), purify: config }, METHODS);
   const dir = new RunDir(outDir);
-  // Purification restarts from the main stage's end: rewind the last checkpoint's trainer state.
-  const last = dir.loadCheckpoint<{ stage: string; epochsDone: number; history: unknown[] }>('last');
+  // Purification restarts from the end of the train stage: the last checkpoint is rewound to it,
+  // without the earlier fine-tuning's method and stage state (the train stage is finished, so
+  // nothing of its own method state is needed either).
+  const last = dir.loadCheckpoint<CheckpointMeta>('last');
   if (!last) throw new ConfigError(`${outDir} has no checkpoints/last.safetensors; train it again with --no-resume`);
-  if (last.meta.stage === 'finetune') {
-    dir.saveCheckpoint('last', last.tensors, { ...last.meta, stage: 'train', epochsDone: cfg.epochs, history: last.meta.history.slice(0, cfg.epochs) });
+  if (last.meta.stage !== 'train') {
+    const { finetune: _dropped, ...best } = last.meta.best;
+    const kept = new Map([...last.tensors].filter(([k]) => !k.startsWith('method.') && !k.startsWith('stage.')));
+    dir.saveCheckpoint('last', kept, { ...last.meta, stage: 'train', epochsDone: cfg.epochs, best, method: {}, stageData: {},
+      history: last.meta.history.slice(0, cfg.epochs) } satisfies CheckpointMeta);
   }
-  dir.writeText('config.json', JSON.stringify({ ...stored, purify: config }, null, 2) + '\n');
+  dir.writeText('config.json', JSON.stringify({ ...stored, purify: cfg.purify }, null, 2) + '\n');
   return trainRun(cfg, { outDir, resume: true, ...hooks });
 }

@@ -3,7 +3,7 @@ import { noGrad, tidy, nn, tensor, type Tensor } from '../torch/index.js';
 import { accuracy, argmaxRows, confusionMatrix, macroF1 } from '../core/index.js';
 import type { Batch, Loader } from '../data/index.js';
 import type { MultimodalModel } from '../models/types.js';
-import type { SplitPredictions, TrainBatch } from '../methods/method.js';
+import type { FuseContext, Method, SplitPredictions, TrainBatch } from '../methods/method.js';
 import type { SplitScores } from './types.js';
 
 /** Copies a data batch into tensors on `device`. */
@@ -13,11 +13,25 @@ export function toTensors(b: Batch, device: string): TrainBatch {
   return { inputs, labels: tensor(b.labels, [b.size]).long().to(device as never), index: b.index, ids: b.ids, size: b.size };
 }
 
+/** How an evaluation pass predicts: the method whose `fuse` gives the fused logits (default: the model's), and whether to keep encoder features. */
+export interface PredictOptions {
+  method?: Pick<Method, 'fuse'> | null;
+  features?: boolean;
+}
+
+function join(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.length; }
+  return out;
+}
+
 /**
  * Runs the model in eval mode (no dropout, BatchNorm running statistics) over a loader and
- * collects softmax probabilities; restores the previous training mode.
+ * collects softmax probabilities (always float32, whatever the model computes in); restores
+ * the previous training mode.
  */
-export async function predict(model: MultimodalModel, loader: Loader, device: string): Promise<SplitPredictions> {
+export async function predict(model: MultimodalModel, loader: Loader, device: string, o: PredictOptions = {}): Promise<SplitPredictions> {
   const wasTraining = model.training;
   model.eval();
   const ids: string[] = [];
@@ -26,13 +40,24 @@ export async function predict(model: MultimodalModel, loader: Loader, device: st
   const corrupted: number[] = [];
   const fused: Float32Array[] = [];
   const unimodal: Record<string, Float32Array[]> = Object.fromEntries(model.modalities.map((m) => [m, []]));
+  const features: Record<string, Float32Array[]> = Object.fromEntries(model.modalities.map((m) => [m, []]));
+  const dims: Record<string, number> = {};
+  const fctx: FuseContext = { modalities: model.modalities };
   try {
     for await (const b of loader) {
       tidy(() => noGrad(() => {
         const tb = toTensors(b, device);
         const out = model.forward(tb.inputs);
-        fused.push(nn.F.softmax(out.fused, 1).toFloat32Array());
-        for (const m of model.modalities) (unimodal[m] as Float32Array[]).push(nn.F.softmax(out.unimodal[m] as Tensor, 1).toFloat32Array());
+        const z = o.method?.fuse ? o.method.fuse(out, fctx) : out.fused;
+        fused.push(nn.F.softmax(z.float(), 1).toFloat32Array());
+        for (const m of model.modalities) {
+          (unimodal[m] as Float32Array[]).push(nn.F.softmax((out.unimodal[m] as Tensor).float(), 1).toFloat32Array());
+          if (o.features) {
+            const f = (out.features[m] as Tensor).float().flatten(1);
+            dims[m] = f.size(1);
+            (features[m] as Float32Array[]).push(f.toFloat32Array());
+          }
+        }
       }));
       ids.push(...b.ids);
       labels.push(...b.labels);
@@ -42,15 +67,10 @@ export async function predict(model: MultimodalModel, loader: Loader, device: st
   } finally {
     model.train(wasTraining);
   }
-  const join = (parts: Float32Array[]): Float32Array => {
-    const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-    let o = 0;
-    for (const p of parts) { out.set(p, o); o += p.length; }
-    return out;
-  };
   return {
     ids, labels: Int32Array.from(labels), index: Int32Array.from(index), corrupted: Uint8Array.from(corrupted),
     fused: join(fused), unimodal: Object.fromEntries(Object.entries(unimodal).map(([m, p]) => [m, join(p)])), numClasses: model.numClasses,
+    ...(o.features && { features: Object.fromEntries(Object.entries(features).map(([m, p]) => [m, { data: join(p), dim: dims[m] ?? 0 }])) }),
   };
 }
 
@@ -66,4 +86,17 @@ export function scoreSplit(p: SplitPredictions): SplitScores {
 export function confusion(p: SplitPredictions): number[][] {
   const flat = confusionMatrix(p.labels, argmaxRows(p.fused, p.numClasses), p.numClasses);
   return Array.from({ length: p.numClasses }, (_, r) => Array.from(flat.subarray(r * p.numClasses, (r + 1) * p.numClasses)));
+}
+
+/** Per-sample predictions as CSV (predictions/<split>.csv): id, label, fused prediction, each modality's prediction, 1 when corrupted. */
+export function predictionsCsv(p: SplitPredictions, modalities: string[]): string {
+  const esc = (s: string): string => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const fused = argmaxRows(p.fused, p.numClasses);
+  const uni = modalities.map((m) => argmaxRows(p.unimodal[m] as Float32Array, p.numClasses));
+  const lines = [['id', 'label', 'pred', ...modalities.map((m) => `pred_${m}`), 'p_true', 'corrupted'].join(',')];
+  for (let i = 0; i < p.ids.length; i++) {
+    const y = p.labels[i] as number;
+    lines.push([esc(p.ids[i] as string), y, fused[i], ...uni.map((u) => u[i]), (p.fused[i * p.numClasses + y] as number).toFixed(6), p.corrupted[i]].join(','));
+  }
+  return lines.join('\n') + '\n';
 }

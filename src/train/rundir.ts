@@ -25,6 +25,7 @@ export class RunDir {
   open(config: RunConfig, libtorchVersion: string, resume: boolean): 'new' | 'existing' {
     mkdirSync(this.file('checkpoints'), { recursive: true });
     mkdirSync(this.file('gaps'), { recursive: true });
+    mkdirSync(this.file('predictions'), { recursive: true });
     const cfgPath = this.file('config.json');
     if (resume && existsSync(cfgPath)) {
       const stored = readStoredConfig(this.path);

@@ -7,62 +7,16 @@
  *   checkpoints/last.safetensors      model + optimizer + method state after the last finished epoch
  *   checkpoints/best.safetensors      the main-stage epoch with the best validation accuracy
  *   checkpoints/purified.safetensors  the best purification fine-tuning epoch (with purification)
+ *   predictions/test.csv     per test sample: id, label, fused and per-modality predictions (the selected model)
+ *   predictions/test-purified.csv     the same for the purified model
  *   summary.json             the RunSummary, written when the run ends
  *   report.html              the diagnostic report (src/report)
  *   run.log                  the log lines
  */
-import type { FusionKind } from '../models/fusion.js';
-import type { EncoderKind } from '../models/classifier.js';
-import type { MethodOptions } from '../methods/method.js';
+export type { RunConfig, PurifyConfig } from './config.js';
+import type { PurifyConfig } from './config.js';
 
-export const RUN_FORMAT_VERSION = 1;
-
-export interface PurifyConfig {
-  /** Keep training samples with imbalance posterior gamma < tau. */
-  tau: number;
-  /** Fine-tuning epochs on the kept subset. */
-  epochs: number;
-  /** Fine-tuning learning rate = lr * lrFactor. */
-  lrFactor: number;
-  /** Plain cross-entropy (the paper's "even without the adaptive loss") or the adaptive loss. */
-  loss: 'ce' | 'adaptive';
-}
-
-export interface RunConfig {
-  /** Dataset spec: avdigits | cremad:PATH | ave:PATH | ks:PATH | folder:PATH */
-  data: string;
-  /** Dataset options passed to openDataset (e.g. fsddDir, corruption settings, frames, imageSize). */
-  dataOptions: Record<string, unknown>;
-  method: string;
-  methodOptions: MethodOptions;
-  encoder: EncoderKind;
-  fusion: FusionKind;
-  /** Width of the small CNN encoders. */
-  width: number;
-  /** Total epochs, warm-up included. */
-  epochs: number;
-  /** Warm-up epochs of plain fused cross-entropy before the method's own loss. */
-  warmup: number;
-  batchSize: number;
-  optimizer: 'sgd' | 'adam' | 'adamw';
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-  schedule: 'none' | 'step' | 'cosine';
-  /** StepLR: epochs per decay, and the factor. */
-  stepSize: number;
-  gamma: number;
-  seed: number;
-  device: string;
-  /** libtorch intra-op threads (0: all cores). */
-  threads: number;
-  /** Loader worker threads (0: load on the main thread). */
-  workers: number;
-  /** Purification after training, or null. */
-  purify: PurifyConfig | null;
-  /** Skip bad samples (counted and reported) instead of stopping at the first. */
-  skipBadSamples: boolean;
-}
+export const RUN_FORMAT_VERSION = 2;
 
 export interface Scores {
   /** Accuracy in [0, 1]. */
@@ -109,7 +63,9 @@ export interface EpochMetrics {
 }
 
 export interface PurificationSummary {
-  tau: number;
+  /** The purification settings it ran with. */
+  config: PurifyConfig;
+  /** Training samples fine-tuned on (the expected number per epoch under keep 'soft'), and its share of the split. */
   keptFraction: number;
   kept: number;
   total: number;
@@ -163,33 +119,3 @@ export interface RunOptions {
   signal?: AbortSignal;
   onEvent?: (e: TrainEvent) => void;
 }
-
-/** Defaults of every RunConfig field: what `mmgap train` uses when neither a config file nor a flag sets it. */
-export const DEFAULT_CONFIG: RunConfig = {
-  data: 'avdigits',
-  dataOptions: {},
-  method: 'gmm-adaptive',
-  methodOptions: {},
-  encoder: 'small-cnn',
-  fusion: 'concat',
-  width: 16,
-  epochs: 15,
-  warmup: 3,
-  batchSize: 64,
-  optimizer: 'adam',
-  lr: 1e-3,
-  momentum: 0.9,
-  weightDecay: 1e-4,
-  schedule: 'cosine',
-  stepSize: 10,
-  gamma: 0.1,
-  seed: 0,
-  device: 'cpu',
-  threads: 0,
-  workers: 0,
-  purify: null,
-  skipBadSamples: false,
-};
-
-/** Purification settings when only `purify: true` (or part of them) is given. */
-export const PURIFY_DEFAULTS: Readonly<PurifyConfig> = { tau: 0.5, epochs: 5, lrFactor: 0.1, loss: 'ce' };

@@ -63,13 +63,14 @@ describe('mmgap bench', () => {
     const r = await run(argv, trainer);
     expect(r.code, r.io.err).toBe(0);
     expect(trainer.calls.map((c) => `${c.config.method}/${c.config.seed}`)).toEqual(['joint/0', 'joint/1', 'gmm-adaptive/0', 'gmm-adaptive/1']);
-    expect(trainer.calls.map((c) => c.config.methodOptions)).toEqual([{}, {}, { beta: 2 }, { beta: 2 }]);
+    // Each method gets the keys it declares, with its declared defaults for the rest.
+    expect(trainer.calls.map((c) => c.config.methodOptions)).toEqual([{}, {}, { beta: 2, kappa: 1 }, { beta: 2, kappa: 1 }]);
     expect(trainer.calls[3].opts.outDir).toBe(join(out, 'gmm-adaptive-seed1'));
-    const rows = (r.json() as { rows: { label: string; runs: number; acc: { mean: number; std: number } }[] }).rows;
+    const rows = (r.json() as { rows: { label: string; runs: number; acc: number; acc_std: number }[] }).rows;
     expect(rows.map((x) => x.label)).toEqual(['joint', 'gmm-adaptive']);
     expect(rows[0].runs).toBe(2);
-    expect(rows[0].acc.mean).toBeCloseTo(0.805);
-    expect(rows[0].acc.std).toBeCloseTo(Math.SQRT1_2 * 0.01);
+    expect(rows[0].acc).toBeCloseTo(0.805);
+    expect(rows[0].acc_std).toBeCloseTo(Math.SQRT1_2 * 0.01);
     for (const f of ['bench.md', 'bench.csv', 'bench.svg', 'bench.html']) expect(existsSync(join(out, f))).toBe(true);
     expect(readFileSync(join(out, "bench.md"), "utf8")).toMatch(/\| joint +\| 2 +\| [^|]+\| 80\.5 ± 0\.7/);
 
@@ -115,7 +116,7 @@ describe('run-directory commands', () => {
   it('purify passes the purification settings and refuses unfinished runs', async () => {
     const r = await run(['purify', runDir, '--purify-tau', '0.3', '--json']);
     expect(r.code).toBe(0);
-    expect(r.json()).toMatchObject({ purification: { tau: 0.3 } });
+    expect(r.json()).toMatchObject({ purification: { config: { tau: 0.3 } } });
     const unfinished = join(dir, 'unfinished');
     writeRunFixture(unfinished, { finished: false });
     const u = await run(['purify', unfinished]);
@@ -140,6 +141,6 @@ describe('help', () => {
 
   it('lists the methods with their options', async () => {
     const r = await run(['methods']);
-    expect(r.io.out).toContain('gmm-adaptive: gmm-adaptive (fake)\n    --method-opt beta=1\n');
+    expect(r.io.out).toContain('gmm-adaptive: gmm-adaptive (fake) (after the shared --warmup epochs)\n    --method-opt beta=1    beta (fake) (a number >= 0)\n');
   });
 });

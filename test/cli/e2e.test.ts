@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/cli.js';
-import type { EpochMetrics, RunSummary } from '../../src/train/types.js';
+import { RUN_FORMAT_VERSION, type EpochMetrics, type RunSummary } from '../../src/train/types.js';
 import { memoryIo } from './helpers/memory-io.js';
 import { writeTinyDataset } from '../helpers/tiny-dataset.js';
 
@@ -43,12 +43,12 @@ describe.skipIf(!existsSync(TRAINER))('mmgap with the real trainer', () => {
       expect(m.acc).toBeGreaterThanOrEqual(0);
       expect(m.acc).toBeLessThanOrEqual(1);
     }
-    // 2 epochs (1 warm-up) each; the gmm-adaptive run adds its purification epoch.
-    expect(metrics(join(out, 'joint')).map((m) => m.stage)).toEqual(['warmup', 'main']);
+    // 2 epochs each (gmm-adaptive's first is the shared warm-up); the gmm-adaptive run adds its purification epoch.
+    expect(metrics(join(out, 'joint')).map((m) => m.stage)).toEqual(['main', 'main']);
     expect(metrics(join(out, 'gmm-adaptive')).map((m) => m.stage)).toEqual(['warmup', 'main', 'finetune']);
     expect(gmm.purification?.total).toBe(60);
     for (const run of ['joint', 'gmm-adaptive']) {
-      expect(read<{ formatVersion: number }>(join(out, run, 'config.json')).formatVersion).toBe(1);
+      expect(read<{ formatVersion: number }>(join(out, run, 'config.json')).formatVersion).toBe(RUN_FORMAT_VERSION);
       expect(readFileSync(join(out, run, 'gaps', 'epoch-2.csv'), 'utf8').split('\n')[0]).toBe('id,label,gap,gamma,dominant,corrupted');
       expect(existsSync(j.reports[run])).toBe(true);
     }

@@ -1,12 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
-  DEFAULT_ADAPTIVE_LOSS_OPTIONS,
   adaptiveLossReference,
   alignTargets,
   alignWeights,
   fusionWeights,
   gapWeights,
-  resolveAdaptiveLossOptions,
 } from '../../src/core/index.js';
 
 /** Hand-worked decimals, compared within 1e-12. */
@@ -15,38 +13,6 @@ const close = (actual: ArrayLike<number>, expected: number[]): void => {
   expect(actual.length).toBe(expected.length);
   expected.forEach((e, i) => expect(Math.abs(actual[i] - e)).toBeLessThan(EPS));
 };
-
-describe('adaptive-loss options', () => {
-  it('has the documented defaults', () => {
-    expect(resolveAdaptiveLossOptions()).toEqual({
-      beta: 1,
-      kappa: 1,
-      lambdaGap: 0.5,
-      lambdaAlign: 0.1,
-      gapGrad: 'weak-only',
-      gmmOn: 'signed',
-      refitEvery: 1,
-      gmmNInit: 5,
-    });
-    expect(Object.isFrozen(DEFAULT_ADAPTIVE_LOSS_OPTIONS)).toBe(true);
-  });
-
-  it('overrides defaults and ignores undefined values', () => {
-    const o = resolveAdaptiveLossOptions({ beta: 2, gmmOn: 'absolute', kappa: undefined });
-    expect([o.beta, o.gmmOn, o.kappa]).toEqual([2, 'absolute', 1]);
-  });
-
-  it('rejects invalid values and unknown options, naming the option', () => {
-    expect(() => resolveAdaptiveLossOptions({ beta: -1 })).toThrow(/^beta must be a finite number >= 0, got -1/);
-    expect(() => resolveAdaptiveLossOptions({ lambdaAlign: Number.NaN })).toThrow(/lambdaAlign/);
-    expect(() => resolveAdaptiveLossOptions({ kappa: '1' as unknown as number })).toThrow(/kappa/);
-    expect(() => resolveAdaptiveLossOptions({ refitEvery: 0 })).toThrow(/refitEvery must be an integer >= 1/);
-    expect(() => resolveAdaptiveLossOptions({ gmmNInit: 2.5 })).toThrow(/gmmNInit/);
-    expect(() => resolveAdaptiveLossOptions({ gapGrad: 'strong' as 'both' })).toThrow(/gapGrad must be one of 'weak-only', 'both'/);
-    expect(() => resolveAdaptiveLossOptions({ gmmOn: 'abs' as 'absolute' })).toThrow(/gmmOn/);
-    expect(() => resolveAdaptiveLossOptions({ lamdaGap: 1 } as object)).toThrow(/unknown adaptive-loss option 'lamdaGap'/);
-  });
-});
 
 describe('per-sample weights', () => {
   const gamma = [0, 0.25, 1];
@@ -71,7 +37,7 @@ describe('adaptiveLossReference', () => {
       gaps: [0.5, 0.1],
       gamma: [1, 0],
     };
-    const value = adaptiveLossReference(inputs, { muBal: 0.1, sigmaBal: 0.2 }, { beta: 1, kappa: 1 });
+    const value = adaptiveLossReference(inputs, { muBal: 0.1, sigmaBal: 0.2 }, { beta: 1, kappa: 1, lambdaGap: 0.5, lambdaAlign: 0.1 });
     // fusion: mean(1 * 1, 2 * 2) = 2.5; gap: 0.5 * mean(2 * 0.5, 1 * 0.1) = 0.275;
     // align: 0.1 * mean(1 * 4, 0 * 0) = 0.2
     expect(Math.abs(value.fusion - 2.5)).toBeLessThan(EPS);
@@ -84,14 +50,19 @@ describe('adaptiveLossReference', () => {
     const value = adaptiveLossReference(
       { crossEntropy: [1, 3], gapPenalty: [0.4, 0.4], gaps: [0.4, 0.4], gamma: [0.3, 0.9] },
       { muBal: 0, sigmaBal: 1 },
-      { beta: 0, lambdaGap: 0, lambdaAlign: 0 },
+      { beta: 0, kappa: 1, lambdaGap: 0, lambdaAlign: 0 },
     );
     expect(value.total).toBe(2);
   });
 
+  it('rejects a negative weight, naming it', () => {
+    expect(() => adaptiveLossReference({ crossEntropy: [1], gapPenalty: [0], gaps: [0], gamma: [0] }, { muBal: 0, sigmaBal: 1 }, { beta: -1, kappa: 1, lambdaGap: 1, lambdaAlign: 1 }))
+      .toThrow(/beta/);
+  });
+
   it('checks lengths', () => {
     expect(() =>
-      adaptiveLossReference({ crossEntropy: [1], gapPenalty: [0, 0], gaps: [0], gamma: [0] }, { muBal: 0, sigmaBal: 1 }),
+      adaptiveLossReference({ crossEntropy: [1], gapPenalty: [0, 0], gaps: [0], gamma: [0] }, { muBal: 0, sigmaBal: 1 }, { beta: 1, kappa: 1, lambdaGap: 1, lambdaAlign: 1 }),
     ).toThrow('gapPenalty has 2 values, gamma has 1');
   });
 });

@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { tensor, nn, grad, type Tensor } from '../../src/torch/index.js';
 import { adaptiveLoss } from '../../src/methods/gmm-adaptive.js';
-import { adaptiveLossReference, resolveAdaptiveLossOptions } from '../../src/core/index.js';
-import { gmmAdaptive } from '../../src/methods/gmm-adaptive.js';
+import { adaptiveLossReference } from '../../src/core/index.js';
+import { gmmAdaptive, type GmmAdaptiveOptions } from '../../src/methods/gmm-adaptive.js';
 import type { ModelOutput } from '../../src/models/types.js';
 
 const C = 3;
@@ -26,7 +26,7 @@ describe('gmm-adaptive loss', () => {
   const y = tensor(labels, { dtype: 'int64' });
   const g = tensor(gamma, { dtype: 'float64' });
   const balanced = { muBal: 0.05, sigmaBal: 0.2 };
-  const o = resolveAdaptiveLossOptions({ beta: 0.7, kappa: 2, lambdaGap: 0.5, lambdaAlign: 0.3 });
+  const o = gmmAdaptive.resolve({ beta: 0.7, kappa: 2, lambdaGap: 0.5, lambdaAlign: 0.3 }) as GmmAdaptiveOptions;
 
   it('equals the reference formula of src/core on hand-made logits', () => {
     const { out } = outputs();
@@ -80,6 +80,36 @@ describe('gmm-adaptive loss', () => {
   it('rejects bad options by name', () => {
     expect(() => gmmAdaptive.create({ beta: -1 })).toThrow(/gmm-adaptive: .*beta/);
     expect(() => gmmAdaptive.create({ gapGrad: 'strong' })).toThrow(/gapGrad/);
-    expect(() => gmmAdaptive.create({ lamdaGap: 1 })).toThrow(/unknown adaptive-loss option 'lamdaGap'/);
+    expect(() => gmmAdaptive.create({ lamdaGap: 1 })).toThrow(/gmm-adaptive: unknown option "lamdaGap"/);
+    expect(() => gmmAdaptive.create({ gapSpace: 'logit' })).toThrow(/gmm-adaptive: option gapSpace must be one of prob, log, got "logit"/);
+  });
+
+  it("gapSpace 'log': the gap term's gradient on the weak logits is the weak modality's weighted cross-entropy gradient", () => {
+    const { out, a, v } = outputs();
+    const lg = { ...o, gapSpace: 'log' as const };
+    const r = adaptiveLoss(out, y, g, ['audio', 'visual'], lg, balanced);
+    const [ga, gv] = grad([r.gap], [a, v], { allowUnused: true });
+    const pa = audio.map(softmaxRow), pv = visual.map(softmaxRow);
+    labels.forEach((l, i) => {
+      const audioWeak = pa[i]![l]! < pv[i]![l]!;
+      const weakProbs = audioWeak ? pa[i]! : pv[i]!;
+      const got = (audioWeak ? ga! : gv!).toArray().slice(i * C, (i + 1) * C);
+      // d CE / dz = p - onehot(y), times lambdaGap (1 + kappa gamma) / N.
+      const w = (lg.lambdaGap * (1 + lg.kappa * gamma[i]!)) / labels.length;
+      weakProbs.forEach((p, c) => expect(got[c]!).toBeCloseTo(w * (p - (c === l ? 1 : 0)), 10));
+    });
+  });
+
+  it("where the weak modality is confidently wrong, the prob-space gradient vanishes and the log-space one does not", () => {
+    const z = (t: number[][]): Tensor => tensor(t, { dtype: 'float64', requiresGrad: true });
+    const strong = [[8, 0, 0]], weak = [[0, 12, 0]];
+    const gradOnWeak = (space: 'prob' | 'log'): number => {
+      const w = z(weak);
+      const out: ModelOutput = { fused: z(strong), unimodal: { audio: z(strong), visual: w }, features: {} };
+      const r = adaptiveLoss(out, tensor([0], { dtype: 'int64' }), tensor([1], { dtype: 'float64' }), ['audio', 'visual'], { ...o, gapSpace: space }, balanced);
+      return grad([r.gap], [w])[0]!.abs().sum().item();
+    };
+    expect(gradOnWeak('prob')).toBeLessThan(1e-4);
+    expect(gradOnWeak('log')).toBeGreaterThan(1);
   });
 });

@@ -127,7 +127,7 @@ describe('ogm-ge training', () => {
   });
 
   it('rejects bad options with a clear error', () => {
-    expect(() => ogmGe.create({ alpha: -1 })).toThrow(/ogm-ge: option alpha must be a number in \[0, Infinity\], got -1/);
+    expect(() => ogmGe.create({ alpha: -1 })).toThrow(/ogm-ge: option alpha must be a number >= 0, got -1/);
     expect(() => ogmGe.create({ modulationStarts: 10, modulationEnds: 5 })).toThrow(/modulationEnds \(5\) must not be before modulationStarts \(10\)/);
     expect(() => ogmGe.create({ modulationEnds: 2.5 })).toThrow(/modulationEnds must be an integer/);
     expect(() => ogmGe.create({ ge: 'yes' })).toThrow(/option ge must be one of on, off/);

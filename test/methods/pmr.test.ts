@@ -130,7 +130,7 @@ describe('pmr training', () => {
   it('rejects bad options with a clear error', () => {
     expect(() => pmr.create({ momentum: 1.5 })).toThrow(/pmr: option momentum must be a number in \[0, 1\], got 1.5/);
     expect(() => pmr.create({ distance: 'cosine' })).toThrow(/option distance must be one of euclidean, squared/);
-    expect(() => pmr.create({ perEpochs: -1 })).toThrow(/option perEpochs must be a number in \[0, /);
+    expect(() => pmr.create({ perEpochs: -1 })).toThrow(/pmr: option perEpochs must be an integer >= 0, got -1/);
     expect(() => pmr.create({ beta: 1 })).toThrow(/unknown option "beta"/);
   });
 });

@@ -112,7 +112,7 @@ describe('sample valuation: re-sampling through the hooks', () => {
   });
 
   it('rejects bad options with a clear error', () => {
-    expect(() => sampleValuation.create({ interval: 0 })).toThrow(/sample-valuation: option interval must be a number in \[1, /);
+    expect(() => sampleValuation.create({ interval: 0 })).toThrow(/sample-valuation: option interval must be an integer >= 1, got 0/);
     expect(() => sampleValuation.create({ warmup: 1.5 })).toThrow(/option warmup must be an integer/);
     expect(() => sampleValuation.create({ threshold: 0.5 })).toThrow(/unknown option "threshold"/);
   });

@@ -6,12 +6,13 @@ import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { writeReport } from '../../src/report/index.js';
 import { writeRunFixture } from './helpers/run-fixture.js';
+import { PURIFY_DEFAULTS } from '../../src/train/config.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts');
 const dir = mkdtempSync(join(tmpdir(), 'mmgap-report-'));
 const finished = join(dir, 'finished');
-const config = writeRunFixture(finished, { config: { epochs: 6, warmup: 2, purify: { tau: 0.5, epochs: 2, lrFactor: 0.1, loss: 'ce' } } });
+const config = writeRunFixture(finished, { config: { epochs: 6, warmup: 2, purify: { ...PURIFY_DEFAULTS, epochs: 2 } } });
 const epochs = config.epochs + (config.purify?.epochs ?? 0);
 const CHARTS = ['accuracy', 'bic', 'subgroup', ...Array.from({ length: epochs }, (_, i) => `gaps-epoch-${i + 1}`), 'confusion', 'purification'];
 

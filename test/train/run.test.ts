@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { trainRun, evaluateRun, diagnoseRun, purifyRun } from '../../src/train/run.js';
+import { METHODS } from '../../src/methods/registry.js';
 import { ConfigError } from '../../src/train/config.js';
 import type { EpochMetrics, RunConfig, RunSummary } from '../../src/train/types.js';
 import { writeTinyDataset } from '../helpers/tiny-dataset.js';
@@ -27,9 +28,15 @@ describe('trainRun', () => {
   it('writes the run directory and selects the best epoch on validation', async () => {
     const out = tempDir();
     const s = await trainRun({ ...base, method: 'gmm-adaptive' }, { outDir: out });
-    for (const f of ['config.json', 'metrics.jsonl', 'summary.json', 'run.log', 'checkpoints/last.safetensors', 'checkpoints/best.safetensors']) {
+    for (const f of ['config.json', 'metrics.jsonl', 'summary.json', 'run.log', 'checkpoints/last.safetensors', 'checkpoints/best.safetensors', 'predictions/test.csv']) {
       expect(existsSync(join(out, f)), f).toBe(true);
     }
+    // Per-sample test predictions of the selected model: they reproduce the summary's test accuracy.
+    const preds = readFileSync(join(out, 'predictions', 'test.csv'), 'utf8').trim().split('\n');
+    expect(preds[0]).toBe('id,label,pred,pred_audio,pred_visual,p_true,corrupted');
+    const rows = preds.slice(1).map((l) => l.split(','));
+    expect(rows).toHaveLength(15);
+    expect(rows.filter((r) => r[1] === r[2]).length / 15).toBeCloseTo(s.test.acc, 12);
     const m = readMetrics(out);
     expect(m.map((x) => x.epoch)).toEqual([1, 2, 3, 4]);
     expect(m.map((x) => x.stage)).toEqual(['warmup', 'main', 'main', 'main']);
@@ -72,7 +79,7 @@ describe('trainRun', () => {
   it('a run killed with SIGKILL resumes and ends with the same numbers as an uninterrupted one', async () => {
     const child = fileURLToPath(new URL('../helpers/train-child.mjs', import.meta.url));
     expect(existsSync(fileURLToPath(new URL('../../dist/src/train/run.js', import.meta.url))), 'run `make build` first').toBe(true);
-    const cfg = { ...base, epochs: 5, method: 'gmm-adaptive', purify: { tau: 0.5, epochs: 2, lrFactor: 0.1, loss: 'adaptive' } };
+    const cfg = { ...base, epochs: 5, method: 'gmm-adaptive', purify: { tau: 0.5, epochs: 2, lrFactor: 0.1, loss: 'method' } };
     const whole = tempDir();
     const r = spawnSync('node', [child, JSON.stringify(cfg), whole], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
@@ -107,10 +114,32 @@ describe('trainRun', () => {
     expect(p1.purification?.selectedEpoch).toBe(5);
     // Purifying again replaces the earlier purification instead of appending to it.
     const p2 = await purifyRun(out, { tau: 0.9, epochs: 2, lrFactor: 0.1, loss: 'ce' });
-    expect(p2.purification?.tau).toBe(0.9);
-    expect(readMetrics(out).map((x) => x.stage)).toEqual(['warmup', 'main', 'main', 'main', 'finetune', 'finetune']);
+    expect(p2.purification?.config.tau).toBe(0.9);
+    // joint runs its own schedule from epoch 0: no shared warm-up.
+    expect(readMetrics(out).map((x) => x.stage)).toEqual(['main', 'main', 'main', 'main', 'finetune', 'finetune']);
     expect((await evaluateRun(out, 'test')).epoch).toBe(p2.purification?.selectedEpoch);
     await expect(purifyRun(tempDir(), { tau: 0.5, epochs: 1, lrFactor: 0.1, loss: 'ce' })).rejects.toThrow(/has no summary.json/);
+  });
+
+  it('purifies a finished run again, for every method (the earlier fine-tuning\'s state never reaches the main method)', async () => {
+    for (const f of METHODS) {
+      const out = tempDir();
+      const cfg = { ...base, epochs: 2, warmup: 1, method: f.name, purify: { epochs: 1, loss: 'method' as const } };
+      const s = await trainRun(cfg, { outDir: out });
+      expect(s.purification?.selectedEpoch, f.name).toBe(3);
+      const again = await purifyRun(out, { epochs: 1, loss: 'method', keep: 'soft' });
+      expect(again.purification?.config.keep, f.name).toBe('soft');
+      expect(again.test, f.name).toEqual(s.test);
+      const third = await purifyRun(out, { epochs: 1, loss: 'ce' });
+      expect(third.purification?.config.loss, f.name).toBe('ce');
+    }
+  }, 300_000);
+
+  it('a method without the shared warm-up trains from epoch 0 with no --warmup; one with it refuses warmup >= epochs', async () => {
+    const s = await trainRun({ ...base, method: 'joint', epochs: 2 }, { outDir: tempDir() });
+    expect(s.bestEpoch).toBeGreaterThan(0);
+    await expect(trainRun({ ...base, method: 'gmm-adaptive', epochs: 2, warmup: 3 }, { outDir: tempDir() }))
+      .rejects.toThrow(/warmup \(3\) must leave at least one epoch of gmm-adaptive/);
   });
 
   it('refuses a directory holding another config, or another format version', async () => {
@@ -127,7 +156,9 @@ describe('trainRun', () => {
     await expect(trainRun({ ...base, method: 'nope' }, { outDir: out })).rejects.toThrow(ConfigError);
     await expect(trainRun({ ...base, method: 'nope' }, { outDir: out })).rejects.toThrow(/unknown method "nope" \(known: joint, unimodal/);
     await expect(trainRun({ ...base, method: 'ogm-ge', methodOptions: { alpah: 1 } }, { outDir: out })).rejects.toThrow(/ogm-ge.*alpah/);
-    await expect(trainRun({ ...base, epochs: 0 }, { outDir: out })).rejects.toThrow(/epochs must be an integer in \[1/);
+    await expect(trainRun({ ...base, epochs: 0 }, { outDir: out })).rejects.toThrow(/config: field epochs must be an integer in \[1, 100000\], got 0/);
+    await expect(trainRun({ ...base, lr: 0 }, { outDir: out })).rejects.toThrow(/config: field lr must be a number in \(0, 100\], got 0/);
+    await expect(trainRun({ ...base, purify: { tau: 0 } }, { outDir: out })).rejects.toThrow(/config: purify: field tau must be a number in \(0, 1\]/);
     await expect(trainRun({ ...base, fusion: 'mul' as never }, { outDir: out })).rejects.toThrow(/fusion must be one of concat, sum, film, gated/);
     await expect(trainRun({ ...base, device: 'cuda:7' }, { outDir: tempDir() })).rejects.toThrow(/cuda/);
   });

@@ -1,10 +1,14 @@
-/** `mmgap bench`: a methods x seeds grid, one run directory each (resumable), aggregated into tables and a chart. */
+/**
+ * `mmgap bench`: a methods x seeds (x folds) grid, one run directory each (resumable), aggregated
+ * into tables and a chart, every method compared with a reference method on the same test samples.
+ */
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { aggregateBench, benchMarkdown, writeBenchOutputs } from '../../report/bench-table.js';
+import { aggregateBench, benchJsonRows, benchMarkdown, writeBenchOutputs } from '../../report/bench-table.js';
 import type { MethodFactory } from '../../methods/method.js';
+import { ROLES } from '../../methods/roles.js';
 import type { RunConfig } from '../../train/types.js';
-import { checkDataSpec, checkMethod, findMethod } from '../checks.js';
+import { checkDataSpec } from '../checks.js';
 import { printResult, type CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { checkGrid, runGrid, type GridRun } from '../grid.js';
@@ -14,7 +18,9 @@ import { addRunFlags, intArg, type RunFlagValues } from '../run-flags.js';
 
 interface BenchFlags extends RunFlagValues {
   methods?: string[];
+  reference: string;
   seeds: number[];
+  folds?: number[];
   out?: string;
   resume: boolean;
   json?: boolean;
@@ -22,64 +28,85 @@ interface BenchFlags extends RunFlagValues {
 
 const EXAMPLES = `
 Examples:
-  $ mmgap bench --methods joint,gmm-adaptive --seeds 0,1,2 --out runs/bench
-  $ mmgap bench --config configs/cremad.yaml --data cremad:/data/CREMA-D --methods joint,gmm-adaptive --seeds 0,1 --purify --json
+  $ mmgap bench --methods ${ROLES.reference},${ROLES.default} --seeds 0,1,2 --out runs/bench
+  $ mmgap bench --methods ${ROLES.reference},${ROLES.default} --seeds 0 --folds 0,1,2,3,4,5 --purify --json
+  $ mmgap bench --data cremad:/data/CREMA-D --encoder resnet18 --methods ${ROLES.reference},${ROLES.default} --seeds 0,1
 
-Each (method, seed) trains into <out>/<method>-seed<seed>; finished runs (summary.json) are skipped,
-so re-running a stopped benchmark continues it. --method-opt keys go to the methods that have them.
-Writes bench.md, bench.csv, bench.svg and bench.html into <out>: mean ± std over seeds of test
-accuracy, macro-F1, per-modality accuracy, AUROC and wall time. With --purify each method also
-gets a "method + purify" row.`;
+Each (method, seed, fold) trains into <out>/<method>-seed<seed>[-fold<k>]; finished runs (summary.json)
+are skipped, so re-running a stopped benchmark continues it. --method-opt keys go to the methods
+that have them. --folds sets the dataset option "fold" (avdigits' speaker folds): each seed's test
+predictions are pooled over its folds. Writes bench.md, bench.csv, bench.svg and bench.html into
+<out>: per method, mean ± std over seeds of test accuracy, macro-F1 and per-modality accuracy,
+and the difference in accuracy against --reference with a 95 % paired bootstrap interval over test
+samples and McNemar's p. With --purify each method also gets a "method + purify" row.`;
 
 const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter((s) => s !== '');
 
-function seedList(v: string): number[] {
-  const seeds = list(v).map(intArg(0));
-  if (seeds.length === 0) throw new InvalidArgumentError('expected seeds such as 0,1,2');
-  return seeds;
+function intList(what: string): (v: string) => number[] {
+  return (v) => {
+    const xs = list(v).map(intArg(0));
+    if (xs.length === 0) throw new InvalidArgumentError(`expected ${what} such as 0,1,2`);
+    return xs;
+  };
 }
 
 /** Each method gets the --method-opt keys it knows; a key no chosen method knows is a typo. */
 function optionsFor(factories: MethodFactory[], opts: Record<string, unknown>): Map<string, Record<string, unknown>> {
   for (const key of Object.keys(opts)) {
-    if (!factories.some((f) => key in f.defaults)) {
+    if (!factories.some((f) => key in f.options)) {
       throw new UsageError(`no chosen method has the option "${key}" (methods: ${factories.map((f) => f.name).join(', ')}); fix --method-opt, see \`mmgap methods\``);
     }
   }
-  return new Map(factories.map((f) => [f.name, Object.fromEntries(Object.entries(opts).filter(([k]) => k in f.defaults))]));
+  return new Map(factories.map((f) => [f.name, Object.fromEntries(Object.entries(opts).filter(([k]) => k in f.options))]));
 }
 
 export function registerBench(program: Command, ctx: CliContext): void {
-  const cmd = program.command('bench').description('compare methods over seeds on equal terms: one run per (method, seed), then a table and a chart');
+  const cmd = program.command('bench').description('compare methods on equal terms: one run per (method, seed, fold), then tables with paired intervals against a reference');
   addRunFlags(cmd, { method: false, methodOpt: true })
     .option('--methods <list>', 'comma-separated methods (default: all, see `mmgap methods`)', list)
-    .option('--seeds <list>', 'comma-separated seeds', seedList, [0, 1, 2])
+    .option('--reference <method>', 'the method every row is compared with', ROLES.reference)
+    .option('--seeds <list>', 'comma-separated seeds', intList('seeds'), [0, 1, 2])
+    .option('--folds <list>', 'comma-separated values of the dataset option "fold" (avdigits: speaker folds); predictions are pooled over them', intList('folds'))
     .option('--out <dir>', 'benchmark folder (default runs/bench-<dataset>)')
     .option('--no-resume', 'retrain runs that have a checkpoint (finished runs are still skipped)')
     .option('--json', 'print the aggregated rows and the output files as one JSON line')
     .addHelpText('after', EXAMPLES)
     .action(async (flags: BenchFlags) => {
-      const base = resolveRunConfig(flags);
-      checkDataSpec(base.data);
       const trainer = await ctx.loadTrainer();
-      const factories = (flags.methods ?? trainer.methods.map((m) => m.name)).map((name) => findMethod(name, trainer.methods));
-      const options = optionsFor(factories, base.methodOptions);
-      const runs: GridRun[] = factories.flatMap((f) =>
-        flags.seeds.map((seed) => {
-          const config: RunConfig = { ...base, method: f.name, methodOptions: options.get(f.name) ?? {}, seed };
-          checkMethod(config.method, config.methodOptions, trainer.methods);
-          return { label: f.name, dir: `${f.name}-seed${seed}`, config };
-        }),
-      );
+      const known = (name: string): MethodFactory => {
+        const f = trainer.methods.find((m) => m.name === name);
+        if (!f) throw new UsageError(`unknown method "${name}" (known: ${trainer.methods.map((m) => m.name).join(', ')}); fix --methods or --reference, see \`mmgap methods\``);
+        return f;
+      };
+      const names = flags.methods ?? trainer.methods.map((m) => m.name);
+      if (!names.includes(flags.reference)) names.unshift(flags.reference);
+      const factories = names.map(known);
+      const options = optionsFor(factories, (flags.methodOpt as Record<string, unknown> | undefined) ?? {});
+      const folds: (number | null)[] = flags.folds ?? [null];
+      const runs: GridRun[] = factories.flatMap((f) => {
+        const config = resolveRunConfig({ ...flags, method: f.name, methodOpt: options.get(f.name) }, trainer.methods);
+        return flags.seeds.flatMap((seed) => folds.map((fold) => ({
+          label: f.name,
+          fold: fold === null ? '' : String(fold),
+          dir: `${f.name}-seed${seed}${fold === null ? '' : `-fold${fold}`}`,
+          config: { ...config, seed, ...(fold !== null && { dataOptions: { ...config.dataOptions, fold } }) } satisfies RunConfig,
+        })));
+      });
+      const base = runs[0]?.config as RunConfig;
+      checkDataSpec(base.data);
       const outDir = resolve(flags.out ?? `runs/bench-${base.data.split(':')[0]}`);
       await checkGrid(outDir, runs, flags.resume);
       const progress = new Progress(ctx.io, flags.json === true);
       const grid = await runGrid(ctx, trainer, outDir, runs, { resume: flags.resume, progress });
-      const rows = aggregateBench(grid.entries);
+      const rows = aggregateBench(grid.entries, { reference: flags.reference });
       const files = await writeBenchOutputs(outDir, rows, {
-        title: `mmgap bench: ${base.data}, seeds ${flags.seeds.join(', ')}`,
-        links: grid.runs.map((r) => ({ label: `${r.label} seed ${r.seed}`, href: r.report })),
+        title: `mmgap bench: ${base.data}, seeds ${flags.seeds.join(', ')}${flags.folds ? `, folds ${flags.folds.join(', ')}` : ''}`,
+        reference: flags.reference,
+        intro: `Best epoch chosen on validation, test evaluated once per run. Δ: difference in test accuracy against ${flags.reference} on the same test samples, ` +
+          '95 % paired bootstrap interval (samples resampled with all their seeds); "within noise" when the interval holds 0.',
+        links: grid.runs.map((r) => ({ label: `${r.label} seed ${r.seed}${r.fold ? ` fold ${r.fold}` : ''}`, href: r.report })),
       });
-      printResult(ctx, flags.json === true, [benchMarkdown(rows).trimEnd(), `tables: ${files.markdown}, ${files.csv}`, `chart: ${files.svg}, page: ${files.html}`], { outDir, rows, files, runs: grid.runs });
+      printResult(ctx, flags.json === true, [benchMarkdown(rows, flags.reference).trimEnd(), `tables: ${files.markdown}, ${files.csv}`, `chart: ${files.svg}, page: ${files.html}`],
+        { outDir, reference: flags.reference, rows: benchJsonRows(rows), files, runs: grid.runs });
     });
 }

@@ -1,14 +1,15 @@
 /**
- * `mmgap demo`: the README's main job. On avdigits: joint training vs gmm-adaptive vs gmm-adaptive
- * + purification (the purified model comes from the gmm-adaptive run itself, so two trainings
- * give three rows), a table on the terminal and a report page linking each run's own report.
+ * `mmgap demo`: the README's main job. On avdigits: the reference method (joint training) vs
+ * mmgap's default method vs that method + purification (the purified model comes from the same
+ * run, so two trainings give three rows), a table with the paired comparison against the
+ * reference on the terminal, and a report page linking each run's own report.
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { aggregateBench, benchMarkdown, writeBenchOutputs } from '../../report/bench-table.js';
+import { aggregateBench, benchJsonRows, benchMarkdown, writeBenchOutputs } from '../../report/bench-table.js';
 import { checkDataSpec } from '../checks.js';
-import type { ConfigFile } from '../config-schema.js';
-import { PURIFY_DEFAULTS } from '../../train/types.js';
+import { ROLES } from '../../methods/roles.js';
+import type { ConfigInput } from '../../train/config.js';
 import { printResult, type CliContext } from '../context.js';
 import { checkGrid, runGrid, type GridRun } from '../grid.js';
 import { Progress } from '../progress.js';
@@ -16,9 +17,9 @@ import { resolveRunConfig } from '../resolve-config.js';
 import { addRunFlags, type RunFlagValues } from '../run-flags.js';
 
 /** Demo settings (between DEFAULT_CONFIG and any --config file or flag). */
-export const DEMO_DEFAULTS: ConfigFile = { data: 'avdigits', purify: { ...PURIFY_DEFAULTS, epochs: 3 } };
+export const DEMO_DEFAULTS: ConfigInput = { data: 'avdigits', purify: { epochs: 3 } };
 /** --quick: a smoke test of the whole pipeline in a fraction of the time. */
-export const QUICK_DEFAULTS: ConfigFile = { ...DEMO_DEFAULTS, epochs: 2, warmup: 1, purify: { ...PURIFY_DEFAULTS, epochs: 1 } };
+export const QUICK_DEFAULTS: ConfigInput = { ...DEMO_DEFAULTS, epochs: 2, warmup: 1, purify: { epochs: 1 } };
 
 interface DemoFlags extends RunFlagValues {
   quick?: boolean;
@@ -33,12 +34,12 @@ Examples:
   $ mmgap demo --quick --out runs/demo-quick
   $ mmgap demo --data avdigits:/data/fsdd --epochs 20 --warmup 5 --json
 
-Trains joint and gmm-adaptive (with purification) on avdigits (${DEMO_DEFAULTS.epochs} epochs, ${DEMO_DEFAULTS.warmup} of warm-up, unless set),
+Trains ${ROLES.reference} and ${ROLES.default} (with purification) on avdigits (${DEMO_DEFAULTS.epochs} epochs, ${DEMO_DEFAULTS.warmup} of warm-up, unless set),
 prints the comparison, and writes <out>/report.html with links to each run's report.
 Re-running continues a stopped demo; finished runs are reused.`;
 
 export function registerDemo(program: Command, ctx: CliContext): void {
-  const cmd = program.command('demo').description('joint vs gmm-adaptive vs gmm-adaptive + purification on avdigits: a table and a report');
+  const cmd = program.command('demo').description(`${ROLES.reference} vs ${ROLES.default} vs ${ROLES.default} + purification on avdigits: a table and a report`);
   addRunFlags(cmd, { method: false, methodOpt: false })
     .option('--quick', `${QUICK_DEFAULTS.epochs} epochs (${QUICK_DEFAULTS.warmup} warm-up) and 1 purification epoch: checks the pipeline, not the method`)
     .option('--out <dir>', 'demo folder', 'runs/demo')
@@ -46,27 +47,31 @@ export function registerDemo(program: Command, ctx: CliContext): void {
     .option('--json', "print each method's test scores and the report path as one JSON line")
     .addHelpText('after', EXAMPLES)
     .action(async (flags: DemoFlags) => {
-      const base = resolveRunConfig(flags, flags.quick ? QUICK_DEFAULTS : DEMO_DEFAULTS);
-      checkDataSpec(base.data);
+      const trainer = await ctx.loadTrainer();
+      const defaults = flags.quick ? QUICK_DEFAULTS : DEMO_DEFAULTS;
+      const reference = resolveRunConfig({ ...flags, method: ROLES.reference }, trainer.methods, { ...defaults, purify: null });
+      const own = resolveRunConfig({ ...flags, method: ROLES.default }, trainer.methods, defaults);
+      checkDataSpec(own.data);
       const runs: GridRun[] = [
-        { label: 'joint', dir: 'joint', config: { ...base, method: 'joint', methodOptions: {}, purify: null } },
-        { label: 'gmm-adaptive', dir: 'gmm-adaptive', config: { ...base, method: 'gmm-adaptive', methodOptions: {} } },
+        { label: ROLES.reference, dir: ROLES.reference, config: { ...reference, purify: null } },
+        { label: ROLES.default, dir: ROLES.default, config: own },
       ];
+      const base = own;
       const outDir = resolve(flags.out);
       await checkGrid(outDir, runs, flags.resume);
-      const trainer = await ctx.loadTrainer();
       const progress = new Progress(ctx.io, flags.json === true);
       const grid = await runGrid(ctx, trainer, outDir, runs, { resume: flags.resume, progress });
-      const rows = aggregateBench(grid.entries);
+      const rows = aggregateBench(grid.entries, { reference: ROLES.reference });
       const files = await writeBenchOutputs(outDir, rows, {
         title: `mmgap demo: ${base.data}, seed ${base.seed}`,
         htmlName: 'report.html',
+        reference: ROLES.reference,
         intro: `${base.epochs} epochs (${base.warmup} warm-up), ${base.encoder} encoders, ${base.fusion} fusion. ` +
-          `"gmm-adaptive + purify" is the gmm-adaptive model fine-tuned on its GMM-balanced samples.`,
+          `"${ROLES.default} + purify" is the ${ROLES.default} model fine-tuned on its GMM-balanced samples.`,
         links: grid.runs.map((r) => ({ label: `${r.label}: diagnostics report`, href: r.report })),
       });
       const methods = Object.fromEntries(grid.entries.map((e) => [e.label, { acc: e.test.acc, f1: e.test.f1, modality: Object.fromEntries(Object.entries(e.test.modality).map(([m, s]) => [m, s.acc])) }]));
       const reports = Object.fromEntries(grid.runs.map((r) => [r.label, resolve(outDir, r.report)]));
-      printResult(ctx, flags.json === true, [benchMarkdown(rows).trimEnd(), `report: ${files.html}`], { methods, report: files.html, reports, outDir });
+      printResult(ctx, flags.json === true, [benchMarkdown(rows, ROLES.reference).trimEnd(), `report: ${files.html}`], { methods, rows: benchJsonRows(rows), report: files.html, reports, outDir });
     });
 }

@@ -8,7 +8,6 @@ import { UsageError } from '../errors.js';
 import { interruptible, resumeCommand } from '../interrupt.js';
 import { Progress } from '../progress.js';
 import { addPurifyFlags, purifyFlags, type RunFlagValues } from '../run-flags.js';
-import { PURIFY_DEFAULTS } from '../../train/types.js';
 import { checkRunDir } from '../../report/run-data.js';
 import { summaryLines } from '../summary-lines.js';
 import { renderTrainEvents } from '../train-events.js';
@@ -16,10 +15,11 @@ import { renderTrainEvents } from '../train-events.js';
 const EXAMPLES = `
 Examples:
   $ mmgap purify runs/avdigits-gmm-adaptive-seed0
-  $ mmgap purify runs/avdigits-gmm-adaptive-seed0 --purify-tau 0.3 --purify-epochs 5 --purify-loss adaptive --json
+  $ mmgap purify runs/avdigits-gmm-adaptive-seed0 --purify-keep soft --purify-epochs 5 --purify-loss method --json
 
-Keeps the training samples whose imbalance posterior gamma < tau, fine-tunes the run's best model on
-them at lr x lr-factor, and updates the run's summary.json and report.html.`;
+Chooses training samples by their imbalance posterior gamma (--purify-keep), fine-tunes the run's
+best model on them at lr x lr-factor, and updates the run's summary.json and report.html. A run
+purified before is purified again from its best model (the earlier fine-tuning is replaced).`;
 
 export function registerPurify(program: Command, ctx: CliContext): void {
   const cmd = program
@@ -37,7 +37,7 @@ export function registerPurify(program: Command, ctx: CliContext): void {
       const progress = new Progress(ctx.io, flags.json === true);
       const hint = `the run is unchanged until purification finishes; run again: ${resumeCommand(ctx.argv)}`;
       const summary = await interruptible(ctx.io, progress, hint, (signal) =>
-        trainer.purifyRun(outDir, { ...PURIFY_DEFAULTS, ...purifyFlags(flags) }, { signal, onEvent: renderTrainEvents(progress) }),
+        trainer.purifyRun(outDir, purifyFlags(flags), { signal, onEvent: renderTrainEvents(progress) }),
       );
       const report = await writeReport(outDir);
       printResult(ctx, flags.json === true, summaryLines(summary, report), { ...summary, report });

@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { printResult } from '../context.js';
-import { checkDataSpec, checkMethod } from '../checks.js';
+import { checkDataSpec } from '../checks.js';
+import { ROLES } from '../../methods/roles.js';
 import { Progress } from '../progress.js';
 import { resolveRunConfig } from '../resolve-config.js';
 import { addRunFlags, type RunFlagValues } from '../run-flags.js';
@@ -18,12 +19,13 @@ interface TrainFlags extends RunFlagValues {
 
 const EXAMPLES = `
 Examples:
-  $ mmgap train --data avdigits --method gmm-adaptive --epochs 2 --warmup 1 --seed 0 --out runs/try --json
-  $ mmgap train --config configs/cremad.yaml --data cremad:/data/CREMA-D --encoder resnet18 --purify
-  $ mmgap train --method gmm-adaptive --method-opt beta=1 --method-opt gmmOn=absolute --out runs/abs
+  $ mmgap train --data avdigits --method ${ROLES.default} --epochs 2 --warmup 1 --seed 0 --out runs/try --json
+  $ mmgap train --data avdigits --method ${ROLES.reference} --epochs 2 --json
+  $ mmgap train --data cremad:/data/CREMA-D --encoder resnet18 --purify
+  $ mmgap train --method ${ROLES.default} --method-opt beta=1 --method-opt gmmOn=absolute --out runs/abs
 
 Config files (YAML or JSON) hold RunConfig fields by name (epochs, warmup, batchSize, methodOptions,
-purify: {tau, epochs, lrFactor, loss}, ...); flags override them. Re-running the same command resumes
+purify: {keep, tau, epochs, ...}, ...); flags override them. Re-running the same command resumes
 from the last finished epoch (--no-resume starts over). Ctrl-C stops after the current step.`;
 
 export function registerTrain(program: Command, ctx: CliContext): void {
@@ -34,12 +36,11 @@ export function registerTrain(program: Command, ctx: CliContext): void {
     .option('--json', 'print the run summary as one JSON line (and no progress)')
     .addHelpText('after', EXAMPLES)
     .action(async (flags: TrainFlags) => {
-      const config = resolveRunConfig(flags);
+      const trainer = await ctx.loadTrainer();
+      const config = resolveRunConfig(flags, trainer.methods);
       checkDataSpec(config.data);
       const outDir = resolve(flags.out ?? defaultOutDir(config));
       await checkResumable(outDir, flags.resume);
-      const trainer = await ctx.loadTrainer();
-      checkMethod(config.method, config.methodOptions, trainer.methods);
       const progress = new Progress(ctx.io, flags.json === true);
       const { summary, report } = await trainOne(ctx, trainer, config, { outDir, resume: flags.resume, progress });
       printResult(ctx, flags.json === true, summaryLines(summary, report), { ...summary, report });

@@ -10,7 +10,7 @@ export function purificationSpec(p: PurificationSummary): TopLevelSpec {
   return {
     width: 360,
     height: 220,
-    title: `Purification: kept ${(100 * p.keptFraction).toFixed(1)} % of training samples (γ < ${p.tau})`,
+    title: `Purification: kept ${(100 * p.keptFraction).toFixed(1)} % of training samples (keep ${p.config.keep}${p.config.keep === 'tau' ? `: γ < ${p.config.tau}` : ''})`,
     data: { values: [...rowsOf('before', p.before), ...rowsOf('after', p.after)] },
     mark: 'bar',
     encoding: {

@@ -4,24 +4,23 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { numberOption, type MethodFactory } from '../../../src/methods/method.js';
+import { defineMethod, type MethodFactory } from '../../../src/methods/method.js';
 import type { TrainerApi } from '../../../src/cli/trainer.js';
 import type { RunConfig, RunOptions, RunSummary } from '../../../src/train/types.js';
+import { PURIFY_DEFAULTS } from '../../../src/train/config.js';
 import { writeRunFixture } from '../../report/helpers/run-fixture.js';
 
-function factory(name: string, defaults: Record<string, unknown>): MethodFactory {
-  return {
+function factory(name: string, options: Record<string, number>, sharedWarmup = false): MethodFactory {
+  return defineMethod({
     name,
     summary: `${name} (fake)`,
-    defaults,
-    create(opts) {
-      for (const [k, v] of Object.entries(defaults)) if (typeof v === 'number') numberOption(name, opts, k, v, 0);
-      return { name, loss: () => { throw new Error('fake method'); } };
-    },
-  };
+    options: Object.fromEntries(Object.entries(options).map(([k, v]) => [k, { type: 'number', default: v, min: 0, help: `${k} (fake)` } as const])),
+    sharedWarmup,
+    build: () => ({ name, loss: () => { throw new Error('fake method'); } }),
+  });
 }
 
-export const FAKE_METHODS = [factory('joint', {}), factory('gmm-adaptive', { beta: 1, kappa: 1 })];
+export const FAKE_METHODS = [factory('joint', {}), factory('gmm-adaptive', { beta: 1, kappa: 1 }, true)];
 
 export interface FakeTrainer extends TrainerApi {
   /** Every trainRun call, in order. */
@@ -61,7 +60,7 @@ export function fakeTrainer(during?: (opts: RunOptions) => Promise<void>): FakeT
     },
     async purifyRun(outDir, config) {
       const s = readSummary(outDir);
-      return { ...s, purification: { tau: config.tau, keptFraction: 0.8, kept: 8, total: 10, removedCorruptedShare: 0.5, before: s.test, after: s.test, beforeVal: s.val, afterVal: s.val, selectedEpoch: s.bestEpoch + 1 } };
+      return { ...s, purification: { config: { ...PURIFY_DEFAULTS, ...config }, keptFraction: 0.8, kept: 8, total: 10, removedCorruptedShare: 0.5, before: s.test, after: s.test, beforeVal: s.val, afterVal: s.val, selectedEpoch: s.bestEpoch + 1 } };
     },
   };
   return fake;

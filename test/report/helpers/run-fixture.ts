@@ -6,7 +6,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { histogram, SeededRandom } from '../../../src/core/index.js';
-import { DEFAULT_CONFIG, RUN_FORMAT_VERSION, type EpochMetrics, type RunConfig, type RunSummary, type SplitScores } from '../../../src/train/types.js';
+import { DEFAULT_CONFIG } from '../../../src/train/config.js';
+import { RUN_FORMAT_VERSION, type EpochMetrics, type RunConfig, type RunSummary, type SplitScores } from '../../../src/train/types.js';
 
 export interface FixtureOptions {
   config?: Partial<RunConfig>;
@@ -112,7 +113,7 @@ export function writeRunFixture(dir: string, options: FixtureOptions = {}): RunC
       auroc: 0.91,
       purification: config.purify
         ? {
-            tau: config.purify.tau, keptFraction: 0.8, kept: 0.8 * n, total: n, removedCorruptedShare: 0.7,
+            config: config.purify, keptFraction: 0.8, kept: 0.8 * n, total: n, removedCorruptedShare: 0.7,
             before: scores(acc), after: scores(acc + 0.02), beforeVal: scores(acc + 0.01), afterVal: scores(acc + 0.02), selectedEpoch: config.epochs + 1,
           }
         : null,

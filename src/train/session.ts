@@ -1,0 +1,156 @@
+/**
+ * One run's training session: the model, the loaders and the run directory, and the two things
+ * every stage does with them: train one epoch with a method's hooks (then diagnose the training
+ * gaps and score validation), and predict a split with the run's own prediction rule.
+ */
+import { manualSeed, tidy, type Tensor, type optim } from '../torch/index.js';
+import type { Dataset, Loader } from '../data/index.js';
+import type { MultimodalClassifier } from '../models/classifier.js';
+import type { EpochContext, Method, SplitPredictions, Stage, StepContext } from '../methods/method.js';
+import { predict, scoreSplit, toTensors } from './evaluate.js';
+import { diagnose, rowsToCsv } from './diagnostics.js';
+import type { RunDir } from './rundir.js';
+import type { Best, StageName } from './stage.js';
+import type { EpochMetrics, RunConfig, RunOptions } from './types.js';
+
+/** Thrown when the AbortSignal of RunOptions fires; finished epochs are checkpointed. */
+export class RunAborted extends Error {}
+
+export interface Loaders { train: Loader; trainEval: Loader; val: Loader; test: Loader }
+
+/** Every epoch reseeds libtorch (and the loader shuffles) from (seed, epoch): what makes a resumed run end with the same numbers. */
+export function epochSeed(seed: number, epoch: number): number {
+  return (seed * 1_000_003 + epoch * 7_919 + 17) % 2_147_483_647;
+}
+
+/** How one epoch trains. */
+export interface EpochPlan {
+  stage: Stage;
+  method: Method;
+  optimizer: optim.Optimizer<{ lr: number }>;
+  /** Training-split indices to visit (a subset, repeats allowed); null: every sample once (the method's beginEpoch may still decide). */
+  indices: Int32Array | null;
+  /** Encoders stay in eval mode and get no gradient (only the fusion head trains). */
+  frozenEncoders: boolean;
+}
+
+export class Session {
+  readonly modalities: string[];
+  readonly numClasses: number;
+  readonly trainSize: number;
+  /** Epoch metrics of the whole run so far (restored on resume). */
+  history: EpochMetrics[] = [];
+  /** Optimizer steps so far (the global step counter of StepContext). */
+  step = 0;
+  /** The best epoch on validation of each stage so far (restored on resume). */
+  best: Partial<Record<StageName, Best>> = {};
+  /** Eval-mode training predictions of the current weights, when known (reused across epoch boundaries). */
+  #trainCache: SplitPredictions | null = null;
+
+  /**
+   * `predictor` is the run's method: its `fuse` is the run's prediction rule in every evaluation
+   * (warm-up and fine-tuning epochs included), so every validation score means the same thing.
+   */
+  constructor(readonly cfg: RunConfig, readonly dir: RunDir, readonly dataset: Dataset, readonly model: MultimodalClassifier,
+    readonly device: string, readonly loaders: Loaders, readonly opts: RunOptions, readonly predictor: Method) {
+    this.modalities = model.modalities;
+    this.numClasses = model.numClasses;
+    this.trainSize = dataset.samples('train').length;
+  }
+
+  log(line: string): void {
+    this.dir.log(line);
+    this.opts.onEvent?.({ kind: 'log', line });
+  }
+
+  /** The weights changed (a step, a loaded checkpoint): cached training predictions are stale. */
+  invalidate(): void { this.#trainCache = null; }
+
+  async trainPredictions(o: { features?: boolean } = {}): Promise<SplitPredictions> {
+    if (!this.#trainCache || (o.features && !this.#trainCache.features)) {
+      this.#trainCache = await predict(this.model, this.loaders.trainEval, this.device, { method: this.predictor, features: o.features });
+    }
+    return this.#trainCache;
+  }
+
+  /** Eval-mode predictions of the current weights on a split, by the run's prediction rule. */
+  predict(loader: Loader): Promise<SplitPredictions> {
+    return predict(this.model, loader, this.device, { method: this.predictor });
+  }
+
+  #setFrozen(frozen: boolean): void {
+    for (const m of this.modalities) {
+      const enc = this.model.encoder(m);
+      for (const p of enc.parameters()) p.requiresGrad = !frozen;
+      if (frozen) enc.eval();
+    }
+  }
+
+  /** Trains one epoch (0-based `epoch` of `epochs` in the run) and returns its metrics line (after writing the gaps CSV). */
+  async epoch(epoch: number, epochs: number, plan: EpochPlan): Promise<EpochMetrics> {
+    const t0 = performance.now();
+    const { stage, method, optimizer } = plan;
+    manualSeed(epochSeed(this.cfg.seed, epoch));
+    const ectx: EpochContext = {
+      model: this.model, epoch, stage, modalities: this.modalities, numClasses: this.numClasses, trainSize: this.trainSize,
+      trainPredictions: (o) => this.trainPredictions(o), log: (l) => this.log(l),
+    };
+    const own = await method.beginEpoch?.(ectx);
+    const loader = this.loaders.train;
+    loader.epoch = epoch;
+    loader.indices = own?.indices ?? plan.indices;
+    this.model.train();
+    if (plan.frozenEncoders) this.#setFrozen(true);
+    this.invalidate();
+    const lr = optimizer.lrs[0] as number;
+    let lossSum = 0, correct = 0, seen = 0, steps = 0;
+    const logSums: Record<string, number> = {};
+    const total = loader.length;
+    try {
+      for await (const b of loader) {
+        // Batches served from memory never yield to the event loop; give it a turn so that a
+        // SIGINT handler (the CLI's Ctrl-C) can abort between steps.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.opts.signal?.aborted) throw new RunAborted(`stopped during epoch ${epoch + 1}; epochs before it are saved in ${this.dir.path}; run the same command again to resume`);
+        const sctx: StepContext = { model: this.model, optimizer, epoch, stage, step: this.step, modalities: this.modalities, numClasses: this.numClasses };
+        const r = tidy(() => {
+          const tb = toTensors(b, this.device);
+          optimizer.zeroGrad();
+          const out = this.model.forward(tb.inputs);
+          const res = method.loss(out, tb, sctx);
+          const value = res.loss.item();
+          if (!Number.isFinite(value)) {
+            throw new Error(`loss is ${value} at epoch ${epoch + 1}, step ${steps + 1} (method ${method.name}, lr ${lr}); ` +
+              'lower --lr, or check the data with `mmgap data verify`');
+          }
+          if (method.backward) method.backward(res, out, tb, sctx);
+          else res.loss.backward();
+          const extra = method.beforeStep?.(out, tb, sctx);
+          optimizer.step();
+          const pred = (out.fused as Tensor).detach().argmax(1).toArray();
+          let ok = 0;
+          pred.forEach((p, i) => { if (p === b.labels[i]) ok++; });
+          return { value, ok, logs: { ...res.logs, ...(extra ?? {}) } };
+        });
+        lossSum += r.value * b.size;
+        correct += r.ok;
+        seen += b.size;
+        steps++;
+        this.step++;
+        for (const [k, v] of Object.entries(r.logs)) logSums[k] = (logSums[k] ?? 0) + v;
+        this.opts.onEvent?.({ kind: 'step', epoch, epochs, stage, step: steps, steps: total, loss: r.value });
+      }
+    } finally {
+      if (plan.frozenEncoders) this.#setFrozen(false);
+    }
+    const methodDiag = (await method.endEpoch?.(ectx)) ?? {};
+    const diag = diagnose(await this.trainPredictions(), this.modalities, this.cfg.seed);
+    this.dir.writeGaps(epoch + 1, rowsToCsv(diag.rows));
+    const val = scoreSplit(await this.predict(this.loaders.val));
+    return {
+      epoch: epoch + 1, stage, lr,
+      train: { loss: lossSum / Math.max(seen, 1), acc: correct / Math.max(seen, 1), logs: Object.fromEntries(Object.entries(logSums).map(([k, v]) => [k, v / Math.max(steps, 1)])) },
+      val, gap: diag.gap, gmm: diag.gmm, method: methodDiag, seconds: (performance.now() - t0) / 1000,
+    };
+  }
+}
