@@ -8,9 +8,15 @@ import { ogmGe } from './ogm-ge.js';
 import { pmr } from './pmr.js';
 import { mmpareto } from './mmpareto.js';
 import { sampleValuation } from './sample-valuation.js';
+import { mla } from './mla.js';
+import { reconboost } from './reconboost.js';
+import { agm } from './agm.js';
+import { diagnosingRelearning } from './diagnosing-relearning.js';
 import { gmmAdaptive } from './gmm-adaptive.js';
 
-export const METHODS: readonly MethodFactory[] = [joint, unimodal, unimodalEnsemble, ogmGe, pmr, mmpareto, sampleValuation, gmmAdaptive];
+export const METHODS: readonly MethodFactory[] = [
+  joint, unimodal, unimodalEnsemble, ogmGe, pmr, mmpareto, sampleValuation, mla, reconboost, agm, diagnosingRelearning, gmmAdaptive,
+];
 
 export function getMethod(name: string): MethodFactory {
   const m = METHODS.find((f) => f.name === name);

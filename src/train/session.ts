@@ -34,6 +34,17 @@ export interface EpochPlan {
   frozenEncoders: boolean;
 }
 
+/**
+ * The samples an epoch visits: the method's own plan (resampling, repeats) restricted to the
+ * stage's subset (purification's selection) when both exist, so a resampling method fine-tuned
+ * on a purified subset resamples within it.
+ */
+export function visits(own: Int32Array | null, subset: Int32Array | null): Int32Array | null {
+  if (!own || !subset) return own ?? subset;
+  const allowed = new Set(subset);
+  return own.filter((i) => allowed.has(i));
+}
+
 export class Session {
   readonly modalities: string[];
   readonly numClasses: number;
@@ -98,7 +109,7 @@ export class Session {
     const own = await method.beginEpoch?.(ectx);
     const loader = this.loaders.train;
     loader.epoch = epoch;
-    loader.indices = own?.indices ?? plan.indices;
+    loader.indices = visits(own?.indices ?? null, plan.indices);
     this.model.train();
     if (plan.frozenEncoders) this.#setFrozen(true);
     this.invalidate();
