@@ -13,7 +13,7 @@ import { checkNumberInRange, finiteFloat64, type NumericArray } from './validate
 export interface AdaptiveLossWeights {
   /** Fusion-CE priority of balanced samples: weight 1 + beta (1 - gamma). */
   beta: number;
-  /** Extra gap penalty on imbalanced samples: weight 1 + kappa gamma. */
+  /** Gap weight 1 + kappa gamma, kappa >= -1: > 0 pushes imbalanced samples harder, < 0 spares them. */
   kappa: number;
   /** Weight of the gap term. */
   lambdaGap: number;
@@ -36,9 +36,9 @@ export function fusionWeights(gamma: NumericArray, beta: number): Float64Array {
   return checkedGamma(gamma).map((g) => 1 + beta * (1 - g));
 }
 
-/** Gap-term weight per sample: 1 + kappa gamma_i. */
+/** Gap-term weight per sample: 1 + kappa gamma_i (kappa >= -1, so the weight stays >= 0). */
 export function gapWeights(gamma: NumericArray, kappa: number): Float64Array {
-  checkNumberInRange(kappa, 'kappa', 0);
+  checkNumberInRange(kappa, 'kappa', -1);
   return checkedGamma(gamma).map((g) => 1 + kappa * g);
 }
 
@@ -83,7 +83,8 @@ export function adaptiveLossReference(
   balanced: { muBal: number; sigmaBal: number },
   o: AdaptiveLossWeights,
 ): AdaptiveLossValue {
-  for (const name of ['beta', 'kappa', 'lambdaGap', 'lambdaAlign'] as const) checkNumberInRange(o[name], name, 0);
+  for (const name of ['beta', 'lambdaGap', 'lambdaAlign'] as const) checkNumberInRange(o[name], name, 0);
+  checkNumberInRange(o.kappa, 'kappa', -1);
   const n = inputs.gamma.length;
   if (n === 0) throw new RangeError('the adaptive loss needs at least one sample');
   for (const [name, values] of Object.entries(inputs) as [string, NumericArray][]) {

@@ -27,7 +27,7 @@ import { defineMethod, type EpochContext, type LossResult, type Method, type Met
 
 const OPTIONS = {
   beta: { type: 'number', default: 1, min: 0, help: 'fusion priority of balanced samples: fused CE weight 1 + beta (1 - gamma)' },
-  kappa: { type: 'number', default: 1, min: 0, help: 'extra gap penalty of imbalanced samples: gap weight 1 + kappa gamma' },
+  kappa: { type: 'number', default: 1, min: -1, help: 'gap weight 1 + kappa gamma: > 0 pushes imbalanced samples harder, < 0 spares them (-1: balanced samples only)' },
   lambdaGap: { type: 'number', default: 0.5, min: 0, help: 'weight of the gap term' },
   gapSpace: { type: 'choice', choices: ['prob', 'log'], default: 'prob', help: 'gap between true-class probabilities (prob) or cross-entropies (log)' },
   gapGrad: { type: 'choice', choices: ['weak-only', 'both'], default: 'weak-only', help: 'weak-only: the dominant side of the gap is detached; both: it is pushed down too' },

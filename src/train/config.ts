@@ -48,7 +48,7 @@ export const PURIFY_SETTINGS = settings({
   keep: { type: 'choice', choices: ['tau', 'mixture', 'soft'], default: 'tau', help: 'tau: samples with gamma < tau; mixture: the lowest-gamma share given by the balanced component\'s weight; soft: each epoch a fresh draw keeping sample i with probability 1 - gamma_i' },
   tau: { type: 'number', min: 0, exclusiveMin: true, max: 1, default: 0.5, help: 'keep: tau, keep samples with imbalance posterior gamma < tau' },
   gmmOn: { type: 'choice', choices: ['signed', 'absolute'], default: 'signed', help: 'fit the GMM on the signed gaps or on their absolute values' },
-  epochs: { type: 'number', integer: true, min: 1, max: 100000, default: 5, help: 'fine-tuning epochs' },
+  epochs: { type: 'number', integer: true, min: 1, max: 100000, default: 3, help: 'fine-tuning epochs' },
   lrFactor: { type: 'number', min: 0, exclusiveMin: true, max: 100, default: 0.1, help: 'fine-tuning learning rate = lr x lrFactor' },
   params: { type: 'choice', choices: ['all', 'head'], default: 'all', help: 'parameters fine-tuned: all, or the fusion head only (encoders frozen)' },
   loss: { type: 'choice', choices: ['ce', 'method'], default: 'ce', help: 'fine-tuning loss: plain fused cross-entropy, or the run\'s own method' },

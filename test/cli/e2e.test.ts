@@ -83,11 +83,14 @@ describe.skipIf(!existsSync(TRAINER))('mmgap with the real trainer', () => {
     expect(metrics(join(dir, 'sigint')).map((m) => m.epoch)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
   }, 120_000);
 
-  it.skipIf(!existsSync(BIN))('the README line: mmgap train on avdigits, 2 epochs, JSON summary as the last line', () => {
+  it.skipIf(!existsSync(BIN))('the README line: mmgap train on avdigits, 2 epochs of joint training with no --warmup, JSON summary as the last line', () => {
     const out = join(dir, 'avdigits');
-    const r = spawnSync(process.execPath, [BIN, 'train', '--data', 'avdigits', '--method', 'gmm-adaptive', '--epochs', '2', '--warmup', '1', '--seed', '0', '--out', out, '--json'], { encoding: 'utf8', timeout: 300_000 });
+    const r = spawnSync(process.execPath, [BIN, 'train', '--data', 'avdigits', '--method', 'joint', '--epochs', '2', '--seed', '0', '--out', out, '--json'], { encoding: 'utf8', timeout: 300_000 });
     expect(r.status, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout.trimEnd().split('\n').at(-1) as string) as RunSummary & { report: string };
+    expect(metrics(out).map((m) => m.stage)).toEqual(['main', 'main']);
+    // The default protocol: leave-one-speaker-out fold 0, the held-out speaker's 500 clips.
+    expect(s.confusion.flat().reduce((a, b) => a + b, 0)).toBe(500);
     expect(s.test.acc).toBeGreaterThan(0);
     expect(s.test.f1).toBeGreaterThan(0);
     expect(Object.keys(s.test.modality).sort()).toEqual(['audio', 'visual']);

@@ -19,12 +19,13 @@ describe('per-sample weights', () => {
 
   it('fusion weight 1 + beta (1 - gamma)', () => close(fusionWeights(gamma, 2), [3, 2.5, 1]));
   it('gap weight 1 + kappa gamma', () => close(gapWeights(gamma, 0.5), [1, 1.125, 1.5]));
+  it('kappa -1 spares the imbalanced: weight 1 - gamma', () => close(gapWeights(gamma, -1), [1, 0.75, 0]));
   it('align weight gamma', () => close(alignWeights(gamma), [0, 0.25, 1]));
   it('align target ((d - muBal) / sigmaBal)^2', () => close(alignTargets([0.1, 0.5, -0.2], 0.1, 0.2), [0, 4, 2.25]));
 
   it('rejects gamma outside [0, 1] and a non-positive sigmaBal, naming them', () => {
     expect(() => fusionWeights([0.5, 1.5], 1)).toThrow('gamma[1] is 1.5; expected a value in [0, 1]');
-    expect(() => gapWeights([0.5], -1)).toThrow(/kappa/);
+    expect(() => gapWeights([0.5], -1.5)).toThrow(/kappa/);
     expect(() => alignTargets([0.1], 0, 0)).toThrow(/sigmaBal/);
   });
 });

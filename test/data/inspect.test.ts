@@ -12,12 +12,12 @@ describe('inspect', () => {
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     const report = JSON.parse(lines[lines.length - 1]);
-    expect([report.train, report.val, report.test]).toEqual([2250, 250, 500]);
+    expect([report.train, report.val, report.test]).toEqual([2000, 500, 500]);
     expect(report.modalities.map((m: { name: string; shape: number[] }) => [m.name, m.shape])).toEqual([
       ['audio', [1, 40, 48]],
       ['visual', [1, 28, 28]],
     ]);
-    expect(report.class_counts.train['7']).toBe(225);
+    expect(report.class_counts.train['7']).toBe(200);
     expect(report.corrupted_fraction).toBe(0.2);
     expect(report.corrupted.test).toEqual({ fraction: 0.2, kinds: { 'visual:occlusion': 50, 'visual:swap': 50 } });
     expect(lines[0]).toBe('dataset avdigits (avdigits)');

@@ -120,7 +120,7 @@ describe('mla head-gradient projection', () => {
   it('the first step is not projected; later steps project [W | b] with the reference\'s update, and keep the update orthogonal to the stored directions', () => {
     const model = tinyModel(4);
     const opt = sgd(model);
-    const method = mla.create({});
+    const method = mla.create({ projection: 'project' });
     const split = makeSplit(24);
     const alpha = 0.1; // no beginEpoch: the share of the epoch done is 0, alpha_t = 0.1^1
     const n = model.fusion.dims.reduce((a, b) => a + b, 0) + 1;
@@ -173,7 +173,7 @@ describe('mla head-gradient projection', () => {
     const model = tinyModel(4);
     const opt = sgd(model);
     const split = makeSplit(16);
-    const method = mla.create({ projectionAlpha: 0.2 });
+    const method = mla.create({ projection: 'project', projectionAlpha: 0.2 });
     await method.beginEpoch?.(epochContext(model, 0, 8, () => predictionsOf(model, split))); // epoch size 2 x 8
     stepOnce(method, model, batchOf(split, [0, 1, 2, 3]), stepContext(model, opt, 0, 0));
     const P1 = (method.state?.().tensors ?? {}).projector;
@@ -190,7 +190,7 @@ describe('mla head-gradient projection', () => {
     const model = buildModel(MODALITIES.map((name) => ({ name, shape: [1, 16, 16] })), CLASSES, { encoder: 'small-cnn', fusion: 'sum', width: 4 });
     const opt = sgd(model);
     const split = makeSplit(8);
-    const method = mla.create({});
+    const method = mla.create({ projection: 'project' });
     trainStep(method, batchOf(split, [0, 1, 2, 3]), stepContext(model, opt, 0, 0));
     expect(() => trainStep(method, batchOf(split, [4, 5, 6, 7]), stepContext(model, opt, 0, 1)))
       .toThrow(/mla: the head-gradient projection needs concat fusion .*Use option projection: off/);

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { aggregateBench, benchJsonRows, benchMarkdown, writeBenchOutputs } from '../../report/bench-table.js';
 import { checkDataSpec } from '../checks.js';
 import { ROLES } from '../../methods/roles.js';
-import type { ConfigInput } from '../../train/config.js';
+import { DEFAULT_CONFIG, type ConfigInput } from '../../train/config.js';
 import { printResult, type CliContext } from '../context.js';
 import { checkGrid, runGrid, type GridRun } from '../grid.js';
 import { Progress } from '../progress.js';
@@ -17,7 +17,7 @@ import { resolveRunConfig } from '../resolve-config.js';
 import { addRunFlags, type RunFlagValues } from '../run-flags.js';
 
 /** Demo settings (between DEFAULT_CONFIG and any --config file or flag). */
-export const DEMO_DEFAULTS: ConfigInput = { data: 'avdigits', purify: { epochs: 3 } };
+export const DEMO_DEFAULTS: ConfigInput = { data: 'avdigits', purify: true };
 /** --quick: a smoke test of the whole pipeline in a fraction of the time. */
 export const QUICK_DEFAULTS: ConfigInput = { ...DEMO_DEFAULTS, epochs: 2, warmup: 1, purify: { epochs: 1 } };
 
@@ -34,7 +34,7 @@ Examples:
   $ mmgap demo --quick --out runs/demo-quick
   $ mmgap demo --data avdigits:/data/fsdd --epochs 20 --warmup 5 --json
 
-Trains ${ROLES.reference} and ${ROLES.default} (with purification) on avdigits (${DEMO_DEFAULTS.epochs} epochs, ${DEMO_DEFAULTS.warmup} of warm-up, unless set),
+Trains ${ROLES.reference} and ${ROLES.default} (with purification) on avdigits (${DEFAULT_CONFIG.epochs} epochs, ${DEFAULT_CONFIG.warmup} of warm-up for ${ROLES.default}, unless set),
 prints the comparison, and writes <out>/report.html with links to each run's report.
 Re-running continues a stopped demo; finished runs are reused.`;
 

