@@ -10,7 +10,7 @@ import { writeFileAtomic } from './atomic-write.js';
 import { accuracySpec } from './charts/accuracy.js';
 import { bicSpec } from './charts/bic.js';
 import { confusionSpec } from './charts/confusion.js';
-import { gapHistogramSpec, GROUP_COLORS } from './charts/gap-histogram.js';
+import { gapHistogramSpec, GROUP_COLORS, isDiagnosed } from './charts/gap-histogram.js';
 import { purificationSpec } from './charts/purification.js';
 import { subgroupSpec } from './charts/subgroup.js';
 import { duration, pct } from './format.js';
@@ -48,10 +48,11 @@ ${figure('subgroup', await renderSvg(subgroupSpec(run.metrics)), 'Share of train
 }
 
 async function histogramsSection(run: RunData): Promise<string> {
-  if (run.metrics.length === 0) return '';
+  const diagnosed = run.metrics.filter(isDiagnosed);
+  if (diagnosed.length === 0) return '';
   const charts: string[] = [];
-  for (const m of run.metrics) charts.push(figure(`gaps-epoch-${m.epoch}`, await renderSvg(gapHistogramSpec(m, run.gaps.get(m.epoch))), `epoch ${m.epoch}`));
-  const unsplit = run.metrics.some((m) => !run.gaps.has(m.epoch));
+  for (const m of diagnosed) charts.push(figure(`gaps-epoch-${m.epoch}`, await renderSvg(gapHistogramSpec(m, run.gaps.get(m.epoch))), `epoch ${m.epoch}`));
+  const unsplit = diagnosed.some((m) => !run.gaps.has(m.epoch));
   const swatch = (color: string, label: string): string => `<span class="swatch" style="background:${color}"></span>${escapeHtml(label)}`;
   return `<h2>Modality gap by epoch</h2>
 <p class="note">Histogram of each training sample's gap d = p<sub>1</sub>[y] − p<sub>2</sub>[y] after every epoch, bars split by the GMM posterior; lines: the fitted components, scaled to counts.

@@ -38,6 +38,7 @@ export const RUN_SETTINGS = settings({
   threads: { type: 'number', integer: true, min: 0, max: 1024, default: 0, help: 'libtorch threads, 0 = all cores' },
   workers: { type: 'number', integer: true, min: 0, max: 256, default: 0, help: 'data loader worker threads, 0 = the main thread' },
   skipBadSamples: { type: 'boolean', default: false, help: 'skip unreadable or malformed samples (counted and reported) instead of stopping' },
+  diagnose: { type: 'choice', choices: ['every-epoch', 'selected'], default: 'every-epoch', help: 'training-set gap diagnostics (GMM, AUROC, gaps CSV) after every epoch, or only for the selected model (one eval pass over the training set less per epoch for methods that do not use it)' },
 });
 
 /**
@@ -108,8 +109,11 @@ export function resolveConfig(input: ConfigInput, methods: readonly MethodFactor
   return cfg;
 }
 
-/** Fields that may differ between a run and its resumption (they do not change the result). */
-const RESUMABLE_DIFFERENCES = new Set(['workers']);
+/**
+ * Fields that may differ between a run and its resumption: they set speed, not the experiment
+ * (threads can change the rounding of parallel reductions, nothing more).
+ */
+const RESUMABLE_DIFFERENCES = new Set(['workers', 'threads']);
 
 /** The fields in which a stored config `a` differs from `b` in a way that forbids resuming one as the other. */
 export function resumeConflicts(a: RunConfig, b: RunConfig): string[] {

@@ -87,12 +87,19 @@ export async function trainRun(input: ConfigInput, opts: RunOptions): Promise<Ru
       stateful: method, optimizer, schedule, bestCheckpoint: 'best', stageData: {}, stageTensors: {},
       describe: (m) => `epoch ${m.epoch}/${cfg.epochs} (${m.stage}): loss ${m.train.loss.toFixed(4)}, val acc ${pct(m.val.acc)} %` +
         ` (${s.modalities.map((x) => `${x} ${(100 * (m.val.modality[x]?.acc ?? 0)).toFixed(1)}`).join(', ')}), ` +
-        `imbalanced ${(100 * m.gmm.shareImbalanced).toFixed(1)} %${m.gmm.auroc === null ? '' : `, AUROC ${m.gmm.auroc.toFixed(3)}`}, ${m.seconds.toFixed(1)} s`,
+        `${m.gmm ? `imbalanced ${(100 * m.gmm.shareImbalanced).toFixed(1)} %${m.gmm.auroc === null ? '' : `, AUROC ${m.gmm.auroc.toFixed(3)}`}, ` : ''}${m.seconds.toFixed(1)} s`,
     }, last);
 
     // The best epoch on validation, and only it, is evaluated on test.
     emit({ kind: 'phase', phase: 'testing' });
     loadSelected(s, 'best');
+    if (cfg.diagnose === 'selected') {
+      // The selected epoch's diagnostics, computed now from its checkpoint (the same weights).
+      const diag = await s.diagnose(best.epoch);
+      const m = s.history[best.epoch - 1];
+      if (m) s.history[best.epoch - 1] = { ...m, gap: diag.gap, gmm: diag.gmm };
+      dir.writeMetrics(s.history);
+    }
     const testPreds = await s.predict(loaders.test);
     const test = scoreSplit(testPreds);
     dir.writeText('predictions/test.csv', predictionsCsv(testPreds, s.modalities));
@@ -104,7 +111,7 @@ export async function trainRun(input: ConfigInput, opts: RunOptions): Promise<Ru
     const summary: RunSummary = {
       formatVersion: RUN_FORMAT_VERSION, mmgapVersion: MMGAP_VERSION, method: cfg.method, data: cfg.data, seed: cfg.seed,
       bestEpoch: best.epoch, val: best.val, test, confusion: confusion(testPreds), classes: dataset.classes,
-      auroc: s.history[best.epoch - 1]?.gmm.auroc ?? null, purification, skippedSamples: skipped.length,
+      auroc: s.history[best.epoch - 1]?.gmm?.auroc ?? null, purification, skippedSamples: skipped.length,
       wallSeconds: (performance.now() - started) / 1000, outDir: dir.path,
     };
     dir.writeSummary(summary);

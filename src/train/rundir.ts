@@ -6,7 +6,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSafetensors, saveSafetensors, writeFileAtomic, type Tensor } from '../torch/index.js';
 import { RUN_FORMAT_VERSION, type EpochMetrics, type RunConfig, type RunSummary } from './types.js';
-import { ConfigError, resumeConflicts } from './config.js';
+import { ConfigError, DEFAULT_CONFIG, resumeConflicts } from './config.js';
 import { packageVersion } from '../package.js';
 
 export const MMGAP_VERSION = packageVersion();
@@ -89,5 +89,7 @@ export function readStoredConfig(dir: string): StoredConfig {
     throw new ConfigError(`run directory ${dir} has format version ${String(stored.formatVersion)}, this mmgap (${MMGAP_VERSION}) reads version ${RUN_FORMAT_VERSION}; ` +
       'train again into a new --out with this version');
   }
-  return stored;
+  // A setting added since the run was written reads as its default: a new setting's default
+  // must reproduce the old behaviour, so the run stays resumable and purifiable.
+  return { ...DEFAULT_CONFIG, ...stored };
 }

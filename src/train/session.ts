@@ -8,7 +8,7 @@ import type { Dataset, Loader } from '../data/index.js';
 import type { MultimodalClassifier } from '../models/classifier.js';
 import type { EpochContext, Method, SplitPredictions, Stage, StepContext } from '../methods/method.js';
 import { predict, scoreSplit, toTensors } from './evaluate.js';
-import { diagnose, rowsToCsv } from './diagnostics.js';
+import { diagnose, rowsToCsv, type Diagnostics } from './diagnostics.js';
 import type { RunDir } from './rundir.js';
 import type { Best, StageName } from './stage.js';
 import type { EpochMetrics, RunConfig, RunOptions } from './types.js';
@@ -155,13 +155,19 @@ export class Session {
       if (plan.frozenEncoders) this.#setFrozen(false);
     }
     const methodDiag = (await method.endEpoch?.(ectx)) ?? {};
-    const diag = diagnose(await this.trainPredictions(), this.modalities, this.cfg.seed);
-    this.dir.writeGaps(epoch + 1, rowsToCsv(diag.rows));
+    const diag = this.cfg.diagnose === 'every-epoch' ? await this.diagnose(epoch + 1) : null;
     const val = scoreSplit(await this.predict(this.loaders.val));
     return {
       epoch: epoch + 1, stage, lr,
       train: { loss: lossSum / Math.max(seen, 1), acc: correct / Math.max(seen, 1), logs: Object.fromEntries(Object.entries(logSums).map(([k, v]) => [k, v / Math.max(steps, 1)])) },
-      val, gap: diag.gap, gmm: diag.gmm, method: methodDiag, seconds: (performance.now() - t0) / 1000,
+      val, gap: diag?.gap ?? null, gmm: diag?.gmm ?? null, method: methodDiag, seconds: (performance.now() - t0) / 1000,
     };
+  }
+
+  /** The training-set diagnostics of the current weights, written as gaps/epoch-<epoch>.csv. */
+  async diagnose(epoch: number): Promise<Diagnostics> {
+    const diag = diagnose(await this.trainPredictions(), this.modalities, this.cfg.seed);
+    this.dir.writeGaps(epoch, rowsToCsv(diag.rows));
+    return diag;
   }
 }

@@ -54,9 +54,9 @@ export interface EpochMetrics {
   lr: number;
   train: { loss: number; acc: number; logs: Record<string, number> };
   val: SplitScores;
-  /** Training-set gaps after this epoch: mean, std and a histogram on [-1, 1]. */
-  gap: { mean: number; std: number; hist: { edges: number[]; counts: number[] } };
-  gmm: GmmDiagnostics;
+  /** Training-set gaps after this epoch: mean, std and a histogram on [-1, 1] (null when the run diagnoses only its selected epoch). */
+  gap: { mean: number; std: number; hist: { edges: number[]; counts: number[] } } | null;
+  gmm: GmmDiagnostics | null;
   /** Method-specific diagnostics (endEpoch). */
   method: Record<string, unknown>;
   seconds: number;

@@ -26,7 +26,7 @@ describe('gmm-adaptive loss', () => {
   const y = tensor(labels, { dtype: 'int64' });
   const g = tensor(gamma, { dtype: 'float64' });
   const balanced = { muBal: 0.05, sigmaBal: 0.2 };
-  const o = gmmAdaptive.resolve({ beta: 0.7, kappa: 2, lambdaGap: 0.5, lambdaAlign: 0.3 }) as GmmAdaptiveOptions;
+  const o = gmmAdaptive.resolve({ beta: 0.7, kappa: 2, lambdaGap: 0.5, lambdaAlign: 0.3, gapSpace: 'prob' }) as GmmAdaptiveOptions;
 
   it('equals the reference formula of src/core on hand-made logits', () => {
     const { out } = outputs();

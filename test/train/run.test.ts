@@ -56,11 +56,24 @@ describe('trainRun', () => {
       expect(['audio', 'visual']).toContain(dom);
     }
     for (const x of m) {
-      expect(x.gmm.bic1).toBeTypeOf('number');
-      expect(x.gap.hist.counts.reduce((a, b) => a + b, 0)).toBe(60);
-      expect(x.gmm.auroc).toBeNull(); // the folder format carries no corruption flags
+      expect(x.gmm!.bic1).toBeTypeOf('number');
+      expect(x.gap!.hist.counts.reduce((a, b) => a + b, 0)).toBe(60);
+      expect(x.gmm!.auroc).toBeNull(); // the folder format carries no corruption flags
     }
     expect(m[1]?.train.logs).toHaveProperty('fusion');
+  });
+
+  it("diagnose 'selected': no per-epoch pass, the selected epoch's diagnostics equal the every-epoch run's", async () => {
+    const every = tempDir(), selected = tempDir();
+    const a = await trainRun({ ...base, method: 'joint' }, { outDir: every });
+    const b = await trainRun({ ...base, method: 'joint', diagnose: 'selected' }, { outDir: selected });
+    expect(b.test).toEqual(a.test);
+    const ma = readMetrics(every), mb = readMetrics(selected);
+    expect(mb.map((m) => m.gmm === null)).toEqual(mb.map((m) => m.epoch !== b.bestEpoch));
+    expect(mb[b.bestEpoch - 1]!.gmm).toEqual(ma[a.bestEpoch - 1]!.gmm);
+    expect(mb[b.bestEpoch - 1]!.gap).toEqual(ma[a.bestEpoch - 1]!.gap);
+    expect(readFileSync(join(selected, 'gaps', `epoch-${b.bestEpoch}.csv`), 'utf8')).toBe(readFileSync(join(every, 'gaps', `epoch-${a.bestEpoch}.csv`), 'utf8'));
+    expect(existsSync(join(selected, 'gaps', 'epoch-1.csv'))).toBe(b.bestEpoch === 1);
   });
 
   it('purifies: keeps gamma < tau, fine-tunes, reports the change', async () => {
@@ -146,7 +159,14 @@ describe('trainRun', () => {
     const out = tempDir();
     await trainRun({ ...base, epochs: 1, warmup: 0, method: 'joint' }, { outDir: out });
     await expect(trainRun({ ...base, epochs: 1, warmup: 0, method: 'joint', lr: 0.5 }, { outDir: out })).rejects.toThrow(/holds a run with a different lr; use another --out, or --no-resume/);
-    const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    // Threads set speed, not the experiment: another count resumes the finished run.
+    await expect(trainRun({ ...base, epochs: 1, warmup: 0, method: 'joint', threads: 2 }, { outDir: out })).resolves.toBeDefined();
+    const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as Record<string, unknown>;
+    // A run written before a setting existed reads it as its default, and resumes.
+    const { diagnose, ...older } = cfg;
+    expect(diagnose).toBe('every-epoch');
+    writeFileSync(join(out, 'config.json'), JSON.stringify(older));
+    await expect(trainRun({ ...base, epochs: 1, warmup: 0, method: 'joint' }, { outDir: out })).resolves.toBeDefined();
     writeFileSync(join(out, 'config.json'), JSON.stringify({ ...cfg, formatVersion: 99 }));
     await expect(trainRun({ ...base, epochs: 1, warmup: 0, method: 'joint' }, { outDir: out })).rejects.toThrow(/format version 99/);
   });

@@ -3,10 +3,10 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { EpochMetrics } from '../../train/types.js';
 
 export function bicSpec(metrics: EpochMetrics[]): TopLevelSpec {
-  const rows = metrics.flatMap((m) => [
+  const rows = metrics.flatMap((m) => (m.gmm ? [
     { epoch: m.epoch, fit: 'BIC(1): one component', bic: m.gmm.bic1 },
     { epoch: m.epoch, fit: 'BIC(2): two components', bic: m.gmm.bic2 },
-  ]);
+  ] : []));
   return {
     width: 520,
     height: 220,

@@ -31,7 +31,14 @@ function binRows(rows: GapRow[], absolute: boolean, domain: [number, number], bi
   ).filter((bin) => bin.y1 > bin.y0);
 }
 
-function densityRows(m: EpochMetrics, n: number, binWidth: number, domain: [number, number]): { x: number; group: Group; y: number }[] {
+/** An epoch with diagnostics (runs that diagnose only their selected epoch have one). */
+export type DiagnosedEpoch = EpochMetrics & { gap: NonNullable<EpochMetrics['gap']>; gmm: NonNullable<EpochMetrics['gmm']> };
+
+export function isDiagnosed(m: EpochMetrics): m is DiagnosedEpoch {
+  return m.gap !== null && m.gmm !== null;
+}
+
+function densityRows(m: DiagnosedEpoch, n: number, binWidth: number, domain: [number, number]): { x: number; group: Group; y: number }[] {
   const { means, variances, weights, balanced } = m.gmm;
   if (means.length === 0) return [];
   const grid = linspace(domain[0], domain[1], 121);
@@ -41,7 +48,7 @@ function densityRows(m: EpochMetrics, n: number, binWidth: number, domain: [numb
   );
 }
 
-export function gapHistogramSpec(m: EpochMetrics, rows: GapRow[] | undefined): TopLevelSpec {
+export function gapHistogramSpec(m: DiagnosedEpoch, rows: GapRow[] | undefined): TopLevelSpec {
   const absolute = m.gmm.on === 'absolute';
   const domain: [number, number] = absolute ? [0, 1] : [-1, 1];
   const bins = absolute ? 20 : 40;

@@ -3,10 +3,10 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { EpochMetrics } from '../../train/types.js';
 
 export function subgroupSpec(metrics: EpochMetrics[]): TopLevelSpec {
-  const rows = metrics.flatMap((m) => [
+  const rows = metrics.flatMap((m) => (m.gmm ? [
     { epoch: m.epoch, series: 'share with γ > 0.5', value: m.gmm.shareImbalanced },
     ...(m.gmm.auroc === null ? [] : [{ epoch: m.epoch, series: 'AUROC of γ vs corruption flags', value: m.gmm.auroc }]),
-  ]);
+  ] : []));
   return {
     width: 520,
     height: 220,

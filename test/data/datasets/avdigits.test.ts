@@ -123,8 +123,8 @@ describe('avdigits on the real FSDD + MNIST (speaker folds)', async () => {
   });
 
   it('regimes: underuse by default (nothing corrupted), corrupt = 20 % visual; explicit options override', async () => {
-    // The same data, with and without the corruption.
-    expect(AVDIGITS_REGIMES.corrupt).toEqual({ ...AVDIGITS_REGIMES.underuse, corruptFraction: 0.2 });
+    // The same audio; sharp vision on clean samples, and the corruption.
+    expect(AVDIGITS_REGIMES.corrupt).toEqual({ ...AVDIGITS_REGIMES.underuse, visualScale: 14, visualContrast: 1, visualNoise: 0.1, visualShift: 0, corruptFraction: 0.2 });
     expect(AVDIGITS_REGIMES.underuse).toMatchObject({ corruptFraction: 0, audioNorm: 'cmvn' });
     expect(all(ds).every((s) => s.corruption === null)).toBe(true);
     expect(ds.recipe).toContain('regime=underuse');
@@ -225,8 +225,9 @@ describe('avdigits on the real FSDD + MNIST (speaker folds)', async () => {
           n++;
         }
       }
+      // The constants are MNIST's before blurring, which lowers the pixel spread: RMS 0.8-1.
       expect(Math.abs(sum / n)).toBeLessThan(0.1);
-      expect(Math.abs(Math.sqrt(sq / n) - 1)).toBeLessThan(0.15);
+      expect(Math.abs(Math.sqrt(sq / n) - 1)).toBeLessThan(0.25);
     }
   });
 });
