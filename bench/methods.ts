@@ -52,7 +52,7 @@ const ROWS: Row[] = quick
     // built for (the budget of one hour on 2 cores leaves no room for both).
     ...[
       { label: 'ablation: beta=0 (no fusion priority)', config: own({ beta: 0 }) },
-      { label: 'ablation: kappa=0 (no extra gap weight)', config: own({ kappa: 0 }) },
+      { label: 'ablation: kappa=0 (gap term on imbalanced samples too)', config: own({ kappa: 0 }) },
       { label: 'ablation: lambdaGap=0 (no gap term)', config: own({ lambdaGap: 0 }) },
       { label: 'ablation: lambdaAlign=0 (no align term)', config: own({ lambdaAlign: 0 }) },
       { label: 'ablation: gapSpace=prob, lambdaGap=0.5 (the design\'s first form)', config: own({ gapSpace: 'prob', lambdaGap: 0.5 }) },
