@@ -43,7 +43,8 @@ export const RUN_SETTINGS = settings({
 
 /**
  * Purification (DESIGN §1): after training, a GMM on the trained model's training gaps decides
- * which samples the model is fine-tuned on.
+ * which samples the model is fine-tuned on. Defaults: of the variants tried on validation
+ * (`npm run bench:tune -- --purify-of ...`, docs/RESULTS.md §1.3), none beat these beyond noise.
  */
 export const PURIFY_SETTINGS = settings({
   keep: { type: 'choice', choices: ['tau', 'mixture', 'soft'], default: 'tau', help: 'tau: samples with gamma < tau; mixture: the lowest-gamma share given by the balanced component\'s weight; soft: each epoch a fresh draw keeping sample i with probability 1 - gamma_i' },
