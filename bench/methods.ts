@@ -9,7 +9,7 @@
  * Each run goes through the `mmgap train` command into its own run directory (bench/run-jobs.ts:
  * resumable, `--jobs` at a time, default one per core; features computed once per (regime, fold)).
  *
- * Usage: npm run bench:methods -- [--quick] [--jobs N] [--seeds 0] [--folds 0,1,2] [--regimes underuse,corrupt] [--out DIR] [--json]
+ * Usage: npm run bench:methods -- [--quick] [--jobs N] [--seeds 0] [--folds 0,1,2] [--rows label,label] [--regimes underuse,corrupt] [--out DIR] [--json]
  * Writes DIR/<regime>/bench.{md,csv,svg,html} and vs-<default method>.md (every row against mmgap's
  * own method on the same test samples); the last stdout line is one JSON object whose
  * `rows` carry, per (regime, method), acc, f1, diff_vs_ref {diff, lo, hi} and mcnemar_p.
@@ -63,7 +63,11 @@ const ROWS: Row[] = quick
 const slug = (s: string): string => s.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
 
 interface Job { regime: string; label: string; seed: number; fold: number; dir: string; config: ConfigInput }
-const todo: Job[] = regimes.flatMap((regime) => ROWS.filter((r) => !r.regimes || r.regimes.includes(regime)).flatMap((r) => seeds.flatMap((seed) => folds.map((fold) => ({
+// --rows a,b: only these rows (labels), e.g. to add a seed to the rows a claim rests on.
+const only = args.includes('--rows') ? value('--rows', '').split(',') : null;
+for (const label of only ?? []) if (!ROWS.some((r) => r.label === label)) throw new Error(`--rows: unknown row "${label}" (known: ${ROWS.map((r) => r.label).join(', ')})`);
+const rowsRun = ROWS.filter((r) => !only || only.includes(r.label));
+const todo: Job[] = regimes.flatMap((regime) => rowsRun.filter((r) => !r.regimes || r.regimes.includes(regime)).flatMap((r) => seeds.flatMap((seed) => folds.map((fold) => ({
   regime, label: r.label, seed, fold,
   dir: join(out, regime, slug(r.label), `seed${seed}-fold${fold}`),
   config: {
@@ -90,8 +94,8 @@ for (const regime of regimes) {
       `${jobs} run(s) at a time (wall time per run measured so).`,
   });
   // The same runs against mmgap's own method: is any baseline ahead of it beyond the noise?
-  const vsDefault = benchMarkdown(aggregateBench(entries, { reference: ROLES.default }), ROLES.default);
-  writeFileSync(join(out, regime, `vs-${ROLES.default}.md`), vsDefault);
+  const vsDefault = jobsOf.some((j) => j.label === ROLES.default) ? benchMarkdown(aggregateBench(entries, { reference: ROLES.default }), ROLES.default) : '';
+  if (vsDefault) writeFileSync(join(out, regime, `vs-${ROLES.default}.md`), vsDefault);
   if (!args.includes('--json')) process.stdout.write(`\n## ${regime}\n\n${benchMarkdown(table, ROLES.reference)}\n### against ${ROLES.default}\n\n${vsDefault}`);
   rows.push(...benchJsonRows(table).map((r) => ({ regime, ...r })));
 }
