@@ -10,14 +10,13 @@
  *
  * Usage: npm run bench:tune -- [--variants name,name] [--purify-of VARIANT] [--jobs N] [--seeds 0] [--folds 0,1,2] [--out DIR] [--json]
  */
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ROLES } from '../src/methods/roles.js';
 import type { RunSummary } from '../src/train/types.js';
-import { runJobs } from './run-jobs.js';
+import { mean } from '../src/core/index.js';
+import { inPool, runCli, runJobs } from './run-jobs.js';
 
 const args = process.argv.slice(2);
 const value = (name: string, dflt: string): string => (args.includes(name) ? (args[args.indexOf(name) + 1] as string) : dflt);
@@ -70,32 +69,20 @@ const todo = chosen.flatMap((variant) => regimes.flatMap((regime) => seeds.flatM
 await runJobs(todo, { jobs, cacheDir: join(out, 'feature-cache'), log });
 
 if (purifyOf) {
-  const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-  const purify = (dir: string, flags: string[]): Promise<void> => new Promise((done, fail) => {
-    const p = spawn(process.execPath, [cli, 'purify', dir, ...flags, '--purify-epochs', '3', '--json'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    p.stderr.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-2000); });
-    p.on('exit', (code) => (code === 0 ? done() : fail(new Error(`purify ${dir} failed (exit ${code}): ${err}`))));
-  });
   const tasks = Object.entries(PURIFY_VARIANTS).flatMap(([pv, flags]) => todo.map((j) => ({ pv, flags, regime: j.regime, src: j.dir, dir: join(out, j.regime, `${purifyOf}+purify-${pv}`, j.dir.split('/').at(-1) as string) })));
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.max(1, jobs) }, async () => {
-    while (next < tasks.length) {
-      const t = tasks[next++]!;
-      const done = existsSync(join(t.dir, 'summary.json')) && (JSON.parse(readFileSync(join(t.dir, 'summary.json'), 'utf8')) as RunSummary).purification;
-      if (done) continue;
-      cpSync(t.src, t.dir, { recursive: true });
-      await purify(t.dir, t.flags);
-      log(`  purified ${t.dir}`);
-    }
-  }));
+  await inPool(tasks, jobs, async (t) => {
+    const done = existsSync(join(t.dir, 'summary.json')) && (JSON.parse(readFileSync(join(t.dir, 'summary.json'), 'utf8')) as RunSummary).purification;
+    if (done) return;
+    cpSync(t.src, t.dir, { recursive: true });
+    await runCli(['purify', t.dir, ...t.flags, '--purify-epochs', '3', '--json'], `purify ${t.dir}`);
+    log(`  purified ${t.dir}`);
+  });
   const rows = Object.keys(PURIFY_VARIANTS).map((pv) => {
     const per = Object.fromEntries(regimes.map((regime) => {
       const ss = tasks.filter((t) => t.pv === pv && t.regime === regime).map((t) => (JSON.parse(readFileSync(join(t.dir, 'summary.json'), 'utf8')) as RunSummary).purification!);
-      const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
       return [regime, { before: mean(ss.map((x) => x.beforeVal.acc)), after: mean(ss.map((x) => x.afterVal.acc)), kept: mean(ss.map((x) => x.keptFraction)) }];
     }));
-    return { variant: pv, ...per, mean: regimes.reduce((a, r) => a + (per[r] as { after: number }).after, 0) / regimes.length };
+    return { variant: pv, ...per, mean: mean(regimes.map((r) => (per[r] as { after: number }).after)) };
   });
   if (!args.includes('--json')) {
     process.stdout.write(`| purification of ${purifyOf} | ${regimes.map((r) => `val acc % before -> after, kept (${r})`).join(' | ')} | mean after |\n|---|${regimes.map(() => '---|').join('')}---|\n`);
@@ -113,10 +100,9 @@ const table = chosen.map((variant) => {
   const perRegime = Object.fromEntries(regimes.map((regime) => {
     const accs = todo.filter((j) => j.variant === variant && j.regime === regime)
       .map((j) => (JSON.parse(readFileSync(join(j.dir, 'summary.json'), 'utf8')) as RunSummary).val.acc);
-    return [regime, accs.reduce((a, b) => a + b, 0) / accs.length];
+    return [regime, mean(accs)];
   }));
-  const mean = Object.values(perRegime).reduce((a, b) => a + b, 0) / regimes.length;
-  return { variant, ...perRegime, mean };
+  return { variant, ...perRegime, mean: mean(Object.values(perRegime)) };
 });
 if (!args.includes('--json')) {
   process.stdout.write(`| variant | ${regimes.map((r) => `val acc % (${r})`).join(' | ')} | mean |\n|---|${regimes.map(() => '---|').join('')}---|\n`);

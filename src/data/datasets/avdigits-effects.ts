@@ -58,8 +58,8 @@ const corruption = (): Pick<AvdigitsEffects, 'corruptModality' | 'corruptKinds' 
 });
 
 /**
- * The visual and audio degradation both regimes share (calibrated with the project's small CNN
- * encoders on the 3-fold speaker protocol, docs/DATA.md): vision blurred (down to 9 px and back),
+ * The degradation of `underuse`, whose audio `corrupt` shares (calibrated with the project's small
+ * CNN encoders on the 3-fold speaker protocol, docs/DATA.md): vision blurred (down to 9 px and back),
  * low-contrast, noisy and jittered in position, so that it is informative alone but learned more
  * slowly than audio; every clip with white noise at 15 dB SNR (clean clips generalise worse to
  * unseen speakers: the model keys on each speaker's recording channel) and per-utterance
