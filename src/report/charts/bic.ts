@@ -14,7 +14,7 @@ export function bicSpec(metrics: EpochMetrics[]): TopLevelSpec {
     data: { values: rows },
     mark: { type: 'line', point: true },
     encoding: {
-      x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1 } },
+      x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1, format: 'd' } },
       y: { field: 'bic', type: 'quantitative', title: 'BIC', scale: { zero: false } },
       color: { field: 'fit', type: 'nominal', title: null },
     },

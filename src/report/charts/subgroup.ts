@@ -14,7 +14,7 @@ export function subgroupSpec(metrics: EpochMetrics[]): TopLevelSpec {
     data: { values: rows },
     mark: { type: 'line', point: true },
     encoding: {
-      x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1 } },
+      x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1, format: 'd' } },
       y: { field: 'value', type: 'quantitative', title: null, scale: { domain: [0, 1] } },
       color: { field: 'series', type: 'nominal', title: null },
     },
