@@ -20,8 +20,8 @@
  *
  * Defaults (docs/RESULTS.md §1.2, `npm run bench:tune`): chosen by mean validation accuracy over
  * both avdigits regimes and three speaker folds, never by a test score. The log-space gap is what
- * pays: +2.1 points over the design's first form ('prob', lambdaGap 0.5); lambdaGap 2-4 lie within
- * 0.2 points. The winner, lambdaGap 2 with kappa -1, spares the samples the GMM calls imbalanced
+ * pays: 'log' with lambdaGap 2 is +2.1 points of mean validation accuracy over the design's first
+ * form ('prob', lambdaGap 0.5); lambdaGap 2-4 lie within 0.2 points. The winner, lambdaGap 2 with kappa -1, spares the samples the GMM calls imbalanced
  * from the gap term (where one modality is of low quality, forcing it to match the other fits
  * noise); it gained 0.6 points of validation accuracy in the corrupt regime and nothing in
  * underuse, so its margin is inside the noise. beta, lambdaAlign and gmmOn moved validation
