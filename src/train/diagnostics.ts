@@ -4,12 +4,18 @@
  * more), a 2-component GMM on them with the BIC guard, the share of imbalanced samples and — where
  * the dataset knows which samples were corrupted — the AUROC of gamma against those flags.
  */
-import { auroc, histogram, imbalancePosterior, mean, modalitySpread, sampleGaps, std, shareAbove, type GmmSpace } from '../core/index.js';
+import { auroc, histogram, imbalancePosterior, mean, modalitySpread, sampleGaps, std, shareAbove, type GmmSpace, type ProbabilityMatrix } from '../core/index.js';
 import type { SplitPredictions } from '../methods/method.js';
 import type { EpochMetrics, GmmDiagnostics } from './types.js';
 
+/**
+ * What the diagnosis reads of a prediction pass: ids, labels, corruption flags and each
+ * modality's probabilities (a model's own pass, or a predictions file written elsewhere).
+ */
+export type GapInput = Pick<SplitPredictions, 'ids' | 'labels' | 'corrupted' | 'numClasses'> & { unimodal: Record<string, ProbabilityMatrix> };
+
 /** The gaps of a prediction pass (signed d for two modalities, the spread for more). */
-export function gapsOf(p: SplitPredictions, modalities: string[]): Float64Array {
+export function gapsOf(p: GapInput, modalities: string[]): Float64Array {
   return sampleGaps(modalities.map((m) => {
     const u = p.unimodal[m];
     if (!u) throw new Error(`predictions have no modality "${m}"`);
@@ -28,17 +34,17 @@ export interface Diagnostics {
 }
 
 /** True when the dataset flags any sample as corrupted: only then is there ground truth to score. */
-export function hasGroundTruth(p: SplitPredictions): boolean {
+export function hasGroundTruth(p: GapInput): boolean {
   return p.corrupted.some((c) => c === 1);
 }
 
 /** The diagnostics of one prediction pass; `gmmOn` 'absolute' only where a caller decides on |d| (purification's option). */
-export function diagnose(p: SplitPredictions, modalities: string[], seed: number, gmmOn: GmmSpace = 'signed'): Diagnostics {
+export function diagnose(p: GapInput, modalities: string[], seed: number, gmmOn: GmmSpace = 'signed'): Diagnostics {
   const gaps = gapsOf(p, modalities);
   const post = imbalancePosterior(gaps, { gmmOn, seed });
   const truthKnown = hasGroundTruth(p);
   const h = histogram(gaps, { bins: 40, range: [-1, 1] });
-  const { dominant } = modalitySpread(modalities.map((m) => p.unimodal[m] as Float32Array), p.labels, p.numClasses);
+  const { dominant } = modalitySpread(modalities.map((m) => p.unimodal[m] as ProbabilityMatrix), p.labels, p.numClasses);
   const rows: SampleRow[] = p.ids.map((id, i) => ({
     id, label: p.labels[i] as number, gap: gaps[i] as number, gamma: post.gamma[i] as number,
     dominant: modalities[dominant[i] as number] as string, corrupted: truthKnown ? (p.corrupted[i] as number) : null,
