@@ -38,7 +38,10 @@ export function isDiagnosed(m: EpochMetrics): m is DiagnosedEpoch {
   return m.gap !== null && m.gmm !== null;
 }
 
-function densityRows(m: DiagnosedEpoch, n: number, binWidth: number, domain: [number, number]): { x: number; group: Group; y: number }[] {
+/** What a histogram draws: the gaps' histogram and the GMM fitted to them (an epoch's, or a predictions file's). */
+export type GapDiagnosis = Pick<DiagnosedEpoch, 'gap' | 'gmm'>;
+
+function densityRows(m: GapDiagnosis, n: number, binWidth: number, domain: [number, number]): { x: number; group: Group; y: number }[] {
   const { means, variances, weights, balanced } = m.gmm;
   if (means.length === 0) return [];
   const grid = linspace(domain[0], domain[1], 121);
@@ -49,6 +52,10 @@ function densityRows(m: DiagnosedEpoch, n: number, binWidth: number, domain: [nu
 }
 
 export function gapHistogramSpec(m: DiagnosedEpoch, rows: GapRow[] | undefined): TopLevelSpec {
+  return gapHistogramOf(m, rows, `epoch ${m.epoch} (${m.stage})`);
+}
+
+export function gapHistogramOf(m: GapDiagnosis, rows: GapRow[] | undefined, title: string): TopLevelSpec {
   const absolute = m.gmm.on === 'absolute';
   const domain: [number, number] = absolute ? [0, 1] : [-1, 1];
   const bins = absolute ? 20 : 40;
@@ -70,7 +77,7 @@ export function gapHistogramSpec(m: DiagnosedEpoch, rows: GapRow[] | undefined):
   return {
     width: 210,
     height: 110,
-    title: { text: `epoch ${m.epoch} (${m.stage})`, subtitle: verdict, subtitleFontSize: 9 },
+    title: { text: title, subtitle: verdict, subtitleFontSize: 9 },
     layer: [
       {
         data: { values: bars },
