@@ -6,6 +6,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/autograd.h>
@@ -16,6 +17,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <dlfcn.h>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -631,6 +633,105 @@ Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), torch::cuda::is_available() ? static_cast<double>(torch::cuda::device_count()) : 0);
 }
 
+// ---- autocast: libtorch's thread-local state, one primitive each; torch.autocast's enter/exit
+// logic (saving, nesting, clearing the cast cache) lives in src/torch/amp.ts. ----
+
+bool isCudaName(Napi::Env env, const Napi::Value& v) {
+  std::string d = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  if (d != "cpu" && d != "cuda") throw Napi::TypeError::New(env, "autocast device type must be \"cpu\" or \"cuda\", got " + describe(env, v));
+  return d == "cuda";
+}
+
+// libtorch 2.4 replaced the per-device functions with ones that take the device type.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#define MMGAP_AUTOCAST_BY_DEVICE 1
+#endif
+
+// getAutocast(deviceType) -> [enabled, dtypeCode]
+Napi::Value GetAutocast(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  bool cuda = isCudaName(env, info[0]);
+  auto out = Napi::Array::New(env, 2);
+#ifdef MMGAP_AUTOCAST_BY_DEVICE
+  auto dt = cuda ? at::kCUDA : at::kCPU;
+  out.Set(0u, Napi::Boolean::New(env, at::autocast::is_autocast_enabled(dt)));
+  out.Set(1u, Napi::Number::New(env, static_cast<int>(at::autocast::get_autocast_dtype(dt))));
+#else
+  out.Set(0u, Napi::Boolean::New(env, cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled()));
+  out.Set(1u, Napi::Number::New(env, static_cast<int>(cuda ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype())));
+#endif
+  return out;
+}
+
+// setAutocast(deviceType, enabled, dtypeCode)
+Napi::Value SetAutocast(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  bool cuda = isCudaName(env, info[0]);
+  bool on = info[1].ToBoolean();
+  auto st = scalarTypeFromCode(env, info[2]);
+#ifdef MMGAP_AUTOCAST_BY_DEVICE
+  auto dt = cuda ? at::kCUDA : at::kCPU;
+  at::autocast::set_autocast_dtype(dt, st);
+  at::autocast::set_autocast_enabled(dt, on);
+#else
+  if (cuda) {
+    at::autocast::set_autocast_gpu_dtype(st);
+    at::autocast::set_enabled(on);
+  } else {
+    at::autocast::set_autocast_cpu_dtype(st);
+    at::autocast::set_cpu_enabled(on);
+  }
+#endif
+  return env.Undefined();
+}
+
+// autocastNesting(+1 | -1) -> the nesting depth after the change
+Napi::Value AutocastNesting(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  int delta = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
+  if (delta != 1 && delta != -1) throw Napi::RangeError::New(env, "autocastNesting: expected +1 or -1, got " + describe(env, info[0]));
+  return Napi::Number::New(env, delta > 0 ? at::autocast::increment_nesting() : at::autocast::decrement_nesting());
+}
+
+Napi::Value AutocastCacheEnabled(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), at::autocast::is_autocast_cache_enabled()); }
+
+Napi::Value SetAutocastCacheEnabled(const Napi::CallbackInfo& info) {
+  at::autocast::set_autocast_cache_enabled(info[0].ToBoolean());
+  return info.Env().Undefined();
+}
+
+Napi::Value ClearAutocastCache(const Napi::CallbackInfo& info) {
+  at::autocast::clear_cache();
+  return info.Env().Undefined();
+}
+
+// cudaCapability(index) -> [major, minor], or null without a CUDA driver. Asks the driver
+// (libcuda.so.1, whose name is stable) rather than libtorch's CUDA headers, which a CPU-only
+// libtorch does not ship: it decides whether a GPU has bfloat16 (compute capability >= 8).
+Napi::Value CudaCapability(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  int index = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1;
+  if (index < 0) throw Napi::RangeError::New(env, "cudaCapability: expected a device index, got " + describe(env, info[0]));
+  static void* lib = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+  if (!lib) return env.Null();
+  using InitFn = int (*)(unsigned);
+  using DeviceGetFn = int (*)(int*, int);
+  using AttributeFn = int (*)(int*, int, int);
+  auto init = reinterpret_cast<InitFn>(dlsym(lib, "cuInit"));
+  auto deviceGet = reinterpret_cast<DeviceGetFn>(dlsym(lib, "cuDeviceGet"));
+  auto attribute = reinterpret_cast<AttributeFn>(dlsym(lib, "cuDeviceGetAttribute"));
+  const int kMajor = 75, kMinor = 76;  // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR / _MINOR
+  int dev = 0, major = 0, minor = 0;
+  if (!init || !deviceGet || !attribute || init(0) != 0 || deviceGet(&dev, index) != 0 ||
+      attribute(&major, kMajor, dev) != 0 || attribute(&minor, kMinor, dev) != 0) {
+    return env.Null();
+  }
+  auto out = Napi::Array::New(env, 2);
+  out.Set(0u, Napi::Number::New(env, major));
+  out.Set(1u, Napi::Number::New(env, minor));
+  return out;
+}
+
 Napi::Value LiveTensors(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(gLiveTensors.load())); }
 
 Napi::Value ParallelInfo(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), at::get_parallel_info()); }
@@ -683,6 +784,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     {"setNumThreads", SetNumThreads},
     {"getNumThreads", GetNumThreads},
     {"cudaDeviceCount", CudaDeviceCount},
+    {"cudaCapability", CudaCapability},
+    {"getAutocast", GetAutocast},
+    {"setAutocast", SetAutocast},
+    {"autocastNesting", AutocastNesting},
+    {"autocastCacheEnabled", AutocastCacheEnabled},
+    {"setAutocastCacheEnabled", SetAutocastCacheEnabled},
+    {"clearAutocastCache", ClearAutocastCache},
     {"liveTensors", LiveTensors},
     {"parallelInfo", ParallelInfo},
   };

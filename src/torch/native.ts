@@ -42,6 +42,17 @@ export interface NativeBinding {
   setNumThreads(n: number): void;
   getNumThreads(): number;
   cudaDeviceCount(): number;
+  /** Compute capability [major, minor] of CUDA device `index`, from the driver; null without one. */
+  cudaCapability(index: number): [number, number] | null;
+  /** Autocast state of a device type: [enabled, dtypeCode]. */
+  getAutocast(device: 'cpu' | 'cuda'): [boolean, number];
+  setAutocast(device: 'cpu' | 'cuda', enabled: boolean, dtypeCode: number): void;
+  /** Changes the autocast nesting depth by +1 or -1 and returns the new depth. */
+  autocastNesting(delta: 1 | -1): number;
+  autocastCacheEnabled(): boolean;
+  setAutocastCacheEnabled(on: boolean): void;
+  /** Drops the cached casts of leaf tensors (what leaving the outermost autocast region does). */
+  clearAutocastCache(): void;
   liveTensors(): number;
   parallelInfo(): string;
 }
