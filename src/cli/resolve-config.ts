@@ -12,14 +12,26 @@ function mergePurify(base: PurifyInput | undefined, layer: PurifyInput | undefin
   return layer === true ? (base && base !== true ? base : true) : { ...prev, ...layer };
 }
 
+/** Per-method option sets merge method by method, then option by option. */
+function mergePerMethod(base: Record<string, unknown> = {}, layer: Record<string, unknown> = {}): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [name, opts] of Object.entries(layer)) {
+    const prev = out[name];
+    const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+    out[name] = isRecord(prev) && isRecord(opts) ? { ...prev, ...opts } : opts;
+  }
+  return out;
+}
+
 /** Overlays one layer; option records merge key by key, so a flag can change one option of a file's set. */
 function overlay(base: ConfigInput, layer: ConfigInput): ConfigInput {
-  const { purify, dataOptions, methodOptions, ...rest } = layer;
+  const { purify, dataOptions, methodOptions, perMethodOptions, ...rest } = layer;
   return {
     ...base,
     ...rest,
     ...((base.dataOptions || dataOptions) && { dataOptions: { ...base.dataOptions, ...dataOptions } }),
     ...((base.methodOptions || methodOptions) && { methodOptions: { ...base.methodOptions, ...methodOptions } }),
+    ...((base.perMethodOptions || perMethodOptions) && { perMethodOptions: mergePerMethod(base.perMethodOptions, perMethodOptions) }),
     ...(mergePurify(base.purify, purify) !== undefined && { purify: mergePurify(base.purify, purify) }),
   };
 }

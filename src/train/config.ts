@@ -20,6 +20,7 @@ export const RUN_SETTINGS = settings({
   dataOptions: { type: 'record', default: {}, help: 'dataset options, e.g. regime=corrupt or fold=2 for avdigits (docs/DATA.md)' },
   method: { type: 'string', default: ROLES.default, help: 'training method (`mmgap methods` lists them)' },
   methodOptions: { type: 'record', default: {}, help: 'options of the method (`mmgap methods` lists them)' },
+  perMethodOptions: { type: 'record', default: {}, help: 'options by method name, e.g. {"ogm-ge": {"alpha": 0.3}}: the run\'s method takes its entry beneath methodOptions (preset files set each peer\'s published values)' },
   encoder: { type: 'choice', choices: ENCODERS, default: 'small-cnn', help: 'encoders: small-cnn (fast, CPU) or resnet18 (the peers\'; frames need it)' },
   fusion: { type: 'choice', choices: FUSIONS, default: 'concat', help: 'fusion: concat, sum (per-modality heads), film or gated' },
   width: { type: 'number', integer: true, min: 1, max: 1024, default: 16, help: 'channels of the small CNN\'s first stage' },
@@ -106,7 +107,20 @@ export function resolveConfig(input: ConfigInput, methods: readonly MethodFactor
   if (factory.sharedWarmup && cfg.warmup >= cfg.epochs) {
     throw new ConfigError(`config: warmup (${cfg.warmup}) must leave at least one epoch of ${cfg.method} (warmup < epochs = ${cfg.epochs})`, 'warmup');
   }
-  cfg.methodOptions = wrap('methodOptions', () => factory.resolve(cfg.methodOptions));
+  // Every entry is checked (a typo in another method's entry of a preset is still a typo), then the
+  // run's own entry is folded into methodOptions: the stored config records what the run used, and
+  // other methods' entries cannot block resuming it.
+  for (const [name, options] of Object.entries(cfg.perMethodOptions)) {
+    const f = methods.find((m) => m.name === name);
+    if (!f) throw new ConfigError(`config: perMethodOptions names an unknown method "${name}" (known: ${methods.map((m) => m.name).join(', ')})`, 'perMethodOptions');
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+      throw new ConfigError(`config: perMethodOptions.${name} must be an object of ${name}'s options, got ${JSON.stringify(options)}`, 'perMethodOptions');
+    }
+    wrap('perMethodOptions', () => f.resolve(options as Record<string, unknown>));
+  }
+  const own = cfg.perMethodOptions[cfg.method] as Record<string, unknown> | undefined;
+  cfg.methodOptions = wrap('methodOptions', () => factory.resolve({ ...own, ...cfg.methodOptions }));
+  cfg.perMethodOptions = {};
   return cfg;
 }
 
