@@ -1,3 +1,4 @@
+import { open } from 'node:fs/promises';
 import { DataError } from '../errors.js';
 import { decodeElements, fortranToC, sizeOf, type NdArray } from './ndarray.js';
 
@@ -19,8 +20,10 @@ function parseHeader(text: string, file: string): { descr: string; fortran: bool
   return { descr, fortran: fortran === 'True', shape };
 }
 
-/** Reads a .npy file (format versions 1.0, 2.0, 3.0; C or Fortran order; see NdArray for types). */
-export function readNpy(bytes: Uint8Array, file: string): NdArray {
+interface NpyHeader { descr: string; fortran: boolean; shape: number[]; dataStart: number }
+
+/** The header of a .npy file; `bytes` needs only to reach the end of the header. */
+function readHeader(bytes: Uint8Array, file: string): NpyHeader {
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) throw new DataError(file, 'not a .npy file (bad magic)');
   const major = bytes[6];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -38,15 +41,69 @@ export function readNpy(bytes: Uint8Array, file: string): NdArray {
   }
   if (start + headerLen > bytes.length) throw new DataError(file, 'truncated .npy header');
   const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(start, start + headerLen));
-  const { descr, fortran, shape } = parseHeader(header, file);
+  return { ...parseHeader(header, file), dataStart: start + headerLen };
+}
+
+/** Reads a .npy file (format versions 1.0, 2.0, 3.0; C or Fortran order; see NdArray for types). */
+export function readNpy(bytes: Uint8Array, file: string): NdArray {
+  const { descr, fortran, shape, dataStart } = readHeader(bytes, file);
   const count = sizeOf(shape);
   let data: NdArray['data'];
   try {
-    data = decodeElements(bytes.subarray(start + headerLen), descr, count);
+    data = decodeElements(bytes.subarray(dataStart), descr, count);
   } catch (e) {
     throw new DataError(file, (e as Error).message);
   }
   return { dtype: descr.replace(/^[<>|=]/, ''), shape, data: fortran ? fortranToC(data, shape) : data };
+}
+
+/**
+ * Reads a 1-D .npy array of strings: numpy unicode ('<U8': UTF-32 code units) or bytes ('|S8':
+ * UTF-8), each padded with NULs to the fixed width; numeric arrays are read as their decimal text.
+ */
+export function readNpyStrings(bytes: Uint8Array, file: string): string[] {
+  const { descr, shape, dataStart } = readHeader(bytes, file);
+  const body = bytes.subarray(dataStart);
+  const kind = /^[<>|=]?([US])(\d+)$/.exec(descr);
+  if (!kind) {
+    if (/^[<>|=]?O$/.test(descr)) throw new DataError(file, 'holds Python objects (pickled), not fixed-width strings; save the array with dtype=str');
+    return Array.from(readNpy(bytes, file).data, String);
+  }
+  if (shape.length !== 1) throw new DataError(file, `expected a 1-D array of strings, got shape [${shape.join(', ')}]`);
+  const chars = Number(kind[2]);
+  const width = kind[1] === 'U' ? 4 * chars : chars;
+  if (body.length < shape[0] * width) throw new DataError(file, `array data is truncated: expected ${shape[0] * width} bytes, found ${body.length}`);
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const utf8 = new TextDecoder('utf-8');
+  return Array.from({ length: shape[0] }, (_, i) => {
+    const at = i * width;
+    if (kind[1] === 'S') return utf8.decode(body.subarray(at, at + width)).replace(/\0+$/, '');
+    const points: number[] = [];
+    for (let c = 0; c < chars; c++) {
+      const point = view.getUint32(at + 4 * c, descr[0] !== '>');
+      if (point === 0) break;
+      points.push(point);
+    }
+    return String.fromCodePoint(...points);
+  });
+}
+
+/** The shape of a .npy file, from its header alone (a dataset reads every sample's shape when it opens). */
+export async function readNpyShape(file: string): Promise<number[]> {
+  const fh = await open(file, 'r').catch(() => {
+    throw new DataError(file, 'file is missing or unreadable');
+  });
+  try {
+    const head = Buffer.alloc(12);
+    const { bytesRead } = await fh.read(head, 0, 12, 0);
+    const major = head[6];
+    const len = major === 1 ? head.readUInt16LE(8) + 10 : bytesRead >= 12 ? head.readUInt32LE(8) + 12 : 12;
+    const bytes = Buffer.alloc(Math.min(len, 1 << 20));
+    const { bytesRead: n } = await fh.read(bytes, 0, bytes.length, 0);
+    return readHeader(bytes.subarray(0, n), file).shape;
+  } finally {
+    await fh.close();
+  }
 }
 
 const DESCR: [new (n: number) => NdArray['data'], string][] = [
