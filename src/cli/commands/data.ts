@@ -1,4 +1,4 @@
-/** `mmgap data inspect | verify | prepare`: look at a dataset, check every sample loads, build the feature cache. */
+/** `mmgap data inspect | verify | prepare | extract`: look at a dataset, check every sample loads, build the feature cache; extract (data-extract.ts) makes one from raw videos. */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createLoader, describeDataset, formatReport, openDataset, SPLITS, type Dataset, type SkippedSample, type Split } from '../../data/index.js';
@@ -9,6 +9,7 @@ import { interruptible, resumeCommand } from '../interrupt.js';
 import { collectKeyValue } from '../key-value.js';
 import { Progress } from '../progress.js';
 import { intArg } from '../run-flags.js';
+import { registerDataExtract } from './data-extract.js';
 
 interface DataFlags {
   data: string;
@@ -72,7 +73,7 @@ function badLines(bad: SkippedSample[]): string[] {
 export function registerData(program: Command, ctx: CliContext): void {
   const data = program
     .command('data')
-    .description('inspect a dataset, verify that every sample loads, or prepare its feature cache')
+    .description('inspect a dataset, verify that every sample loads, prepare its feature cache, or extract one from raw videos')
     .addHelpText('after', '\nExamples:\n  $ mmgap data inspect --data avdigits\n  $ mmgap data verify --data cremad:/data/CREMA-D\n  $ mmgap data prepare --data ks:/data/KS --cache-dir cache --workers 2');
 
   dataCommand(data, 'inspect', 'splits, feature shapes, class counts and corruption ground truth of a dataset', ['mmgap data inspect --data avdigits', 'mmgap data inspect --data folder:./my-data --skip-bad-samples --json'])
@@ -111,4 +112,6 @@ export function registerData(program: Command, ctx: CliContext): void {
       printResult(ctx, flags.json === true, lines, { data: flags.data, cacheDir, samples: loaded, bad: bad.length });
       if (bad.length && !flags.skipBadSamples) ctx.exitCode = 1;
     });
+
+  registerDataExtract(data, ctx);
 }
