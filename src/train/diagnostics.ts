@@ -4,15 +4,16 @@
  * more), a 2-component GMM on them with the BIC guard, the share of imbalanced samples and — where
  * the dataset knows which samples were corrupted — the AUROC of gamma against those flags.
  */
-import { auroc, histogram, imbalancePosterior, mean, modalitySpread, sampleGaps, std, shareAbove, type GmmSpace, type ProbabilityMatrix } from '../core/index.js';
+import { argmaxRows, auroc, histogram, imbalancePosterior, mean, modalitySpread, sampleGaps, std, shareAbove, type GmmSpace, type ProbabilityMatrix } from '../core/index.js';
 import type { SplitPredictions } from '../methods/method.js';
 import type { EpochMetrics, GmmDiagnostics } from './types.js';
 
 /**
  * What the diagnosis reads of a prediction pass: ids, labels, corruption flags and each
- * modality's probabilities (a model's own pass, or a predictions file written elsewhere).
+ * modality's probabilities (a model's own pass, or a predictions file written elsewhere), and the
+ * fused probabilities where there are any (for the per-sample predicted class).
  */
-export type GapInput = Pick<SplitPredictions, 'ids' | 'labels' | 'corrupted' | 'numClasses'> & { unimodal: Record<string, ProbabilityMatrix> };
+export type GapInput = Pick<SplitPredictions, 'ids' | 'labels' | 'corrupted' | 'numClasses'> & { unimodal: Record<string, ProbabilityMatrix>; fused?: ProbabilityMatrix };
 
 /** The gaps of a prediction pass (signed d for two modalities, the spread for more). */
 export function gapsOf(p: GapInput, modalities: string[]): Float64Array {
@@ -23,10 +24,14 @@ export function gapsOf(p: GapInput, modalities: string[]): Float64Array {
   }), p.labels, p.numClasses);
 }
 
-export interface SampleRow { id: string; label: number; gap: number; gamma: number; dominant: string; corrupted: number | null }
+export interface SampleRow {
+  id: string; label: number; gap: number; gamma: number; dominant: string; corrupted: number | null;
+  /** Predicted class of the fused output (null without fused probabilities) and of each modality's unimodal head. */
+  pred: { fused: number | null; modality: Record<string, number> };
+}
 
 export interface Diagnostics {
-  gap: EpochMetrics['gap'];
+  gap: NonNullable<EpochMetrics['gap']>;
   gmm: GmmDiagnostics;
   /** Posterior of the imbalanced subgroup per prediction row. */
   gamma: Float64Array;
@@ -45,9 +50,12 @@ export function diagnose(p: GapInput, modalities: string[], seed: number, gmmOn:
   const truthKnown = hasGroundTruth(p);
   const h = histogram(gaps, { bins: 40, range: [-1, 1] });
   const { dominant } = modalitySpread(modalities.map((m) => p.unimodal[m] as ProbabilityMatrix), p.labels, p.numClasses);
+  const fused = p.fused ? argmaxRows(p.fused, p.numClasses) : null;
+  const unimodal = modalities.map((m) => argmaxRows(p.unimodal[m] as ProbabilityMatrix, p.numClasses));
   const rows: SampleRow[] = p.ids.map((id, i) => ({
     id, label: p.labels[i] as number, gap: gaps[i] as number, gamma: post.gamma[i] as number,
     dominant: modalities[dominant[i] as number] as string, corrupted: truthKnown ? (p.corrupted[i] as number) : null,
+    pred: { fused: fused ? (fused[i] as number) : null, modality: Object.fromEntries(modalities.map((m, k) => [m, (unimodal[k] as Int32Array)[i] as number])) },
   }));
   return {
     gap: { mean: mean(gaps), std: std(gaps), hist: { edges: Array.from(h.edges), counts: Array.from(h.counts) } },
@@ -68,10 +76,18 @@ export function diagnose(p: GapInput, modalities: string[], seed: number, gmmOn:
   };
 }
 
-/** The CSV of gaps/epoch-N.csv. */
-export function rowsToCsv(rows: SampleRow[]): string {
+/**
+ * The CSV of gaps/epoch-N.csv: id,label,gap,gamma,dominant,corrupted,pred,pred_<modality>...
+ * (the predicted classes come last, so a reader of the first six columns reads it unchanged).
+ * `keep`: purification's keep probability per row, a last column (gaps/purification.csv).
+ */
+export function rowsToCsv(rows: SampleRow[], keep?: ArrayLike<number>): string {
   const esc = (s: string): string => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  const lines = ['id,label,gap,gamma,dominant,corrupted'];
-  for (const r of rows) lines.push(`${esc(r.id)},${r.label},${r.gap.toFixed(6)},${r.gamma.toFixed(6)},${esc(r.dominant)},${r.corrupted ?? ''}`);
+  const modalities = Object.keys(rows[0]?.pred.modality ?? {});
+  const lines = [['id,label,gap,gamma,dominant,corrupted,pred', ...modalities.map((m) => esc(`pred_${m}`)), ...(keep ? ['keep'] : [])].join(',')];
+  rows.forEach((r, i) => {
+    const preds = [r.pred.fused ?? '', ...modalities.map((m) => r.pred.modality[m])].join(',');
+    lines.push(`${esc(r.id)},${r.label},${r.gap.toFixed(6)},${r.gamma.toFixed(6)},${esc(r.dominant)},${r.corrupted ?? ''},${preds}${keep ? `,${(keep[i] as number).toFixed(6)}` : ''}`);
+  });
   return lines.join('\n') + '\n';
 }

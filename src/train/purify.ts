@@ -18,6 +18,8 @@ import type { PurifyConfig } from './types.js';
 export interface Selection {
   /** gamma per training-split index. */
   gamma: Float64Array;
+  /** Probability that each sample (by training-split index) is visited in a fine-tuning epoch: 0 marks a removed sample. */
+  keep: Float64Array;
   /** Samples fine-tuned on (the expected number per epoch under 'soft'). */
   kept: number;
   total: number;
@@ -41,7 +43,7 @@ export function selectSamples(preds: SplitPredictions, diag: Diagnostics, p: Pur
     removed += 1 - k;
     if (corrupted[i]) removedCorrupted += 1 - k;
   });
-  return { gamma, kept, total: n, removedCorruptedShare: truthKnown && removed > 0 ? removedCorrupted / removed : null };
+  return { gamma, keep: keepProbability, kept, total: n, removedCorruptedShare: truthKnown && removed > 0 ? removedCorrupted / removed : null };
 }
 
 /** Probability that each sample is visited in a fine-tuning epoch (0 or 1 except under 'soft'). */

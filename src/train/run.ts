@@ -12,7 +12,7 @@ import { METHODS, getMethod, methodFor } from '../methods/registry.js';
 import type { Method } from '../methods/method.js';
 import { resolveConfig, type ConfigInput } from './config.js';
 import { confusion, predictionsCsv, scoreSplit } from './evaluate.js';
-import { diagnose, hasGroundTruth } from './diagnostics.js';
+import { diagnose, hasGroundTruth, rowsToCsv } from './diagnostics.js';
 import { selectSamples, epochIndices } from './purify.js';
 import { RunDir, MMGAP_VERSION, pick } from './rundir.js';
 import { Session, RunAborted, type Loaders } from './session.js';
@@ -153,6 +153,8 @@ async function purify(s: Session, cfg: RunConfig, last: Checkpoint | null, befor
     const preds = await s.trainPredictions();
     const diag = diagnose(preds, s.modalities, cfg.seed, p.gmmOn);
     const sel = selectSamples(preds, diag, p, hasGroundTruth(preds));
+    // Which samples purification removes, for the report's gallery (keep is by split index, rows by prediction order).
+    s.dir.writeText('gaps/purification.csv', rowsToCsv(diag.rows, Array.from(preds.index, (row) => sel.keep[row] as number)));
     gamma = sel.gamma;
     data = { before: { val: beforeVal, test: beforeTest }, kept: sel.kept, total: sel.total, removedCorruptedShare: sel.removedCorruptedShare,
       balancedWeight: diag.gmm.imbalanced ? (diag.gmm.weights[diag.gmm.balanced] as number) : 1 };

@@ -3,7 +3,9 @@
  *
  *   config.json              the resolved RunConfig (+ mmgap and libtorch versions)
  *   metrics.jsonl            one EpochMetrics line per finished epoch (appended atomically)
- *   gaps/epoch-N.csv         per training sample after epoch N (1-based): id,label,gap,gamma,dominant,corrupted
+ *   gaps/epoch-N.csv         per training sample after epoch N (1-based): id,label,gap,gamma,dominant,corrupted,
+ *                            pred,pred_<modality>... (predicted classes; runs before them lack these columns)
+ *   gaps/purification.csv    the same for purification's GMM, plus keep (probability of being fine-tuned on; 0 = removed)
  *   checkpoints/last.safetensors      model + optimizer + method state after the last finished epoch
  *   checkpoints/best.safetensors      the main-stage epoch with the best validation accuracy
  *   checkpoints/purified.safetensors  the best purification fine-tuning epoch (with purification)
@@ -60,6 +62,10 @@ export interface EpochMetrics {
   /** Method-specific diagnostics (endEpoch). */
   method: Record<string, unknown>;
   seconds: number;
+  /** Of `seconds`, those spent on training-set gap passes (eval predictions, GMM, gaps CSV); absent in runs before it was measured. */
+  gapSeconds?: number;
+  /** fp16 only: the loss scale after the epoch and the optimizer steps skipped for inf/NaN gradients in it. */
+  amp?: { lossScale: number; skippedSteps: number };
 }
 
 export interface PurificationSummary {

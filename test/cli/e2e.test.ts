@@ -49,7 +49,7 @@ describe.skipIf(!existsSync(TRAINER))('mmgap with the real trainer', () => {
     expect(gmm.purification?.total).toBe(60);
     for (const run of ['joint', 'gmm-adaptive']) {
       expect(read<{ formatVersion: number }>(join(out, run, 'config.json')).formatVersion).toBe(RUN_FORMAT_VERSION);
-      expect(readFileSync(join(out, run, 'gaps', 'epoch-2.csv'), 'utf8').split('\n')[0]).toBe('id,label,gap,gamma,dominant,corrupted');
+      expect(readFileSync(join(out, run, 'gaps', 'epoch-2.csv'), 'utf8').split('\n')[0]).toBe('id,label,gap,gamma,dominant,corrupted,pred,pred_audio,pred_visual');
       expect(existsSync(j.reports[run])).toBe(true);
     }
 

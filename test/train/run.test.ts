@@ -21,7 +21,7 @@ function readMetrics(dir: string): EpochMetrics[] {
 /** What must be identical between an interrupted-and-resumed run and an uninterrupted one. */
 function comparable(s: RunSummary, m: EpochMetrics[]): unknown {
   return { bestEpoch: s.bestEpoch, val: s.val, test: s.test, confusion: s.confusion, auroc: s.auroc, purification: s.purification,
-    metrics: m.map(({ seconds: _s, ...rest }) => rest) };
+    metrics: m.map(({ seconds: _s, gapSeconds: _g, ...rest }) => rest) };
 }
 
 describe('trainRun', () => {
@@ -46,7 +46,7 @@ describe('trainRun', () => {
     expect(s.test.acc).toBeGreaterThan(0.5); // 3 classes, learnable: far above chance
     expect(Object.keys(s.test.modality).sort()).toEqual(['audio', 'visual']);
     const csv = readFileSync(join(out, 'gaps', 'epoch-4.csv'), 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('id,label,gap,gamma,dominant,corrupted');
+    expect(csv[0]).toBe('id,label,gap,gamma,dominant,corrupted,pred,pred_audio,pred_visual');
     expect(csv.length).toBe(1 + 60);
     for (const line of csv.slice(1)) {
       const [, , gap, gamma, dom] = line.split(',');
@@ -87,6 +87,13 @@ describe('trainRun', () => {
     const m = readMetrics(out);
     expect(m.slice(4).map((x) => x.stage)).toEqual(['finetune', 'finetune']);
     expect(existsSync(join(out, 'checkpoints', 'purified.safetensors'))).toBe(true);
+    // gaps/purification.csv records the choice: keep 1 exactly where gamma < tau.
+    const rows = readFileSync(join(out, 'gaps', 'purification.csv'), 'utf8').trim().split('\n');
+    expect(rows[0]).toBe('id,label,gap,gamma,dominant,corrupted,pred,pred_audio,pred_visual,keep');
+    expect(rows.length).toBe(1 + 60);
+    const keep = rows.slice(1).map((line) => line.split(',').map(Number)).map((f) => ({ gamma: f[3] as number, keep: f[9] as number }));
+    expect(keep.filter((r) => r.keep === 1).length).toBe(p.kept);
+    for (const r of keep) expect(r.keep).toBe(r.gamma < 0.5 ? 1 : 0);
   });
 
   it('a run killed with SIGKILL resumes and ends with the same numbers as an uninterrupted one', async () => {
