@@ -36,7 +36,8 @@ export function flagOf(key: string): string {
 /** What commander hands back: values by camelCased flag name, undefined when not given. */
 export type RunFlagValues = Record<string, unknown> & { config?: string; purify?: boolean };
 
-function option(flag: string, s: Setting, group: string): Option {
+/** The flag of one declared setting: its help, what it accepts and its default; the text is parsed, validated later. */
+export function option(flag: string, s: Setting, group: string): Option {
   const dflt = s.type === 'record' ? '' : `, default ${formatValue(s.default)}`;
   switch (s.type) {
     case 'boolean':
