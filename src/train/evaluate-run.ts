@@ -43,7 +43,7 @@ async function selectedPredictions(outDir: string, split: Split, hooks: RunHooks
   try {
     // The run's own prediction rule (its method's fusion), as in training.
     const method = getMethod(cfg.method).create(cfg.methodOptions);
-    return { cfg, epoch: ck.meta.epoch, preds: await predict(model, loader, device, { method }), classes: dataset.classes };
+    return { cfg, epoch: ck.meta.epoch, preds: await predict(model, loader, device, { method, precision: cfg.precision }), classes: dataset.classes };
   } finally {
     await loader.close();
   }

@@ -1,8 +1,8 @@
 /** Eval-mode passes and their scores: accuracy, macro-F1 and the confusion matrix, fused and per modality. */
-import { noGrad, tidy, nn, tensor, type Tensor } from '../torch/index.js';
+import { noGrad, tidy, nn, tensor, withPrecision, type Precision, type Tensor } from '../torch/index.js';
 import { accuracy, argmaxRows, confusionMatrix, macroF1 } from '../core/index.js';
 import type { Batch, Loader } from '../data/index.js';
-import type { MultimodalModel } from '../models/types.js';
+import type { ModelOutput, MultimodalModel } from '../models/types.js';
 import type { FuseContext, Method, SplitPredictions, TrainBatch } from '../methods/method.js';
 import type { SplitScores } from './types.js';
 
@@ -13,10 +13,23 @@ export function toTensors(b: Batch, device: string): TrainBatch {
   return { inputs, labels: tensor(b.labels, [b.size]).long().to(device as never), index: b.index, ids: b.ids, size: b.size };
 }
 
-/** How an evaluation pass predicts: the method whose `fuse` gives the fused logits (default: the model's), and whether to keep encoder features. */
+/**
+ * A model output in float32 (as is when it already is): under autocast the logits come out in
+ * bfloat16 or float16, and every loss, probability and gap is computed from their float32 values.
+ */
+export function float32Output(out: ModelOutput): ModelOutput {
+  const f = (r: Record<string, Tensor>): Record<string, Tensor> => Object.fromEntries(Object.entries(r).map(([k, t]) => [k, t.float()]));
+  return { fused: out.fused.float(), unimodal: f(out.unimodal), features: f(out.features) };
+}
+
+/**
+ * How an evaluation pass predicts: the method whose `fuse` gives the fused logits (default: the
+ * model's), whether to keep encoder features, and the precision of the forward pass (default fp32).
+ */
 export interface PredictOptions {
   method?: Pick<Method, 'fuse'> | null;
   features?: boolean;
+  precision?: Precision;
 }
 
 function join(parts: Float32Array[]): Float32Array {
@@ -28,8 +41,9 @@ function join(parts: Float32Array[]): Float32Array {
 
 /**
  * Runs the model in eval mode (no dropout, BatchNorm running statistics) over a loader and
- * collects softmax probabilities (always float32, whatever the model computes in); restores
- * the previous training mode.
+ * collects softmax probabilities; restores the previous training mode. Only the model's forward
+ * pass runs in `o.precision`: fusion and softmax take its logits in float32, so the probabilities
+ * (and the gaps and GMM behind them) are float32 computations whatever the precision.
  */
 export async function predict(model: MultimodalModel, loader: Loader, device: string, o: PredictOptions = {}): Promise<SplitPredictions> {
   const wasTraining = model.training;
@@ -47,13 +61,13 @@ export async function predict(model: MultimodalModel, loader: Loader, device: st
     for await (const b of loader) {
       tidy(() => noGrad(() => {
         const tb = toTensors(b, device);
-        const out = model.forward(tb.inputs);
+        const out = float32Output(withPrecision(o.precision ?? 'fp32', device, () => model.forward(tb.inputs)));
         const z = o.method?.fuse ? o.method.fuse(out, fctx) : out.fused;
         fused.push(nn.F.softmax(z.float(), 1).toFloat32Array());
         for (const m of model.modalities) {
-          (unimodal[m] as Float32Array[]).push(nn.F.softmax((out.unimodal[m] as Tensor).float(), 1).toFloat32Array());
+          (unimodal[m] as Float32Array[]).push(nn.F.softmax(out.unimodal[m] as Tensor, 1).toFloat32Array());
           if (o.features) {
-            const f = (out.features[m] as Tensor).float().flatten(1);
+            const f = (out.features[m] as Tensor).flatten(1);
             dims[m] = f.size(1);
             (features[m] as Float32Array[]).push(f.toFloat32Array());
           }

@@ -3,11 +3,11 @@
  * every stage does with them: train one epoch with a method's hooks (then diagnose the training
  * gaps and score validation), and predict a split with the run's own prediction rule.
  */
-import { manualSeed, tidy, type Tensor, type optim } from '../torch/index.js';
+import { GradScaler, manualSeed, tidy, withPrecision, type Tensor, type optim } from '../torch/index.js';
 import type { Dataset, Loader } from '../data/index.js';
 import type { MultimodalClassifier } from '../models/classifier.js';
 import type { EpochContext, Method, SplitPredictions, Stage, StepContext } from '../methods/method.js';
-import { predict, scoreSplit, toTensors } from './evaluate.js';
+import { float32Output, predict, scoreSplit, toTensors } from './evaluate.js';
 import { diagnose, rowsToCsv, type Diagnostics } from './diagnostics.js';
 import type { RunDir } from './rundir.js';
 import type { Best, StageName } from './stage.js';
@@ -57,6 +57,10 @@ export class Session {
   best: Partial<Record<StageName, Best>> = {};
   /** Eval-mode training predictions of the current weights, when known (reused across epoch boundaries). */
   #trainCache: SplitPredictions | null = null;
+  /** Dynamic loss scaling, for fp16 only (bf16 has float32's range). */
+  readonly scaler: GradScaler | null;
+  /** Seconds spent on training-set gap passes (predictions and GMM) in the current epoch. */
+  #gapSeconds = 0;
 
   /**
    * `predictor` is the run's method: its `fuse` is the run's prediction rule in every evaluation
@@ -67,6 +71,10 @@ export class Session {
     this.modalities = model.modalities;
     this.numClasses = model.numClasses;
     this.trainSize = dataset.samples('train').length;
+    this.scaler = cfg.precision === 'fp16' ? new GradScaler() : null;
+    if (this.scaler && predictor.backward) {
+      throw new Error(`precision fp16: method ${predictor.name} computes its own gradients, which loss scaling does not cover. Fix: use --precision bf16 or fp32`);
+    }
   }
 
   log(line: string): void {
@@ -79,14 +87,16 @@ export class Session {
 
   async trainPredictions(o: { features?: boolean } = {}): Promise<SplitPredictions> {
     if (!this.#trainCache || (o.features && !this.#trainCache.features)) {
-      this.#trainCache = await predict(this.model, this.loaders.trainEval, this.device, { method: this.predictor, features: o.features });
+      const t0 = performance.now();
+      this.#trainCache = await predict(this.model, this.loaders.trainEval, this.device, { method: this.predictor, features: o.features, precision: this.cfg.precision });
+      this.#gapSeconds += (performance.now() - t0) / 1000;
     }
     return this.#trainCache;
   }
 
   /** Eval-mode predictions of the current weights on a split, by the run's prediction rule. */
   predict(loader: Loader): Promise<SplitPredictions> {
-    return predict(this.model, loader, this.device, { method: this.predictor });
+    return predict(this.model, loader, this.device, { method: this.predictor, precision: this.cfg.precision });
   }
 
   #setFrozen(frozen: boolean): void {
@@ -102,6 +112,8 @@ export class Session {
     const t0 = performance.now();
     const { stage, method, optimizer } = plan;
     manualSeed(epochSeed(this.cfg.seed, epoch));
+    this.#gapSeconds = 0;
+    const skippedBefore = this.scaler?.skippedSteps ?? 0;
     const ectx: EpochContext = {
       model: this.model, epoch, stage, modalities: this.modalities, numClasses: this.numClasses, trainSize: this.trainSize,
       trainPredictions: (o) => this.trainPredictions(o), log: (l) => this.log(l),
@@ -127,17 +139,29 @@ export class Session {
         const r = tidy(() => {
           const tb = toTensors(b, this.device);
           optimizer.zeroGrad();
-          const out = this.model.forward(tb.inputs);
-          const res = method.loss(out, tb, sctx);
+          // The forward pass and the loss run under autocast (as PyTorch's recipe); the method
+          // sees the model's outputs in float32, so its loss is a float32 computation. Backward
+          // runs outside the region, in the dtypes the forward pass recorded.
+          const { out, res } = withPrecision(this.cfg.precision, this.device, () => {
+            const o = float32Output(this.model.forward(tb.inputs));
+            return { out: o, res: method.loss(o, tb, sctx) };
+          });
           const value = res.loss.item();
           if (!Number.isFinite(value)) {
             throw new Error(`loss is ${value} at epoch ${epoch + 1}, step ${steps + 1} (method ${method.name}, lr ${lr}); ` +
               'lower --lr, or check the data with `mmgap data verify`');
           }
           if (method.backward) method.backward(res, out, tb, sctx);
-          else res.loss.backward();
+          else (this.scaler ? this.scaler.scaleLoss(res.loss) : res.loss).backward();
+          // Methods read and scale true gradients: unscaled before beforeStep.
+          this.scaler?.unscale_(optimizer);
           const extra = method.beforeStep?.(out, tb, sctx);
-          optimizer.step();
+          if (this.scaler) {
+            this.scaler.step(optimizer);
+            this.scaler.update();
+          } else {
+            optimizer.step();
+          }
           const pred = (out.fused as Tensor).detach().argmax(1).toArray();
           let ok = 0;
           pred.forEach((p, i) => { if (p === b.labels[i]) ok++; });
@@ -161,13 +185,18 @@ export class Session {
       epoch: epoch + 1, stage, lr,
       train: { loss: lossSum / Math.max(seen, 1), acc: correct / Math.max(seen, 1), logs: Object.fromEntries(Object.entries(logSums).map(([k, v]) => [k, v / Math.max(steps, 1)])) },
       val, gap: diag?.gap ?? null, gmm: diag?.gmm ?? null, method: methodDiag, seconds: (performance.now() - t0) / 1000,
+      gapSeconds: this.#gapSeconds,
+      ...(this.scaler && { amp: { lossScale: this.scaler.scale, skippedSteps: this.scaler.skippedSteps - skippedBefore } }),
     };
   }
 
   /** The training-set diagnostics of the current weights, written as gaps/epoch-<epoch>.csv. */
   async diagnose(epoch: number): Promise<Diagnostics> {
-    const diag = diagnose(await this.trainPredictions(), this.modalities, this.cfg.seed);
+    const preds = await this.trainPredictions();
+    const t0 = performance.now();
+    const diag = diagnose(preds, this.modalities, this.cfg.seed);
     this.dir.writeGaps(epoch, rowsToCsv(diag.rows));
+    this.#gapSeconds += (performance.now() - t0) / 1000;
     return diag;
   }
 }

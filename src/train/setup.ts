@@ -1,14 +1,15 @@
 /** What training and the run-directory commands set up alike: threads, device, data, loaders, model. */
 import { availableParallelism } from 'node:os';
-import { resolveDevice, setNumThreads } from '../torch/index.js';
+import { checkPrecision, resolveDevice, setNumThreads } from '../torch/index.js';
 import { createLoader, openDataset, type Dataset, type Loader, type LoaderOptions, type Split } from '../data/index.js';
 import { buildModel, type MultimodalClassifier } from '../models/classifier.js';
 import type { RunConfig } from './types.js';
 
-/** Sets libtorch's threads, checks the device and opens the run's dataset. */
+/** Sets libtorch's threads, checks the device (and that it can run the precision) and opens the run's dataset. */
 export async function openRunData(cfg: RunConfig): Promise<{ device: string; dataset: Dataset }> {
   setNumThreads(cfg.threads || availableParallelism());
   const device = resolveDevice(cfg.device);
+  checkPrecision(cfg.precision, device);
   const dataset = await openDataset(cfg.data, { ...cfg.dataOptions, skipBadSamples: cfg.skipBadSamples });
   return { device, dataset };
 }

@@ -5,7 +5,7 @@
  * purification); the checkpoint says which stage it was written in, so a resumed run skips the
  * stages that finished and continues the one that did not.
  */
-import type { Tensor, optim } from '../torch/index.js';
+import type { GradScaler, Tensor, optim } from '../torch/index.js';
 import type { Method, MethodState } from '../methods/method.js';
 import { pick, prefixed, type CheckpointName } from './rundir.js';
 import type { EpochPlan, Session } from './session.js';
@@ -31,6 +31,8 @@ export interface CheckpointMeta {
   method: Record<string, unknown>;
   /** What the stage must remember besides (e.g. purification's selection); its tensors are under "stage.". */
   stageData: Record<string, unknown>;
+  /** The fp16 loss scaler's state (fp16 runs only). */
+  scaler?: ReturnType<GradScaler['stateDict']>;
 }
 
 export interface Checkpoint { tensors: Map<string, Tensor>; meta: CheckpointMeta }
@@ -85,6 +87,7 @@ export async function runStage(s: Session, spec: StageSpec, last: Checkpoint | n
       spec.optimizer.loadStateDict({ tensors: pick(last.tensors, 'optim.'), meta: last.meta.optimizer });
       spec.schedule?.setEpoch(done);
       spec.stateful.loadState?.({ json: last.meta.method, tensors: Object.fromEntries(pick(last.tensors, 'method.')) });
+      if (last.meta.scaler) s.scaler?.loadStateDict(last.meta.scaler);
       s.invalidate();
     }
   }
@@ -102,7 +105,7 @@ export async function runStage(s: Session, spec: StageSpec, last: Checkpoint | n
     const meta: CheckpointMeta = {
       stage: spec.name, epochsDone: k + 1, step: s.step, history: s.history,
       best: s.best, optimizer: spec.optimizer.stateDict().meta,
-      method: ms?.json ?? {}, stageData: spec.stageData,
+      method: ms?.json ?? {}, stageData: spec.stageData, ...(s.scaler && { scaler: s.scaler.stateDict() }),
     };
     s.dir.saveCheckpoint('last', new Map([
       ...prefixed('model.', s.model.stateDict()),
