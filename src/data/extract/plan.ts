@@ -64,13 +64,14 @@ function videosInFolder(dir: string): { videos: SourceVideo[]; otherFiles: numbe
     if (VIDEO_EXTENSIONS.includes(extname(file).toLowerCase())) videos.push({ path: file, id: basename(file, extname(file)), classFolder });
     else otherFiles++;
   };
-  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    if (e.name.startsWith('.')) continue;
-    if (e.isFile()) take(join(dir, e.name), null);
-    else if (e.isDirectory()) {
-      for (const f of readdirSync(join(dir, e.name), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-        if (f.isFile() && !f.name.startsWith('.')) take(join(dir, e.name, f.name), e.name);
-      }
+  // names sorted, hidden ones skipped; stat (not the entry type) so that symbolic links count as what they point to
+  const entries = (d: string): string[] => readdirSync(d).filter((n) => !n.startsWith('.')).sort();
+  for (const name of entries(dir)) {
+    const path = join(dir, name);
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st?.isFile()) take(path, null);
+    else if (st?.isDirectory()) {
+      for (const f of entries(path)) if (statSync(join(path, f), { throwIfNoEntry: false })?.isFile()) take(join(path, f), name);
     }
   }
   return { videos, otherFiles };
