@@ -5,7 +5,7 @@ SHELL := /bin/bash
 NPM_STAMP := node_modules/.package-lock.json
 ADDON := native/build/Release/mmgap_native.node
 APT_PACKAGES := libtorch-dev python3-torch python3-sklearn python3-scipy python3-torchaudio python3-torchvision \
-                libopenblas0-pthread chromium
+                libopenblas0-pthread chromium ffmpeg
 
 .PHONY: demo test deps deps-system build clean
 
@@ -21,7 +21,7 @@ test: build
 deps: $(NPM_STAMP) deps-system
 
 # System packages: libtorch for the engine, Debian's PyTorch/scikit-learn/SciPy as the references
-# the tests compare against, Chromium for the report test.
+# the tests compare against, Chromium for the report test, ffmpeg for `mmgap data extract`.
 deps-system:
 	@pkgs="$(APT_PACKAGES)"; [ -z "$$LIBTORCH" ] || pkgs="$${pkgs/libtorch-dev/}"; \
 	missing=$$(for p in $$pkgs; do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
