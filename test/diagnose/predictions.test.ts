@@ -227,8 +227,9 @@ describe('the two forms of mmgap diagnose', () => {
       [['diagnose'], /nothing to diagnose: give a run directory \(mmgap diagnose RUN_DIR\) or a predictions file/],
       [['diagnose', 'runs/a', '--predictions', 'p.npz', '--out', 'd'], /give a run directory or --predictions, not both/],
       [['diagnose', '--predictions', 'p.npz'], /--predictions needs --out DIR/],
-      [['diagnose', '--predictions', 'p.npz', '--out', 'd', '--split', 'test'], /--split only apply to a run directory/],
-      [['diagnose', 'runs/a', '--gmm-on', 'absolute'], /--gmm-on only apply to --predictions/],
+      [['diagnose', '--predictions', 'p.npz', '--out', 'd', '--split', 'test'], /--split applies only to a run directory/],
+      [['diagnose', 'runs/a', '--gmm-on', 'absolute'], /--gmm-on applies only to --predictions/],
+      [['diagnose', 'runs/a', '--out', 'd', '--seed', '3'], /--out, --seed apply only to --predictions; a run is diagnosed with its own settings/],
       [['diagnose', '--predictions', 'p.npz', '--out', 'd', '--scores', 'softmax'], /setting scores must be one of auto, probs, logits, got "softmax"; change --scores/],
     ];
     for (const [argv, message] of cases) {

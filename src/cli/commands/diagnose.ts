@@ -99,11 +99,11 @@ function checkForm(dir: string | undefined, flags: DiagnoseFlags, cmd: Command):
   }
   const predictionsOnly = ['out', ...Object.keys(PREDICTIONS_SETTINGS)].filter((k) => flags[k as keyof DiagnoseFlags] !== undefined);
   if (dir !== undefined && predictionsOnly.length > 0) {
-    throw new UsageError(`${predictionsOnly.map(flagOf).join(', ')} only apply to --predictions; a run is diagnosed with its own settings`);
+    throw new UsageError(`${predictionsOnly.map(flagOf).join(', ')} ${predictionsOnly.length === 1 ? 'applies' : 'apply'} only to --predictions; a run is diagnosed with its own settings`);
   }
   if (flags.predictions !== undefined) {
     const runOnly = [...(flags.csv !== undefined ? ['--csv'] : []), ...(cmd.getOptionValueSource('split') === 'default' ? [] : ['--split'])];
-    if (runOnly.length > 0) throw new UsageError(`${runOnly.join(', ')} only apply to a run directory; with --predictions the outputs go to --out DIR`);
+    if (runOnly.length > 0) throw new UsageError(`${runOnly.join(', ')} ${runOnly.length === 1 ? 'applies' : 'apply'} only to a run directory; with --predictions the outputs go to --out DIR`);
     if (flags.out === undefined) throw new UsageError('--predictions needs --out DIR, where report.html, gaps.csv and diagnosis.json are written');
   }
 }
