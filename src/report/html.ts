@@ -28,6 +28,15 @@ figure.chart figcaption { font-size: 12px; color: #555; max-width: 560px; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(270px, 1fr)); gap: 4px; }
 .grid figure.chart { margin: 0; } .grid figcaption { display: none; }
 .swatch { display: inline-block; width: 12px; height: 12px; margin: 0 4px 0 12px; vertical-align: -1px; }
+h3 { font-size: 15px; margin: 18px 0 4px; }
+.gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(270px, 1fr)); gap: 8px; }
+.sample { border: 1px solid #ddd; border-radius: 4px; padding: 6px; font-size: 12px; }
+.sample .note { font-size: 11px; }
+.thumbs { display: flex; flex-wrap: wrap; gap: 6px; align-items: flex-end; margin-bottom: 4px; }
+figure.thumb { margin: 0; text-align: center; } figure.thumb figcaption { font-size: 11px; color: #555; }
+figure.thumb img { display: block; image-rendering: pixelated; border: 1px solid #eee; }
+.thumb-missing { display: flex; align-items: center; justify-content: center; width: 96px; height: 48px; background: #f5f5f5; color: #888; font-size: 11px; }
+.ok { color: #2a7a2a; } .wrong { color: #b3261e; }
 `;
 
 /** A complete, self-contained page. */

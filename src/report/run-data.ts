@@ -25,6 +25,8 @@ export interface RunData {
   summary: RunSummary | null;
   /** Per-sample gaps by 1-based epoch (only the epochs whose gaps/epoch-N.csv exists). */
   gaps: Map<number, GapRow[]>;
+  /** gaps/purification.csv: purification's per-sample choice (absent when the run did not record one). */
+  purificationRows?: GapRow[];
 }
 
 async function readJson(file: string): Promise<Record<string, unknown>> {
@@ -98,6 +100,9 @@ async function readGaps(dir: string): Promise<Map<number, GapRow[]>> {
 /** Reads everything a report needs from a run directory. */
 export async function readRunDir(dir: string): Promise<RunData> {
   const config = await checkRunDir(dir);
-  const [metrics, summary, gaps] = await Promise.all([readMetrics(dir), readSummary(dir), readGaps(dir)]);
-  return { dir: resolve(dir), config, metrics, summary, gaps };
+  const purificationFile = join(dir, 'gaps', 'purification.csv');
+  const [metrics, summary, gaps, purificationRows] = await Promise.all([
+    readMetrics(dir), readSummary(dir), readGaps(dir), existsSync(purificationFile) ? readGapsCsv(purificationFile) : undefined,
+  ]);
+  return { dir: resolve(dir), config, metrics, summary, gaps, ...(purificationRows ? { purificationRows } : {}) };
 }

@@ -1,7 +1,8 @@
 /**
  * report.html of a run directory: results, accuracy curves, per-epoch gap histograms with the
  * fitted GMM, model selection (BIC), the imbalanced subgroup over time, the test confusion
- * matrix, purification and the config. Charts are Vega-Lite rendered to inline SVG, so the
+ * matrix, purification, a gallery of imbalanced, balanced and purified-away samples, and the
+ * config. Charts are Vega-Lite rendered to inline SVG and thumbnails are PNG data URIs, so the
  * page opens offline and loads nothing.
  */
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { gapHistogramSpec, GROUP_COLORS, isDiagnosed } from './charts/gap-histog
 import { purificationSpec } from './charts/purification.js';
 import { subgroupSpec } from './charts/subgroup.js';
 import { duration, pct } from './format.js';
+import { gallerySection } from './gallery.js';
 import { escapeHtml, figure, page, table } from './html.js';
 import { readRunDir, type RunData } from './run-data.js';
 import { renderSvg } from './vega-svg.js';
@@ -96,6 +98,7 @@ export async function renderReport(run: RunData): Promise<string> {
     await histogramsSection(run),
     await confusionSection(run.summary),
     await purificationSection(run.summary),
+    await gallerySection(run),
     configSection(run),
   ];
   return page(title, body.join('\n'));

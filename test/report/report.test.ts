@@ -1,10 +1,12 @@
-/** report.html of a fabricated run: self-contained, and every chart renders with data in headless Chromium. */
+/** report.html of a fabricated run: self-contained, and every chart and gallery thumbnail renders in headless Chromium. */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { GALLERY_SIZE } from '../../src/report/gallery.js';
 import { writeReport } from '../../src/report/index.js';
+import { writeGalleryDataset } from './helpers/gallery-dataset.js';
 import { writeRunFixture } from './helpers/run-fixture.js';
 import { PURIFY_DEFAULTS } from '../../src/train/config.js';
 
@@ -12,7 +14,11 @@ const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts');
 const dir = mkdtempSync(join(tmpdir(), 'mmgap-report-'));
 const finished = join(dir, 'finished');
-const config = writeRunFixture(finished, { config: { epochs: 6, warmup: 2, purify: { ...PURIFY_DEFAULTS, epochs: 2 } } });
+// The run's data: a folder dataset with a modality of every rank, for the gallery's thumbnails.
+const data = writeGalleryDataset(join(dir, 'data'), 400);
+const config = writeRunFixture(finished, { config: { data, epochs: 6, warmup: 2, purify: { ...PURIFY_DEFAULTS, epochs: 2 } } });
+/** Modalities of the gallery dataset: one thumbnail each per gallery card. */
+const MODALITIES = 4;
 const epochs = config.epochs + (config.purify?.epochs ?? 0);
 const CHARTS = ['accuracy', 'bic', 'subgroup', ...Array.from({ length: epochs }, (_, i) => `gaps-epoch-${i + 1}`), 'confusion', 'purification'];
 
@@ -27,20 +33,25 @@ describe('writeReport', () => {
     for (const name of CHARTS) expect(html).toContain(`data-chart="${name}"`);
     expect(html).toContain('320 of 400 (80.0 %)');
     expect(html).toMatch(/<td>epochs<\/td><td>6<\/td>/);
+    for (const gallery of ['imbalanced', 'balanced', 'removed']) expect(html).toContain(`data-gallery="${gallery}"`);
+    expect(html).not.toContain('No thumbnails');
   });
 
   it('reports an unfinished run without its test results', async () => {
     const partial = join(dir, 'partial');
-    writeRunFixture(partial, { finished: false });
+    writeRunFixture(partial, { finished: false, predictions: false, config: { data: `folder:${join(dir, 'moved-away')}` } });
     const html = readFileSync(await writeReport(partial), 'utf8');
     expect(html).toContain('The run has not finished');
+    // Its data is gone and its gaps CSVs predate predictions: the gallery shows the rows and says why thumbnails are missing.
+    expect(html).toMatch(/<b>No thumbnails<\/b>: the dataset &quot;folder:[^&]*moved-away&quot; could not be opened/);
+    expect(html).toContain('data-gallery="imbalanced"');
     expect(html).toContain('data-chart="accuracy"');
     expect(html).not.toContain('data-chart="confusion"');
   });
 });
 
 describe.skipIf(!existsSync(CHROMIUM))('report.html in headless Chromium', () => {
-  it('renders every chart with visible marks, loads nothing from outside, logs no error', async () => {
+  it('renders every chart with visible marks and every gallery thumbnail, loads nothing from outside, logs no error', async () => {
     const file = await writeReport(finished);
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -72,6 +83,20 @@ describe.skipIf(!existsSync(CHROMIUM))('report.html in headless Chromium', () =>
         expect(c.svg?.h, c.name ?? '').toBeGreaterThan(80);
         expect(c.shapes, c.name ?? '').toBeGreaterThan(0);
         expect(c.drawn, c.name ?? '').toBeGreaterThan(0);
+      }
+      const thumbnails = await page.$$eval('.gallery img', (imgs) =>
+        (imgs as unknown as { alt: string; complete: boolean; naturalWidth: number; naturalHeight: number; getBoundingClientRect(): { width: number; height: number } }[]).map((img) => {
+          const box = img.getBoundingClientRect();
+          return { alt: img.alt, complete: img.complete, natural: img.naturalWidth * img.naturalHeight, shown: box.width * box.height };
+        }),
+      );
+      const cards = await page.$$eval('.gallery', (gs) => gs.map((g) => [g.getAttribute('data-gallery'), g.querySelectorAll('.sample').length] as const));
+      expect(cards).toEqual([['imbalanced', GALLERY_SIZE.imbalanced], ['balanced', GALLERY_SIZE.balanced], ['removed', GALLERY_SIZE.removed]]);
+      expect(thumbnails.length).toBe(MODALITIES * (GALLERY_SIZE.imbalanced + GALLERY_SIZE.balanced + GALLERY_SIZE.removed));
+      for (const t of thumbnails) {
+        expect(t.complete, t.alt).toBe(true);
+        expect(t.natural, t.alt).toBeGreaterThan(0);
+        expect(t.shown, t.alt).toBeGreaterThan(0);
       }
       expect(errors).toEqual([]);
       expect(requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:'))).toEqual([]);

@@ -1,6 +1,6 @@
 /**
- * Writes a realistic run directory (config.json, metrics.jsonl, gaps/epoch-N.csv, summary.json)
- * without training: a two-group gap distribution whose imbalanced share shrinks over epochs,
+ * Writes a realistic run directory (config.json, metrics.jsonl, gaps/epoch-N.csv with predicted
+ * classes, gaps/purification.csv when it purifies, summary.json) without training: a two-group gap distribution whose imbalanced share shrinks over epochs,
  * ground-truth corruption flags correlated with it, rising accuracies and a confusion matrix.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -21,6 +21,8 @@ export interface FixtureOptions {
   testAcc?: number;
   /** Wall time of the summary (default 42 s). */
   wallSeconds?: number;
+  /** Write the pred,pred_audio,pred_visual columns (default true; false: the gaps CSV of older runs). */
+  predictions?: boolean;
 }
 
 const CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
@@ -54,7 +56,9 @@ export function writeRunFixture(dir: string, options: FixtureOptions = {}): RunC
     const share = 0.3 - 0.2 * progress;
     const bal = { mean: 0.05, variance: 0.02 };
     const imb = { mean: 0.7 - 0.2 * progress, variance: 0.01 };
-    const lines = ['id,label,gap,gamma,dominant,corrupted'];
+    const predictions = options.predictions ?? true;
+    const lines = [`id,label,gap,gamma,dominant,corrupted${predictions ? ',pred,pred_audio,pred_visual' : ''}`];
+    const keepLines = [`${lines[0]},keep`];
     const gaps: number[] = [];
     let imbalancedCount = 0;
     for (let i = 0; i < n; i++) {
@@ -67,9 +71,16 @@ export function writeRunFixture(dir: string, options: FixtureOptions = {}): RunC
       const gamma = pj / (pi + pj);
       if (gamma > 0.5) imbalancedCount++;
       gaps.push(gap);
-      lines.push(`s${i},${i % 10},${gap.toFixed(5)},${gamma.toFixed(5)},${gap >= 0 ? 'audio' : 'visual'},${corrupted ? 1 : 0}`);
+      // Vision errs on corrupted samples and, with it, now and then the fused head.
+      const label = i % 10;
+      const wrong = (label + 1) % 10;
+      const preds = predictions ? `,${corrupted && i % 3 === 0 ? wrong : label},${label},${corrupted ? wrong : label}` : '';
+      lines.push(`s${i},${label},${gap.toFixed(5)},${gamma.toFixed(5)},${gap >= 0 ? 'audio' : 'visual'},${corrupted ? 1 : 0}${preds}`);
+      keepLines.push(`${lines[lines.length - 1]},${gamma < (config.purify?.tau ?? 0.5) ? 1 : 0}`);
     }
     writeFileSync(join(dir, 'gaps', `epoch-${epoch}.csv`), `${lines.join('\n')}\n`);
+    // Purification decides on the selected (last main-stage) model's gaps.
+    if (config.purify && epoch === config.epochs) writeFileSync(join(dir, 'gaps', 'purification.csv'), `${keepLines.join('\n')}\n`);
     const h = histogram(gaps, { bins: 40, range: [-1, 1] });
     const acc = 0.5 + 0.4 * progress;
     metrics.push({
