@@ -54,7 +54,8 @@ function expectSameGmm(a: GmmDiagnostics, b: GmmDiagnostics, tol: number): void 
 }
 
 const torchMissing = ((): string | null => {
-  const r = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
+  // find_spec: present or not, without the seconds an import of torch takes.
+  const r = spawnSync(PYTHON, ['-c', 'import importlib.util as u, sys; sys.exit(not (u.find_spec("torch") and u.find_spec("numpy")))'], { encoding: 'utf8' });
   return r.error ? `${PYTHON} is absent` : r.status !== 0 ? `${PYTHON} lacks torch/numpy` : null;
 })();
 if (torchMissing) console.warn(`SKIPPING the PyTorch-written predictions checks: ${torchMissing}`);
