@@ -3,7 +3,7 @@
  * feed the library's validation, the CLI's flags and --help, and config files alike. Engine-free:
  * the CLI validates before libtorch starts; the methods come in as an argument.
  */
-import { ENCODERS, FUSIONS } from '../models/kinds.js';
+import { ENCODERS, FUSIONS, parseEncoderChoice } from '../models/kinds.js';
 import { ROLES } from '../methods/roles.js';
 import type { MethodFactory } from '../methods/method.js';
 import { defaultsOf, resolveSettings, SettingError, settings, type Values } from '../settings.js';
@@ -20,8 +20,12 @@ export const RUN_SETTINGS = settings({
   dataOptions: { type: 'record', default: {}, help: 'dataset options, e.g. regime=corrupt or fold=2 for avdigits (docs/DATA.md)' },
   method: { type: 'string', default: ROLES.default, help: 'training method (`mmgap methods` lists them)' },
   methodOptions: { type: 'record', default: {}, help: 'options of the method (`mmgap methods` lists them)' },
-  perMethodOptions: { type: 'record', default: {}, help: 'options by method name, e.g. {"ogm-ge": {"alpha": 0.3}}: the run\'s method takes its entry beneath methodOptions (preset files set each peer\'s published values)' },
-  encoder: { type: 'choice', choices: ENCODERS, default: 'small-cnn', help: 'encoders: small-cnn (fast, CPU) or resnet18 (the peers\'; frames need it)' },
+  perMethodOptions: { type: 'record', default: {}, help: 'options by method name ({method: {option: value}}): the run\'s method takes its entry beneath methodOptions (the presets in configs/ set the peers\' published values)' },
+  encoder: {
+    type: 'string', default: 'auto', check: (v) => { const c = parseEncoderChoice(v); return typeof c === 'string' ? c : null; },
+    help: `encoders: auto (by kind: mlp for vectors, seq-cnn for sequences, small-cnn for images and frames), one of ${ENCODERS.join(', ')} for every modality, or per modality, e.g. audio=seq-cnn,visual=resnet18`,
+  },
+  normalize: { type: 'choice', choices: ['auto', 'off', 'on'], default: 'auto', help: 'standardise each feature with mean/std fitted on the training split (recorded in config.json): auto = for stored arrays (.npy), on = every modality, off = none' },
   fusion: { type: 'choice', choices: FUSIONS, default: 'concat', help: 'fusion: concat, sum (per-modality heads), film or gated' },
   width: { type: 'number', integer: true, min: 1, max: 1024, default: 16, help: 'channels of the small CNN\'s first stage' },
   epochs: { type: 'number', integer: true, min: 1, max: 100000, default: 15, help: 'total epochs, warm-up included' },

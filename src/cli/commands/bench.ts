@@ -30,7 +30,7 @@ const EXAMPLES = `
 Examples:
   $ mmgap bench --methods ${ROLES.reference},${ROLES.default} --seeds 0,1,2 --out runs/bench
   $ mmgap bench --methods ${ROLES.reference},${ROLES.default} --seeds 0 --folds 0,1,2,3,4,5 --purify --json
-  $ mmgap bench --data cremad:/data/CREMA-D --encoder resnet18 --methods ${ROLES.reference},${ROLES.default} --seeds 0,1
+  $ mmgap bench --config configs/cremad.yaml --data cremad:/data/CREMA-D --methods ${ROLES.reference},${ROLES.default} --seeds 0 --device cuda
 
 Each (method, seed, fold) trains into <out>/<method>-seed<seed>[-fold<k>]; finished runs (summary.json)
 are skipped, so re-running a stopped benchmark continues it. --method-opt keys go to the methods

@@ -21,11 +21,12 @@ const EXAMPLES = `
 Examples:
   $ mmgap train --data avdigits --method ${ROLES.default} --epochs 2 --warmup 1 --seed 0 --out runs/try --json
   $ mmgap train --data avdigits --method ${ROLES.reference} --epochs 2 --json
-  $ mmgap train --data cremad:/data/CREMA-D --encoder resnet18 --purify
+  $ mmgap train --config configs/cremad.yaml --data cremad:/data/CREMA-D --method ${ROLES.default} --device cuda
   $ mmgap train --method ${ROLES.default} --method-opt beta=1 --method-opt gmmOn=absolute --out runs/abs
 
 Config files (YAML or JSON) hold RunConfig fields by name (epochs, warmup, batchSize, methodOptions,
-purify: {keep, tau, epochs, ...}, ...); flags override them. Re-running the same command resumes
+perMethodOptions, purify: {keep, tau, epochs, ...}, ...); flags override them. configs/cremad.yaml,
+configs/ave.yaml and configs/ks.yaml set the peers' protocol per dataset (docs/REPRODUCE.md). Re-running the same command resumes
 from the last finished epoch (--no-resume starts over). Ctrl-C stops after the current step.`;
 
 export function registerTrain(program: Command, ctx: CliContext): void {
