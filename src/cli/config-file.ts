@@ -1,13 +1,27 @@
 /** Reading `--config FILE` (YAML, or JSON, which is YAML too) into RunConfig fields, checked by the settings' own rules. */
 import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { parse, YAMLParseError } from 'yaml';
 import { resolveSettings, SettingError } from '../settings.js';
 import { PURIFY_SETTINGS, RUN_SETTINGS, type ConfigInput } from '../train/config.js';
 import { UsageError } from './errors.js';
 import { flagOf } from './run-flags.js';
+import { packageRoot } from '../package.js';
 
-export function loadConfigFile(file: string): ConfigInput {
-  if (!existsSync(file)) throw new UsageError(`config file ${file} does not exist; check the --config path`);
+/**
+ * The config file to read: `file` itself, or else the same relative path inside the installed
+ * package, so that `--config configs/cremad.yaml` finds the shipped presets from any directory.
+ */
+function locate(file: string): string | null {
+  if (existsSync(file)) return file;
+  const root = packageRoot();
+  const shipped = root && !isAbsolute(file) ? join(root, file) : null;
+  return shipped && existsSync(shipped) ? shipped : null;
+}
+
+export function loadConfigFile(requested: string): ConfigInput {
+  const file = locate(requested);
+  if (file === null) throw new UsageError(`config file ${requested} does not exist; check the --config path (the shipped presets: configs/cremad.yaml, configs/ave.yaml, configs/ks.yaml)`);
   let raw: unknown;
   try {
     raw = parse(readFileSync(file, 'utf8'));

@@ -1,6 +1,7 @@
 // The reproduction presets (configs/*.yaml): each loads and validates for every method, and trains
 // one step with its own encoders, frames, image size and recipe on a fixture in its dataset's
 // community layout (a few clips; real ResNet18 encoders at 224 x 224).
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,7 +13,8 @@ import type { RunConfig, TrainEvent } from '../../src/train/types.js';
 import { writeNpy } from '../../src/data/io/npy.js';
 import { frameFolder, put, tempDir, toneWav } from '../data/helpers/fixtures.js';
 
-const preset = (name: string): ConfigInput => loadConfigFile(join(import.meta.dirname, '..', '..', 'configs', `${name}.yaml`));
+const ROOT = join(import.meta.dirname, '..', '..');
+const preset = (name: string): ConfigInput => loadConfigFile(join(ROOT, 'configs', `${name}.yaml`));
 
 /** CREMA-D with two of its classes (the fewest clips the 224 x 224 ResNet18s must see): 4 in train.csv, 1 in test.csv. */
 function smallCremad(): string {
@@ -84,6 +86,20 @@ describe('reproduction presets', () => {
       const own = (input.perMethodOptions?.[m.name] ?? {}) as Record<string, unknown>;
       expect(cfg.methodOptions).toMatchObject(own);
       expect(cfg.perMethodOptions).toEqual({});
+    }
+  });
+
+  it('the presets ship in the package and --config configs/NAME.yaml finds them from any directory', () => {
+    const pack = spawnSync('npm', ['pack', '--dry-run', '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    const files = (JSON.parse(pack.stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
+    expect(files).toEqual(expect.arrayContaining(['configs/cremad.yaml', 'configs/ave.yaml', 'configs/ks.yaml']));
+    const cwd = process.cwd();
+    try {
+      process.chdir(tempDir('elsewhere'));
+      expect(loadConfigFile('configs/ks.yaml').data).toBe('ks');
+      expect(() => loadConfigFile('configs/kinetics.yaml')).toThrow('config file configs/kinetics.yaml does not exist; check the --config path (the shipped presets: configs/cremad.yaml, configs/ave.yaml, configs/ks.yaml)');
+    } finally {
+      process.chdir(cwd);
     }
   });
 
