@@ -34,7 +34,7 @@ function meanAbs(ours: Float32Array, raw: Uint8Array): number {
 
 beforeAll(async () => {
   for (const c of CLIPS) {
-    const video = makeVideo(join(dir, 'src', `${c.name}.mp4`), { fps: c.fps, size: `${W}x${H}`, tone: 440 });
+    const video = makeVideo(join(dir, 'src', `${c.name}.mp4`), { fps: c.fps, size: `${W}x${H}`, tone: 440, pattern: 'frame-colours' });
     mkdirSync(join(dir, 'cremad-from'), { recursive: true });
     symlinkSync(video, join(dir, 'cremad-from', `${c.cremadId}.mp4`));
     mkdirSync(join(dir, 'ks-from', 'tone'), { recursive: true });
@@ -75,9 +75,9 @@ describe('extracted clips equal the peers\' preprocessing', () => {
           expect([img.width, img.height]).toEqual([W, H]);
           const n = indices[k];
           const own = meanAbs(img.data, raw[n]);
-          expect(own, `${folder}/${name} vs source frame ${n}`).toBeLessThan(2.5);
+          expect(own, `${folder}/${name} vs source frame ${n}`).toBeLessThan(3);
           // the neighbouring source frames differ by more than the codec's error: the index is exact
-          for (const m of [n - 1, n + 1].filter((m) => m >= 0 && m < raw.length)) expect(meanAbs(img.data, raw[m])).toBeGreaterThan(own + 1);
+          for (const m of [n - 1, n + 1].filter((m) => m >= 0 && m < raw.length)) expect(meanAbs(img.data, raw[m])).toBeGreaterThan(own + 10); // measured: 1.4-2.3 own, 70-116 neighbours
         });
       }
     });

@@ -10,6 +10,8 @@ export interface VideoSpec {
   size?: string;
   /** Tone frequency, Hz; null: no audio stream. */
   tone?: number | null;
+  /** testsrc, or colours that change a lot from each frame to the next (so that a frame's index can be told from its pixels). */
+  pattern?: 'testsrc' | 'frame-colours';
 }
 
 function ffmpeg(args: string[]): void {
@@ -17,12 +19,13 @@ function ffmpeg(args: string[]): void {
   if (r.status !== 0) throw new Error(`ffmpeg ${args.join(' ')}: ${r.error?.message ?? r.stderr}`);
 }
 
-/** An H.264 + AAC (44.1 kHz stereo) mp4: testsrc (a frame counter and moving bars), and a tone. */
-export function makeVideo(file: string, { seconds = 3, fps = '25', size = '64x48', tone = 440 }: VideoSpec = {}): string {
+/** An H.264 + AAC (44.1 kHz stereo) mp4: a test pattern and a tone. */
+export function makeVideo(file: string, { seconds = 3, fps = '25', size = '64x48', tone = 440, pattern = 'testsrc' }: VideoSpec = {}): string {
   mkdirSync(dirname(file), { recursive: true });
   const audio = tone === null ? [] : ['-f', 'lavfi', '-i', `sine=frequency=${tone}:sample_rate=44100`];
   const audioOut = tone === null ? [] : ['-c:a', 'aac', '-ac', '2'];
-  ffmpeg(['-f', 'lavfi', '-i', `testsrc=size=${size}:rate=${fps}`, ...audio, '-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', ...audioOut, file]);
+  const video = pattern === 'testsrc' ? `testsrc=size=${size}:rate=${fps}` : `color=c=black:size=${size}:rate=${fps},geq=r='mod(N*37+X,256)':g='mod(N*91+Y,256)':b='mod(N*53,256)'`;
+  ffmpeg(['-f', 'lavfi', '-i', video, ...audio, '-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', ...audioOut, file]);
   return file;
 }
 
