@@ -26,6 +26,8 @@ export interface ChoiceSetting<C extends string = string> extends Base<C> {
 }
 export interface StringSetting extends Base<string> {
   type: 'string';
+  /** Checks a value with a grammar of its own; returns what is wrong with it, or null. */
+  check?: (v: string) => string | null;
 }
 export interface BooleanSetting extends Base<boolean> {
   type: 'boolean';
@@ -112,6 +114,8 @@ export function resolveSettings<S extends Settings>(owner: string, specs: S, inp
     const v = input[k];
     if (v === undefined) continue;
     if (!isValid(s, v)) throw new SettingError(`${owner}: ${what} ${k} must be ${accepts(s)}, got ${JSON.stringify(v)}`, k);
+    const problem = s.type === 'string' && s.check ? s.check(v as string) : null;
+    if (problem) throw new SettingError(`${owner}: ${what} ${k}: ${problem}`, k);
     out[k] = v;
   }
   return out as Values<S>;

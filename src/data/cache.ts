@@ -25,8 +25,8 @@ export class FeatureCache {
     return join(this.root, h.slice(0, 2), `${h}.npy`);
   }
 
-  /** The cached features, or null when absent or unusable (wrong size: it will be rewritten). */
-  async get(sample: Sample, modality: string, size: number): Promise<Float32Array | null> {
+  /** The cached features, or null when absent or unusable (a size `fits` rejects: it will be rewritten). */
+  async get(sample: Sample, modality: string, fits: (size: number) => boolean): Promise<Float32Array | null> {
     const file = this.path(sample, modality);
     let bytes: Uint8Array;
     try {
@@ -36,7 +36,7 @@ export class FeatureCache {
     }
     try {
       const arr = readNpy(bytes, file);
-      return arr.data instanceof Float32Array && arr.data.length === size ? arr.data : null;
+      return arr.data instanceof Float32Array && fits(arr.data.length) ? arr.data : null;
     } catch {
       return null;
     }

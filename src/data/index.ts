@@ -1,9 +1,10 @@
 /** Public API of src/data (engine-free: typed arrays in, typed arrays out). */
-export type { Batch, Corruption, Dataset, DatasetSource, LoadOptions, ModalitySpec, OpenOptions, Sample, SkippedSample, Split } from './types.js';
-export { SPLITS } from './types.js';
+export type { Batch, Corruption, Dataset, DatasetSource, LengthPolicy, LoadOptions, ModalityKind, ModalitySpec, OpenOptions, Sample, SkippedSample, Split } from './types.js';
+export { MODALITY_KINDS, modalityKind, SPLITS } from './types.js';
 export { DataError } from './errors.js';
 export { DATASET_SPECS, openDataset } from './open.js';
 export { createLoader, type Loader, type LoaderOptions } from './loader.js';
+export { fitNormalization, normalizeBatch, type FeatureStats, type Normalization } from './normalize.js';
 export { describeDataset, formatReport, inspectDataset, type InspectReport } from './inspect.js';
 export { AVDIGITS_REGIMES, DEFAULT_REGIME, type AvdigitsEffects, type Regime } from './datasets/avdigits-effects.js';
 export { loadMnistTest, locateMnistTest } from './datasets/mnist-test.js';

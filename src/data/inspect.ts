@@ -1,6 +1,6 @@
 /** `mmgap data inspect`: a dataset's splits, shapes, class counts and corruption ground truth. */
 import { openDataset } from './open.js';
-import { SPLITS, type Dataset, type OpenOptions, type Split } from './types.js';
+import { modalityKind, SPLITS, type Dataset, type LengthPolicy, type ModalityKind, type OpenOptions, type Split } from './types.js';
 
 /** What `inspectDataset` reports (the JSON printed as the last line). */
 export interface InspectReport {
@@ -11,7 +11,18 @@ export interface InspectReport {
   val: number;
   test: number;
   classes: string[];
-  modalities: { name: string; shape: number[]; augmented: boolean }[];
+  /**
+   * Per modality: its kind, the batched shape, and for sequences and frames the distribution of
+   * steps per sample over the whole dataset and the policy that fits them to the batch.
+   */
+  modalities: {
+    name: string;
+    kind: ModalityKind;
+    shape: number[];
+    augmented: boolean;
+    length: { min: number; median: number; max: number } | null;
+    length_policy: LengthPolicy | null;
+  }[];
   /** Per split, samples per class name. */
   class_counts: Record<Split, Record<string, number>>;
   /** Corrupted samples over all splits / all samples. */
@@ -52,7 +63,12 @@ export function describeDataset(ds: Dataset): InspectReport {
     val: ds.samples('val').length,
     test: ds.samples('test').length,
     classes: ds.classes,
-    modalities: ds.modalities.map((m) => ({ name: m.name, shape: m.shape, augmented: m.augmented })),
+    modalities: ds.modalities.map((m) => {
+      const kind = modalityKind(m.shape);
+      const stepped = kind === 'sequence' || kind === 'frames';
+      const fixed = { min: m.shape[0]!, median: m.shape[0]!, max: m.shape[0]! };
+      return { name: m.name, kind, shape: m.shape, augmented: m.augmented, length: stepped ? (m.lengths ?? fixed) : null, length_policy: m.length ?? null };
+    }),
     class_counts: counts,
     corrupted_fraction: total ? bad / total : 0,
     corrupted,
@@ -61,12 +77,21 @@ export function describeDataset(ds: Dataset): InspectReport {
   };
 }
 
+function lengthText(m: InspectReport['modalities'][number]): string {
+  if (!m.length) return '';
+  const l = m.length;
+  const steps = l.min === l.max ? `; ${l.max} steps per sample` : `; steps per sample: min ${l.min}, median ${l.median}, max ${l.max}`;
+  const p = m.length_policy;
+  if (!p) return steps;
+  return `${steps}; batched as ${p.steps} steps (longer cropped: ${p.crop} in training, centre in evaluation; shorter zero-padded${p.mask ? ', padding masked' : ', padding not masked'})`;
+}
+
 /** Human-readable lines, then the report as one JSON object on the last line. */
 export function formatReport(r: InspectReport): string {
   const lines = [
     `dataset ${r.dataset} (${r.spec})`,
     `samples: train ${r.train}, val ${r.val}, test ${r.test}; ${r.classes.length} classes`,
-    ...r.modalities.map((m) => `modality ${m.name}: [${m.shape.join(', ')}]${m.augmented ? ' (augmented in training)' : ''}`),
+    ...r.modalities.map((m) => `modality ${m.name}: ${m.kind} [${m.shape.join(', ')}]${m.augmented ? ' (augmented in training)' : ''}${lengthText(m)}`),
     `corrupted: ${(100 * r.corrupted_fraction).toFixed(1)} % overall; ${SPLITS.map((s) => `${s} ${(100 * r.corrupted[s].fraction).toFixed(1)} %`).join(', ')}`,
     `skipped: ${r.skipped}`,
     ...r.skipped_samples.map((s) => `  ${s.file}${s.line === undefined ? '' : `:${s.line}`}: ${s.reason}`),

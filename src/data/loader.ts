@@ -5,9 +5,10 @@
  */
 import { FeatureCache } from './cache.js';
 import { DataError } from './errors.js';
+import { normalizeBatch, type Normalization } from './normalize.js';
 import { reviveError, WorkerPool, type WorkerResult } from './pool.js';
 import { Rng } from './rng.js';
-import type { Batch, Dataset, Sample, SkippedSample, Split } from './types.js';
+import type { Batch, Dataset, ModalitySpec, Sample, SkippedSample, Split } from './types.js';
 
 /** Options of `createLoader`. */
 export interface LoaderOptions {
@@ -34,6 +35,8 @@ export interface LoaderOptions {
   memoryCache?: boolean | 'auto';
   /** Extra Node flags for the worker threads. */
   workerExecArgv?: string[];
+  /** Per-feature statistics to standardise the batches with (fitted on the training split). */
+  normalize?: Normalization | null;
 }
 
 /** An async iterable of batches. */
@@ -60,6 +63,28 @@ function sizeOf(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+/** Whether `n` values are one sample of `m`: its full size, or any whole number of steps under a length policy. */
+function fitsModality(m: ModalitySpec, n: number): boolean {
+  if (!m.length) return n === sizeOf(m.shape);
+  const step = sizeOf(m.shape.slice(1));
+  return n > 0 && n % step === 0;
+}
+
+/**
+ * Copies one sample of a modality with a length policy into its batch slot: cropped to the
+ * policy's steps (a seeded random window in training when the policy says so, else the centre)
+ * or zero-padded after its end. Returns the valid steps.
+ */
+function fitSteps(m: ModalitySpec, src: Float32Array, dst: Float32Array, offset: number, rng: Rng | null): number {
+  const policy = m.length!;
+  const step = sizeOf(m.shape.slice(1));
+  const have = src.length / step;
+  const take = Math.min(have, policy.steps);
+  const spare = have - take;
+  const start = spare === 0 ? 0 : rng && policy.crop === 'random' ? rng.uniformInt(spare + 1) : Math.floor(spare / 2);
+  dst.set(src.subarray(start * step, (start + take) * step), offset);
+  return take;
+}
 /** Creates a loader over one split of a dataset. */
 export function createLoader(dataset: Dataset, split: Split, options: LoaderOptions): Loader {
   const batchSize = options.batchSize;
@@ -112,7 +137,8 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
     await Promise.all(
       picked.map(async (s, i) => {
         for (const m of cacheable) {
-          const hit = memory?.get(memKey(s, m)) ?? (disk ? await disk.get(s, m, sizes.get(m)!) : null);
+          const spec = dataset.modalities.find((x) => x.name === m)!;
+          const hit = memory?.get(memKey(s, m)) ?? (disk ? await disk.get(s, m, (n) => fitsModality(spec, n)) : null);
           if (hit) {
             features[i][m] = hit;
             memory?.set(memKey(s, m), hit);
@@ -140,7 +166,11 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
           continue;
         }
         for (const [m, data] of Object.entries(r.features!)) {
-          if (data.length !== sizes.get(m)) throw new Error(`${dataset.name}: sample ${s.id} gave ${data.length} values for "${m}", expected ${sizes.get(m)}`);
+          const spec = dataset.modalities.find((x) => x.name === m)!;
+          if (!fitsModality(spec, data.length)) {
+            const want = spec.length ? `a multiple of ${sizeOf(spec.shape.slice(1))} (whole steps)` : String(sizes.get(m));
+            throw new Error(`${dataset.name}: sample ${s.id} gave ${data.length} values for "${m}", expected ${want}`);
+          }
           features[i][m] = data;
           if (cacheable.includes(m)) {
             memory?.set(memKey(s, m), data);
@@ -157,10 +187,19 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
     for (const m of dataset.modalities) {
       const size = sizes.get(m.name)!;
       const data = new Float32Array(n * size);
-      keep.forEach((i, j) => data.set(features[i][m.name], j * size));
-      inputs[m.name] = { data, shape: [n, ...m.shape] };
+      if (m.length) {
+        const lengths = new Int32Array(n);
+        keep.forEach((i, j) => {
+          const s = picked[i];
+          lengths[j] = fitSteps(m, features[i][m.name], data, j * size, train ? new Rng(seed, epoch, s.id, m.name, 'crop') : null);
+        });
+        inputs[m.name] = { data, shape: [n, ...m.shape], lengths, masked: m.length.mask };
+      } else {
+        keep.forEach((i, j) => data.set(features[i][m.name], j * size));
+        inputs[m.name] = { data, shape: [n, ...m.shape] };
+      }
     }
-    return {
+    const batch: Batch = {
       ids: keep.map((i) => picked[i].id),
       labels: Int32Array.from(keep, (i) => picked[i].label),
       index: Int32Array.from(keep, (i) => picked[i].index),
@@ -168,6 +207,8 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
       corrupted: Uint8Array.from(keep, (i) => (picked[i].corruption ? 1 : 0)),
       size: n,
     };
+    if (options.normalize) normalizeBatch(batch, dataset.modalities, options.normalize);
+    return batch;
   }
 
   const loader: Loader = {

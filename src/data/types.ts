@@ -9,14 +9,52 @@ export type Split = 'train' | 'val' | 'test';
 /** All splits, in canonical order. */
 export const SPLITS: readonly Split[] = ['train', 'val', 'test'];
 
+/**
+ * What one sample of a modality is, read off the rank of its per-sample shape: a clip-level
+ * vector [D], a sequence of per-step vectors [T, D] (MFCC or log-mel frames, keypoints,
+ * per-frame embeddings), an image [C, H, W], or frames [T, C, H, W].
+ */
+export type ModalityKind = 'vector' | 'sequence' | 'image' | 'frames';
+export const MODALITY_KINDS: readonly ModalityKind[] = ['vector', 'sequence', 'image', 'frames'];
+
+/** The kind of a per-sample shape (rank 1 to 4); anything else is not a modality mmgap can encode. */
+export function modalityKind(shape: readonly number[]): ModalityKind {
+  const kind = MODALITY_KINDS[shape.length - 1];
+  if (!kind) throw new Error(`a modality's per-sample shape has rank 1 to 4 ([D], [T, D], [C, H, W], [T, C, H, W]), got [${shape.join(', ')}]`);
+  return kind;
+}
+
+/**
+ * How the loader brings a modality whose number of steps T varies per sample to the batch's fixed
+ * `steps`: longer samples are cropped (`crop` in training, centred in evaluation), shorter ones
+ * zero-padded; with `mask`, the batch carries each sample's valid steps and encoders ignore the rest.
+ */
+export interface LengthPolicy {
+  steps: number;
+  crop: 'random' | 'centre';
+  mask: boolean;
+}
+
 /** One input modality and the shape of one sample's features (no batch dimension). */
 export interface ModalitySpec {
   /** e.g. "audio", "visual". */
   name: string;
-  /** Per-sample feature shape, e.g. audio [1, 40, 48], visual [1, 28, 28], frames [T, 3, H, W]. */
+  /**
+   * Per-sample feature shape as batched, e.g. audio [1, 40, 48], visual [1, 28, 28], frames [T, 3, H, W];
+   * its rank gives the kind (`modalityKind`). With `length`, shape[0] is the fitted number of steps.
+   */
   shape: number[];
   /** True when `train: true` changes the features (random crops, flips, frame choice): such features are never cached. */
   augmented: boolean;
+  /**
+   * Present when T varies from sample to sample: `load` then returns T_i x (product of shape[1..])
+   * values and the loader fits them to `length.steps`.
+   */
+  length?: LengthPolicy;
+  /** Steps per sample over the whole dataset, for sequences and frames (what `data inspect` reports). */
+  lengths?: { min: number; median: number; max: number };
+  /** True for features read as stored (e.g. .npy files), which no recipe has normalised: `normalize: auto` standardises them. */
+  raw?: boolean;
 }
 
 /** Ground truth about a deliberately corrupted sample. */
@@ -101,7 +139,11 @@ export interface Batch {
   labels: Int32Array;
   /** Sample indices in the split. */
   index: Int32Array;
-  inputs: Record<string, { data: Float32Array; shape: number[] }>;
+  /**
+   * `lengths`: valid steps per sample, for a modality with a length policy; `masked`: whether the
+   * encoder is to ignore the padded steps (the policy's `mask`).
+   */
+  inputs: Record<string, { data: Float32Array; shape: number[]; lengths?: Int32Array; masked?: boolean }>;
   /** 1 where the sample carries a deliberate corruption. */
   corrupted: Uint8Array;
   size: number;

@@ -6,7 +6,7 @@
  * Order of calls in one epoch:
  *   beginEpoch(ctx)                    -> may return the sample order of this epoch
  *   for each batch:
- *     out = model.forward(batch.inputs)
+ *     out = model.forward(batch.inputs, batch.lengths)
  *     r = loss(out, batch, ctx)
  *     backward(r, out, batch, ctx)     -> default: r.loss.backward()
  *     beforeStep(out, batch, ctx)      -> gradients are in p.grad; scale them here
@@ -25,6 +25,8 @@ import { resolveSettings, SettingError, type Settings, type Values } from '../se
 /** A training batch on the model's device. */
 export interface TrainBatch {
   inputs: Record<string, Tensor>;
+  /** int64 [N] valid steps per sample, for the modalities whose padding is masked (the model's second argument). */
+  lengths: Record<string, Tensor>;
   /** int64 [N] */
   labels: Tensor;
   /** Indices of the samples in the training split (stable across epochs: look up per-sample state). */

@@ -1,9 +1,10 @@
 /** The multimodal classifier: one encoder per modality and a fusion, honouring the model contract. */
 import { nn, type Tensor } from '../torch/index.js';
 import type { ModelOutput, MultimodalModel } from './types.js';
-import { FrameResNet18, ImageResNet18, SmallCNN, type Encoder } from './encoders.js';
+import { modalityKind, type ModalitySpec } from '../data/types.js';
+import { FrameResNet18, FrameSmallCNN, ImageResNet18, SequenceCNN, SequenceGRU, SmallCNN, VectorMLP, type Encoder } from './encoders.js';
 import { makeFusion, type Fusion } from './fusion.js';
-import type { EncoderKind, FusionKind } from './kinds.js';
+import { DEFAULT_ENCODER, ENCODER_TAKES, parseEncoderChoice, type EncoderKind, type FusionKind } from './kinds.js';
 
 export class MultimodalClassifier extends nn.Module implements MultimodalModel {
   readonly #encoders = new Map<string, Encoder>();
@@ -15,12 +16,12 @@ export class MultimodalClassifier extends nn.Module implements MultimodalModel {
     this.fusion = this.module('fusion', makeFusion(fusion, modalities, encoders.map((e) => e.featureDim), numClasses));
   }
 
-  forward(inputs: Record<string, Tensor>): ModelOutput {
+  forward(inputs: Record<string, Tensor>, lengths: Record<string, Tensor> = {}): ModelOutput {
     const features: Record<string, Tensor> = {};
     for (const [m, enc] of this.#encoders) {
       const x = inputs[m];
       if (!x) throw new Error(`model input has no "${m}" (got ${Object.keys(inputs).join(', ')})`);
-      features[m] = enc.forward(x);
+      features[m] = enc.forward(x, lengths[m]);
     }
     return { ...this.fusion.forward(features), features };
   }
@@ -37,26 +38,71 @@ export class MultimodalClassifier extends nn.Module implements MultimodalModel {
 export { ENCODERS, type EncoderKind } from './kinds.js';
 
 export interface ModelConfig {
-  encoder: EncoderKind;
+  /** The `encoder` setting: auto, one encoder for all, or audio=seq-cnn,visual=small-cnn (src/models/kinds.ts). */
+  encoder: string;
   fusion: FusionKind;
-  /** Width of the small CNN (channels of its first stage). */
+  /** Width of the encoders (the small CNN's first-stage channels; the others scale with it). */
   width: number;
 }
 
+/** The encoder each modality gets under an `encoder` setting, checked against the modalities' kinds. */
+export function chooseEncoders(modalities: Pick<ModalitySpec, 'name' | 'shape'>[], setting: string): EncoderKind[] {
+  const choice = parseEncoderChoice(setting);
+  if (typeof choice === 'string') throw new Error(`encoder: ${choice}`);
+  const names = modalities.map((m) => m.name);
+  const unknown = Object.keys(choice.byModality).find((m) => !names.includes(m));
+  if (unknown) throw new Error(`--encoder names modality "${unknown}", which the dataset does not have (it has ${names.join(', ')})`);
+  return modalities.map(({ name, shape }) => {
+    const kind = modalityKind(shape);
+    const enc = choice.byModality[name] ?? (choice.fallback === 'auto' ? DEFAULT_ENCODER[kind] : choice.fallback);
+    if (!ENCODER_TAKES[enc].includes(kind)) {
+      const fits = (Object.keys(ENCODER_TAKES) as EncoderKind[]).filter((e) => ENCODER_TAKES[e].includes(kind));
+      throw new Error(`modality "${name}" is a ${kind} [${shape.join(', ')}], which encoder ${enc} does not take; ` +
+        `choose one of ${fits.join(', ')} for it, e.g. --encoder ${name}=${fits[0]}`);
+    }
+    return enc;
+  });
+}
+
+/** A sequence [N, T, D] read as a one-channel image [N, 1, T, D] (how spectrogram CNNs see log-mel frames). */
+class SequenceAsImage extends nn.Module implements Encoder {
+  readonly featureDim: number;
+  readonly honoursMask = false;
+  constructor(readonly cnn: SmallCNN) {
+    super();
+    this.module('cnn', cnn);
+    this.featureDim = cnn.featureDim;
+  }
+  forward(x: Tensor): Tensor { return this.cnn.forward(x.unsqueeze(1)); }
+}
+
+function makeEncoder(enc: EncoderKind, shape: number[], width: number): Encoder {
+  const kind = modalityKind(shape);
+  switch (enc) {
+    case 'mlp': return new VectorMLP(shape[0]!, width);
+    case 'seq-cnn': return new SequenceCNN(shape[1]!, width);
+    case 'gru': return new SequenceGRU(shape[1]!, width);
+    case 'small-cnn':
+      if (kind === 'frames') return new FrameSmallCNN(shape[1]!, width);
+      return kind === 'sequence' ? new SequenceAsImage(new SmallCNN(1, width)) : new SmallCNN(shape[0]!, width);
+    case 'resnet18': return kind === 'frames' ? new FrameResNet18(shape[1]!) : new ImageResNet18(shape[0]!);
+  }
+}
+
 /**
- * Builds the classifier for a dataset's modalities: shape [C, H, W] gets an image encoder,
- * [T, C, H, W] a frame encoder (ResNet18 only: frames are what the peers' visual encoders see).
+ * Builds the classifier for a dataset's modalities, one encoder per modality by its kind
+ * (chooseEncoders). A modality whose padding is masked needs an encoder that honours masks.
  */
-export function buildModel(modalities: { name: string; shape: number[] }[], numClasses: number, cfg: ModelConfig): MultimodalClassifier {
-  const encoders = modalities.map(({ name, shape }) => {
-    if (shape.length === 3) {
-      return cfg.encoder === 'resnet18' ? new ImageResNet18(shape[0] as number) : new SmallCNN(shape[0] as number, cfg.width);
+export function buildModel(modalities: (Pick<ModalitySpec, 'name' | 'shape'> & Partial<Pick<ModalitySpec, 'length' | 'lengths'>>)[], numClasses: number, cfg: ModelConfig): MultimodalClassifier {
+  const kinds = chooseEncoders(modalities, cfg.encoder);
+  const encoders = modalities.map((m, i) => {
+    const encoder = makeEncoder(kinds[i]!, m.shape, cfg.width);
+    if (m.length?.mask && !encoder.honoursMask) {
+      const l = m.lengths;
+      throw new Error(`modality "${m.name}" varies in length (${l ? `${l.min} to ${l.max} steps` : 'per sample'}) and is padded with a mask, which encoder ${kinds[i]} cannot honour: ` +
+        `give it a fixed length (--data-opt ${m.name}.length=${l?.median ?? m.shape[0]} --data-opt ${m.name}.mask=false) or a mask-aware encoder (--encoder ${m.name}=${modalityKind(m.shape) === 'frames' ? 'small-cnn' : 'seq-cnn'})`);
     }
-    if (shape.length === 4) {
-      if (cfg.encoder !== 'resnet18') throw new Error(`modality "${name}" has frames [${shape.join(', ')}]; use --encoder resnet18 for frame inputs`);
-      return new FrameResNet18(shape[1] as number);
-    }
-    throw new Error(`modality "${name}" has shape [${shape.join(', ')}]; encoders take [C, H, W] images or [T, C, H, W] frames`);
+    return encoder;
   });
   return new MultimodalClassifier(modalities.map((m) => m.name), encoders, cfg.fusion, numClasses);
 }

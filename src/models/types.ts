@@ -16,8 +16,11 @@ export interface ModelOutput {
 export interface MultimodalModel extends nn.Module {
   readonly modalities: string[];
   readonly numClasses: number;
-  /** Inputs by modality name, each [N, ...modality shape]. */
-  forward(inputs: Record<string, Tensor>): ModelOutput;
+  /**
+   * Inputs by modality name, each [N, ...modality shape]; `lengths` [N] (int64) by modality for
+   * sequences and frames whose padding is masked (the batch's valid steps per sample).
+   */
+  forward(inputs: Record<string, Tensor>, lengths?: Record<string, Tensor>): ModelOutput;
   /** The encoder of one modality (gradient-modulation methods scale its gradients). */
   encoder(modality: string): nn.Module;
   /** Fusion-head parameters (shared by all modalities). */

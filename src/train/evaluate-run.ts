@@ -23,7 +23,7 @@ export interface DiagnoseResult { split: Split; epoch: number; gmm: GmmDiagnosti
 
 /** A stored config without the version fields config.json adds. */
 function runConfig(stored: StoredConfig): RunConfig {
-  const { formatVersion: _f, mmgapVersion: _m, libtorchVersion: _l, ...cfg } = stored;
+  const { formatVersion: _f, mmgapVersion: _m, libtorchVersion: _l, normalization: _n, ...cfg } = stored;
   return cfg;
 }
 
@@ -35,10 +35,11 @@ async function selectedPredictions(outDir: string, split: Split, hooks: RunHooks
   const ck = dir.loadCheckpoint<{ epoch: number }>(name);
   if (!ck) throw new ConfigError(`${outDir} has no trained model (checkpoints/best.safetensors); finish it with \`mmgap train\` first`);
   hooks.onEvent?.({ kind: 'phase', phase: 'loading' });
-  const { device, dataset } = await openRunData(cfg);
+  const data = await openRunData(cfg, dir);
+  const { device, dataset } = data;
   const model = runModel(cfg, dataset, device);
   model.loadStateDict(pick(ck.tensors, 'model.'));
-  const loader = runLoader(cfg, dataset, split);
+  const loader = runLoader(cfg, data, split);
   hooks.onEvent?.({ kind: 'phase', phase: 'testing' });
   try {
     // The run's own prediction rule (its method's fusion), as in training.

@@ -9,8 +9,12 @@ import type { SplitScores } from './types.js';
 /** Copies a data batch into tensors on `device`. */
 export function toTensors(b: Batch, device: string): TrainBatch {
   const inputs: Record<string, Tensor> = {};
-  for (const [m, { data, shape }] of Object.entries(b.inputs)) inputs[m] = tensor(data, shape).to(device as never);
-  return { inputs, labels: tensor(b.labels, [b.size]).long().to(device as never), index: b.index, ids: b.ids, size: b.size };
+  const lengths: Record<string, Tensor> = {};
+  for (const [m, { data, shape, lengths: steps, masked }] of Object.entries(b.inputs)) {
+    inputs[m] = tensor(data, shape).to(device as never);
+    if (steps && masked) lengths[m] = tensor(steps, [b.size]).long().to(device as never);
+  }
+  return { inputs, lengths, labels: tensor(b.labels, [b.size]).long().to(device as never), index: b.index, ids: b.ids, size: b.size };
 }
 
 /**
@@ -61,7 +65,7 @@ export async function predict(model: MultimodalModel, loader: Loader, device: st
     for await (const b of loader) {
       tidy(() => noGrad(() => {
         const tb = toTensors(b, device);
-        const out = float32Output(withPrecision(o.precision ?? 'fp32', device, () => model.forward(tb.inputs)));
+        const out = float32Output(withPrecision(o.precision ?? 'fp32', device, () => model.forward(tb.inputs, tb.lengths)));
         const z = o.method?.fuse ? o.method.fuse(out, fctx) : out.fused;
         fused.push(nn.F.softmax(z.float(), 1).toFloat32Array());
         for (const m of model.modalities) {

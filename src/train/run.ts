@@ -48,12 +48,13 @@ export async function trainRun(input: ConfigInput, opts: RunOptions): Promise<Ru
   const emit = opts.onEvent ?? (() => undefined);
   dir.open(cfg, libtorchVersion, opts.resume ?? true);
   emit({ kind: 'phase', phase: 'loading' });
-  const { device, dataset } = await openRunData(cfg);
+  const data = await openRunData(cfg, dir);
+  const { device, dataset } = data;
   const loaders: Loaders = {
-    train: runLoader(cfg, dataset, 'train', { batchSize: cfg.batchSize, shuffle: true, train: true, seed: cfg.seed }),
-    trainEval: runLoader(cfg, dataset, 'train'),
-    val: runLoader(cfg, dataset, 'val'),
-    test: runLoader(cfg, dataset, 'test'),
+    train: runLoader(cfg, data, 'train', { batchSize: cfg.batchSize, shuffle: true, train: true, seed: cfg.seed }),
+    trainEval: runLoader(cfg, data, 'train'),
+    val: runLoader(cfg, data, 'val'),
+    test: runLoader(cfg, data, 'test'),
   };
   try {
     manualSeed(cfg.seed);

@@ -8,13 +8,15 @@ import { loadSafetensors, saveSafetensors, writeFileAtomic, type Tensor } from '
 import { RUN_FORMAT_VERSION, type EpochMetrics, type RunConfig, type RunSummary } from './types.js';
 import { ConfigError, DEFAULT_CONFIG, resumeConflicts } from './config.js';
 import { packageVersion } from '../package.js';
+import type { Normalization } from '../data/index.js';
 
 export const MMGAP_VERSION = packageVersion();
 
 /** last: after each epoch; best: best main-stage epoch on validation; purified: best fine-tuning epoch. */
 export type CheckpointName = 'last' | 'best' | 'purified';
 
-export interface StoredConfig extends RunConfig { formatVersion: number; mmgapVersion: string; libtorchVersion: string }
+/** config.json: the config, the versions that wrote it, and the feature standardisation fitted when the run started (absent until then). */
+export interface StoredConfig extends RunConfig { formatVersion: number; mmgapVersion: string; libtorchVersion: string; normalization?: Normalization | null }
 
 export class RunDir {
   constructor(readonly path: string) {}
@@ -90,6 +92,7 @@ export function readStoredConfig(dir: string): StoredConfig {
       'train again into a new --out with this version');
   }
   // A setting added since the run was written reads as its default: a new setting's default
-  // must reproduce the old behaviour, so the run stays resumable and purifiable.
-  return { ...DEFAULT_CONFIG, ...stored };
+  // must reproduce the old behaviour, so the run stays resumable and purifiable. normalize is
+  // the exception (its default standardises stored arrays): a run from before it had none.
+  return { ...DEFAULT_CONFIG, ...(stored.normalize === undefined && { normalize: 'off' as const, normalization: null }), ...stored };
 }

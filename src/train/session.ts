@@ -143,7 +143,7 @@ export class Session {
           // sees the model's outputs in float32, so its loss is a float32 computation. Backward
           // runs outside the region, in the dtypes the forward pass recorded.
           const { out, res } = withPrecision(this.cfg.precision, this.device, () => {
-            const o = float32Output(this.model.forward(tb.inputs));
+            const o = float32Output(this.model.forward(tb.inputs, tb.lengths));
             return { out: o, res: method.loss(o, tb, sctx) };
           });
           const value = res.loss.item();

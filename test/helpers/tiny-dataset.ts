@@ -21,9 +21,10 @@ function features(label: number, noise: number, rng: SeededRandom): Float32Array
 
 /**
  * Writes the dataset into `root` (default: a new temporary folder) and returns `root`.
- * `nanAt`: a sample id whose first audio feature is NaN (bad data that training must refuse).
+ * `poison`: a sample id whose first audio feature is set to `value` (NaN: bad data that loading
+ * must refuse; a huge finite value: a loss that overflows).
  */
-export function writeTinyDataset(root: string = tempDir('mmgap-tiny-'), opts: { nanAt?: string } = {}): string {
+export function writeTinyDataset(root: string = tempDir('mmgap-tiny-'), opts: { poison?: { id: string; value: number } } = {}): string {
   const rng = new SeededRandom(1);
   const lines = ['id,label,split'];
   for (const m of ['audio', 'visual']) mkdirSync(join(root, m), { recursive: true });
@@ -34,7 +35,7 @@ export function writeTinyDataset(root: string = tempDir('mmgap-tiny-'), opts: { 
       const label = i % 3;
       lines.push(`${id},c${label},${split}`);
       const audio = features(label, 0.3, rng);
-      if (id === opts.nanAt) audio[0] = NaN;
+      if (id === opts.poison?.id) audio[0] = opts.poison.value;
       writeFileSync(join(root, 'audio', `${id}.npy`), writeNpy(audio, [1, SIDE, SIDE]));
       writeFileSync(join(root, 'visual', `${id}.npy`), writeNpy(features(label, 3, rng), [1, SIDE, SIDE]));
     }

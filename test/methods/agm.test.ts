@@ -159,7 +159,7 @@ describe('agm gradient modulation', () => {
     const z = tensor([[0, 1]]);
     const out = { fused: z, unimodal: { a: z, b: z, c: z }, features: {} };
     const ctx = { ...stepContext(tinyModel(), sgd(tinyModel())), modalities: ['a', 'b', 'c'] };
-    const b = { inputs: {}, labels: tensor([1], { dtype: 'int64' }), index: Int32Array.of(0), ids: ['x'], size: 1 };
+    const b = { inputs: {}, lengths: {}, labels: tensor([1], { dtype: 'int64' }), index: Int32Array.of(0), ids: ['x'], size: 1 };
     expect(() => agm.create({}).beforeStep?.(out, b, ctx)).toThrow(/agm: needs exactly 2 modalities .* got a, b, c/);
   });
 });

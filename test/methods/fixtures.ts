@@ -23,6 +23,7 @@ export function batchOf(split: Split, index: ArrayLike<number>): TrainBatch {
   const idx = Array.from(index);
   const pick = tensor(idx, { dtype: 'int64' });
   return {
+    lengths: {},
     inputs: Object.fromEntries(MODALITIES.map((m) => [m, (split.inputs[m] as Tensor).indexSelect(0, pick)])),
     labels: tensor(idx.map((i) => split.labels[i] as number), { dtype: 'int64' }),
     index: Int32Array.from(idx),

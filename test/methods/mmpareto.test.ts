@@ -50,7 +50,7 @@ describe('mmpareto backward', () => {
       features: {},
     };
     const toy = { encoder: (m: string) => ({ parameters: () => [m === 'audio' ? ta : tv] }), parameters: () => [ta, tv, h] };
-    const batch = { inputs: {}, labels: tensor([0], { dtype: 'int64' }), index: Int32Array.of(0), ids: ['x'], size: 1 };
+    const batch = { inputs: {}, lengths: {}, labels: tensor([0], { dtype: 'int64' }), index: Int32Array.of(0), ids: ['x'], size: 1 };
     const method = mmpareto.create({});
     method.backward?.({ loss: zeros([]) }, out, batch, { ...stepContext(tinyModel(), sgd(tinyModel())), model: toy as never });
     // Audio: weights (3/5, 2/5), g = 2 (0.6 (1, 0) + 0.4 (-1, 1)) = (0.4, 0.8), ||g_mm + g_u|| = 1 > ||g||,

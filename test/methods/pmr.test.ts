@@ -15,7 +15,7 @@ function handOutput(audio: number[][], visual: number[][]): ModelOutput {
 }
 
 function handBatch(labels: number[]): TrainBatch {
-  return { inputs: {}, labels: tensor(labels, { dtype: 'int64' }), index: Int32Array.from(labels.keys()), ids: labels.map(String), size: labels.length };
+  return { inputs: {}, lengths: {}, labels: tensor(labels, { dtype: 'int64' }), index: Int32Array.from(labels.keys()), ids: labels.map(String), size: labels.length };
 }
 
 const ctxAt = (epoch: number) => ({ ...stepContext(model, opt, epoch), numClasses: 2 });

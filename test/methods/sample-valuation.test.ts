@@ -75,7 +75,7 @@ describe('sample valuation: re-sampling through the hooks', () => {
     const labels = tensor([2, 2, 0, 1, 2, 0], { dtype: 'int64' });
     const z = { fused: randn([6, 4]), audio: randn([6, 4]), visual: randn([6, 4]) };
     const out = { fused: z.fused, unimodal: { audio: z.audio, visual: z.visual }, features: {} };
-    const batch = { inputs: {}, labels, index: Int32Array.from(index), ids: index.map(String), size: 6 };
+    const batch = { inputs: {}, lengths: {}, labels, index: Int32Array.from(index), ids: index.map(String), size: 6 };
     const r = method.loss(out, batch, stepContext(model, opt));
     const ce = (t: Tensor): number[] => nn.F.crossEntropy(t, labels, { reduction: 'none' }).toArray();
     const [f, a, v] = [ce(z.fused), ce(z.audio), ce(z.visual)];

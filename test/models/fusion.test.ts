@@ -76,7 +76,7 @@ describe('encoders and the classifier', () => {
     expect(out.unimodal.audio?.shape).toEqual([3, 4]);
     expect(out.features.visual?.shape).toEqual([3, model.encoder('visual').featureDim]);
     expect(() => model.forward({ audio: randn([3, 1, 16, 16]) })).toThrow(/model input has no "visual"/);
-    expect(() => buildModel([{ name: 'visual', shape: [3, 3, 8, 8] }, { name: 'audio', shape: [1, 8, 8] }], 2, { encoder: 'small-cnn', fusion: 'concat', width: 4 }))
-      .toThrow(/use --encoder resnet18 for frame inputs/);
+    expect(() => buildModel([{ name: 'visual', shape: [8, 6] }, { name: 'audio', shape: [1, 8, 8] }], 2, { encoder: 'resnet18', fusion: 'concat', width: 4 }))
+      .toThrow('modality "visual" is a sequence [8, 6], which encoder resnet18 does not take; choose one of seq-cnn, gru, small-cnn for it, e.g. --encoder visual=seq-cnn');
   }));
 });

@@ -190,9 +190,12 @@ describe('trainRun', () => {
     await expect(trainRun({ ...base, device: 'cuda:7' }, { outDir: tempDir() })).rejects.toThrow(/cuda/);
   });
 
-  it('stops with a clear error on a non-finite loss', async () => {
-    const bad = `folder:${writeTinyDataset(undefined, { nanAt: 'train-5' })}`;
-    await expect(trainRun({ ...base, data: bad, method: 'joint', epochs: 2, warmup: 0 }, { outDir: tempDir() }))
-      .rejects.toThrow(/loss is NaN at epoch 1, step \d+ \(method joint, lr 0.01\); lower --lr, or check the data/);
+  it('stops with a clear error on NaN in a feature file, and on a non-finite loss', async () => {
+    const nan = writeTinyDataset(undefined, { poison: { id: 'train-5', value: NaN } });
+    await expect(trainRun({ ...base, data: `folder:${nan}`, method: 'joint', epochs: 2, warmup: 0 }, { outDir: tempDir() }))
+      .rejects.toThrow(`${join(nan, 'audio', 'train-5.npy')}: sample "train-5" holds NaN at element 0; replace non-finite values in the file, or fix the data or pass --skip-bad-samples`);
+    const huge = `folder:${writeTinyDataset(undefined, { poison: { id: 'train-5', value: 3e38 } })}`;
+    await expect(trainRun({ ...base, data: huge, normalize: 'off', method: 'joint', epochs: 2, warmup: 0 }, { outDir: tempDir() }))
+      .rejects.toThrow(/loss is (NaN|Infinity) at epoch 1, step \d+ \(method joint, lr 0.01\); lower --lr, or check the data/);
   });
 });

@@ -2,11 +2,14 @@
  * The generic format:
  *   <root>/manifest.csv            header "id,label,split"; split is train, val or test;
  *                                  labels are class names (sorted) or integers
- *   <root>/<modality>/<id>.npy     a stored feature array (all samples the same shape)
+ *   <root>/<modality>/<id>.npy     a stored feature array: vector [D], sequence [T, D], image
+ *                                  [C, H, W] or [H, W], frames [T, C, H, W] or [T, H, W]; T may
+ *                                  vary per sample (stored-arrays.ts: kinds, length policies)
  *   <root>/<modality>/<id>.wav     audio, turned into features by `audioRecipe` (default "ks")
  *   <root>/<modality>/<id>.jpg|png one image -> [3, S, S]
  *   <root>/<modality>/<id>/        a frame folder -> [T, 3, S, S]
- * Every sub-folder of <root> is a modality (at least two); its kind is read from the first sample.
+ * Every sub-folder of <root> is a modality (at least two); its file type is read from the first
+ * sample, and a stored array's kind and lengths from every sample's array header.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -16,11 +19,11 @@ import { DataError } from '../errors.js';
 import { decodeImage } from '../image/decode.js';
 import { loadFrames } from '../image/frames.js';
 import { centreSquare, IMAGENET_MEAN, IMAGENET_STD, randomResizedCropBox, renderFrame } from '../image/transforms.js';
-import { readNpy } from '../io/npy.js';
 import { Rng } from '../rng.js';
 import { SPLITS, type Dataset, type ModalitySpec, type OpenOptions, type Sample, type Split } from '../types.js';
 import { loadAudioItem, type AudioRecipe } from './clip-dataset.js';
 import { classList } from './labels.js';
+import { describeStoredArrays, loadStoredArray, type StoredArrayModality } from './stored-arrays.js';
 import { numberedLines, Problems } from './problems.js';
 
 const AUDIO_RECIPES: Record<string, AudioRecipe> = {
@@ -36,6 +39,8 @@ interface FolderModality {
   spec: ModalitySpec;
   kind: Kind;
   dir: string;
+  /** For .npy modalities. */
+  stored: StoredArrayModality | null;
   /** The file or folder of one sample. */
   path(id: string): string;
 }
@@ -53,7 +58,10 @@ function imagePath(dir: string, id: string): string {
   return [`${id}.jpg`, `${id}.jpeg`, `${id}.png`].map((n) => join(dir, n)).find((p) => existsSync(p)) ?? join(dir, `${id}.jpg`);
 }
 
-/** Options: audioRecipe ("ks" | "cremad" | "ave" | "avdigits"), frames (default 3), imageSize (224), skipBadSamples. */
+/**
+ * Options: audioRecipe ("ks" | "cremad" | "ave" | "avdigits"), frames (default 3), imageSize (224),
+ * skipBadSamples, and per .npy modality kind / length / crop / mask (stored-arrays.ts).
+ */
 export async function openFolder(root: string, options: OpenOptions = {}): Promise<Dataset> {
   const manifest = join(root, 'manifest.csv');
   const text = await readFile(manifest, 'utf8').catch(() => {
@@ -91,15 +99,14 @@ export async function openFolder(root: string, options: OpenOptions = {}): Promi
     const probe = rows.find((r) => probeKind(dir, r.id) !== null);
     if (!probe) throw new DataError(dir, 'holds no <id>.npy, <id>.wav, <id>.jpg/png or <id>/ for any listed id');
     const kind = probeKind(dir, probe.id)!;
-    let shape: number[];
-    if (kind === 'npy') {
-      const file = join(dir, `${probe.id}.npy`);
-      shape = readNpy(await readFile(file), file).shape;
-    } else if (kind === 'wav') shape = audioRecipe.shape;
-    else if (kind === 'image') shape = [3, size, size];
-    else shape = [frames, 3, size, size];
     const path = (id: string): string => (kind === 'npy' ? join(dir, `${id}.npy`) : kind === 'wav' ? join(dir, `${id}.wav`) : kind === 'image' ? imagePath(dir, id) : join(dir, id));
-    modalities.push({ spec: { name, shape, augmented: kind === 'image' || kind === 'frames' }, kind, dir, path });
+    if (kind === 'npy') {
+      const stored = await describeStoredArrays(name, dir, rows.map((r) => path(r.id)).filter((f) => existsSync(f)), options);
+      modalities.push({ spec: stored.spec, kind, dir, path, stored });
+      continue;
+    }
+    const shape = kind === 'wav' ? audioRecipe.shape : kind === 'image' ? [3, size, size] : [frames, 3, size, size];
+    modalities.push({ spec: { name, shape, augmented: kind === 'image' || kind === 'frames' }, kind, dir, path, stored: null });
   }
 
   const { classes, index } = classList(rows.map((r) => r.label));
@@ -126,10 +133,9 @@ export async function openFolder(root: string, options: OpenOptions = {}): Promi
     const rng = train ? new Rng(seed, epoch, id, m.spec.name) : null;
     switch (m.kind) {
       case 'npy':
-      case 'wav': {
-        // for .npy the first sample's shape is the contract; loadAudioItem rejects other sizes
-        return loadAudioItem(file, m.kind === 'npy' ? { ...audioRecipe, shape: m.spec.shape } : audioRecipe);
-      }
+        return loadStoredArray(m.stored!, file, id);
+      case 'wav':
+        return loadAudioItem(file, audioRecipe);
       case 'image': {
         const img = decodeImage(await readFile(file), file);
         const out = new Float32Array(3 * size * size);

@@ -4,6 +4,8 @@ import { Tensor, zeros, ones, tensor } from '../tensor.js';
 import * as F from './functional.js';
 import { defaultLayerInit } from './init.js';
 import { noGrad } from '../autograd.js';
+import * as ops from '../ops.generated.js';
+import { uniform_ } from './init.js';
 
 export class Linear extends Module {
   constructor(readonly inFeatures: number, readonly outFeatures: number, readonly hasBias = true) {
@@ -43,6 +45,61 @@ export class Conv2d extends Module {
   forward(x: Tensor): Tensor {
     return F.conv2d(x, this.weight, this.hasBias ? this.tensor('bias') : null,
       { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups });
+  }
+}
+
+/** A 1-D convolution over [N, C, T] with "same" zero padding for odd kernels when `padding` is (k - 1) / 2. */
+export class Conv1d extends Module {
+  readonly padding: number;
+  readonly dilation: number;
+  readonly hasBias: boolean;
+  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, opts: { padding?: number; dilation?: number; bias?: boolean } = {}) {
+    super();
+    this.padding = opts.padding ?? 0;
+    this.dilation = opts.dilation ?? 1;
+    this.hasBias = opts.bias ?? true;
+    const w = this.param('weight', zeros([outChannels, inChannels, kernelSize]));
+    const b = this.hasBias ? this.param('bias', zeros([outChannels])) : null;
+    defaultLayerInit(w, b);
+  }
+  get weight(): Tensor { return this.tensor('weight'); }
+  forward(x: Tensor): Tensor {
+    return ops.conv1d(x, this.weight, this.hasBias ? this.tensor('bias') : null, [1], [this.padding], [this.dilation], 1);
+  }
+}
+
+/** Layer normalisation over the last `normalizedShape` dimensions, with a learnt scale and shift (PyTorch's defaults). */
+export class LayerNorm extends Module {
+  constructor(readonly normalizedShape: number, readonly eps = 1e-5) {
+    super();
+    this.param('weight', ones([normalizedShape]));
+    this.param('bias', zeros([normalizedShape]));
+  }
+  forward(x: Tensor): Tensor { return ops.layer_norm(x, [this.normalizedShape], this.tensor('weight'), this.tensor('bias'), this.eps, true); }
+}
+
+/**
+ * A batch-first GRU (torch.nn.GRU with batch_first=True): parameters named and initialised as
+ * PyTorch's (weight_ih_l0 [3H, I], weight_hh_l0 [3H, H], biases [3H]; uniform in ±1/sqrt(H)),
+ * so its state dict loads either way. forward: [N, T, I] -> outputs [N, T, H] of the last layer.
+ */
+export class GRU extends Module {
+  constructor(readonly inputSize: number, readonly hiddenSize: number, readonly numLayers = 1) {
+    super();
+    const bound = 1 / Math.sqrt(hiddenSize);
+    for (let l = 0; l < numLayers; l++) {
+      const inSize = l === 0 ? inputSize : hiddenSize;
+      for (const [name, shape] of [[`weight_ih_l${l}`, [3 * hiddenSize, inSize]], [`weight_hh_l${l}`, [3 * hiddenSize, hiddenSize]], [`bias_ih_l${l}`, [3 * hiddenSize]], [`bias_hh_l${l}`, [3 * hiddenSize]]] as const) {
+        uniform_(this.param(name, zeros([...shape])), -bound, bound);
+      }
+    }
+  }
+  forward(x: Tensor): Tensor {
+    const params: Tensor[] = [];
+    for (let l = 0; l < this.numLayers; l++) for (const n of ['weight_ih', 'weight_hh', 'bias_ih', 'bias_hh']) params.push(this.tensor(`${n}_l${l}`));
+    const h0 = zeros([this.numLayers, x.shape[0] as number, this.hiddenSize], { dtype: x.dtype, device: x.device as never });
+    const [out] = ops.gru(x, h0, params, true, this.numLayers, 0, this.training, false, true);
+    return out;
   }
 }
 

@@ -24,7 +24,7 @@ describe('folder', () => {
     const ds = await openDataset(`folder:${root}`, { imageSize: 8, frames: 2, audioRecipe: 'avdigits' });
     expect(ds.classes).toEqual(['bird', 'cat', 'dog']);
     expect(ds.modalities).toEqual([
-      { name: 'emb', shape: [2, 3], augmented: false },
+      { name: 'emb', shape: [2, 3], augmented: false, raw: true, lengths: { min: 2, median: 2, max: 2 } },
       { name: 'photo', shape: [3, 8, 8], augmented: true },
       { name: 'sound', shape: [1, 40, 48], augmented: false },
       { name: 'video', shape: [2, 3, 8, 8], augmented: true },
