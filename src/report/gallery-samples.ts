@@ -56,6 +56,19 @@ async function sampleThumbnails(dataset: Dataset, sample: Sample, seed: number):
   return { modalities, problem: null };
 }
 
+/** Thumbnails of the training samples `ids` of an open dataset. */
+export async function datasetThumbnails(dataset: Dataset, ids: readonly string[], seed: number): Promise<GalleryThumbnails> {
+  const train = new Map(dataset.samples('train').map((s) => [s.id, s]));
+  const bySample = new Map<string, SampleThumbnails>();
+  for (const id of new Set(ids)) {
+    const sample = train.get(id);
+    bySample.set(id, sample
+      ? await sampleThumbnails(dataset, sample, seed)
+      : { modalities: [], problem: `is not in the training split of "${dataset.source.spec}" any more (the data changed since the run)` });
+  }
+  return { unavailable: null, classes: dataset.classes, bySample };
+}
+
 /** The run's dataset, opened as the trainer opens it, for thumbnails of `ids`. */
 export const loadThumbnails: ThumbnailLoader = async (config, ids) => {
   let dataset: Dataset;
@@ -65,13 +78,5 @@ export const loadThumbnails: ThumbnailLoader = async (config, ids) => {
   } catch (e) {
     return { unavailable: `the dataset "${config.data}" could not be opened (${message(e)})`, classes: null, bySample: new Map() };
   }
-  const train = new Map(dataset.samples('train').map((s) => [s.id, s]));
-  const bySample = new Map<string, SampleThumbnails>();
-  for (const id of new Set(ids)) {
-    const sample = train.get(id);
-    bySample.set(id, sample
-      ? await sampleThumbnails(dataset, sample, config.seed)
-      : { modalities: [], problem: `is not in the training split of "${config.data}" any more (the data changed since the run)` });
-  }
-  return { unavailable: null, classes: dataset.classes, bySample };
+  return datasetThumbnails(dataset, ids, config.seed);
 };

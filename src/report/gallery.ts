@@ -33,13 +33,18 @@ export function pickBalanced(rows: readonly GapRow[], n: number, shown: readonly
   return rows.filter((r) => !skip.has(r.id)).sort((a, b) => a.gamma - b.gamma || Math.abs(a.gap) - Math.abs(b.gap) || byId(a, b)).slice(0, n);
 }
 
-/** The `n` samples purification was least likely to keep (keep 0 first, then the higher γ); none when it kept every sample. */
-export function pickRemoved(rows: readonly GapRow[], n: number): GapRow[] {
-  return rows.filter((r) => (r.keep ?? 1) < 1).sort((a, b) => (a.keep ?? 1) - (b.keep ?? 1) || b.gamma - a.gamma || byId(a, b)).slice(0, n);
+/**
+ * The `n` samples purification was least likely to keep (keep 0 first, then the higher γ),
+ * leaving out `shown` (their cards say so already); none when it kept every sample.
+ */
+export function pickRemoved(rows: readonly GapRow[], n: number, shown: readonly GapRow[] = []): GapRow[] {
+  const skip = new Set(shown.map((r) => r.id));
+  return rows.filter((r) => (r.keep ?? 1) < 1 && !skip.has(r.id)).sort((a, b) => (a.keep ?? 1) - (b.keep ?? 1) || b.gamma - a.gamma || byId(a, b)).slice(0, n);
 }
 
 function signed(x: number): string {
-  return `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}`;
+  const abs = Math.abs(x).toFixed(3);
+  return `${x >= 0 || Number(abs) === 0 ? '+' : '−'}${abs}`;
 }
 
 /** One predicted class, marked right or wrong against the label. */
@@ -60,10 +65,16 @@ function thumbnailsHtml(id: string, t: SampleThumbnails | undefined): string {
   return `<div class="thumbs">${figures.join('')}</div>${problems.map((p) => `<div class="note">${escapeHtml(p)}</div>`).join('')}`;
 }
 
-function card(row: GapRow, thumbs: GalleryThumbnails, className: (c: number) => string): string {
+/** What a card says about purification: removed, or how likely it is drawn under keep 'soft'. */
+function purified(keep: number | undefined): string {
+  if (keep === undefined || keep === 1) return '';
+  return keep === 0 ? ' · <span class="wrong">removed by purification</span>' : ` · purification draws it with p ${keep.toFixed(2)}`;
+}
+
+function card(row: GapRow, keep: number | undefined, thumbs: GalleryThumbnails, className: (c: number) => string): string {
   const facts = [
     `<b>${escapeHtml(row.id)}</b> · label <b>${escapeHtml(className(row.label))}</b>${row.corrupted ? ' · <span class="wrong">corrupted (ground truth)</span>' : ''}`,
-    `gap ${signed(row.gap)} (${escapeHtml(row.dominant)} stronger) · γ ${row.gamma.toFixed(3)}${row.keep === undefined ? '' : ` · keep probability ${row.keep.toFixed(2)}`}`,
+    `gap ${signed(row.gap)} (${escapeHtml(row.dominant)} stronger) · γ ${row.gamma.toFixed(3)}${purified(keep)}`,
   ];
   if (row.pred) {
     const preds = [
@@ -75,17 +86,25 @@ function card(row: GapRow, thumbs: GalleryThumbnails, className: (c: number) => 
   return `<div class="sample" data-id="${escapeHtml(row.id)}">${thumbnailsHtml(row.id, thumbs.bySample.get(row.id))}<div class="facts">${facts.join('<br>')}</div></div>`;
 }
 
-function part(name: string, heading: string, note: string, rows: readonly GapRow[], thumbs: GalleryThumbnails, className: (c: number) => string): string {
-  return `<h3>${escapeHtml(heading)}</h3><p class="note">${note}</p><div class="gallery" data-gallery="${name}">${rows.map((r) => card(r, thumbs, className)).join('\n')}</div>`;
+interface Cards {
+  thumbs: GalleryThumbnails;
+  className: (c: number) => string;
+  /** Purification's keep probability by sample id (empty without purification). */
+  keep: Map<string, number>;
 }
 
-function removalNote(run: RunData, removed: number): string {
+function part(name: string, heading: string, note: string, rows: readonly GapRow[], c: Cards): string {
+  const cards = rows.map((r) => card(r, r.keep ?? c.keep.get(r.id), c.thumbs, c.className));
+  return `<h3>${escapeHtml(heading)}</h3><p class="note">${note}</p><div class="gallery" data-gallery="${name}">${cards.join('\n')}</div>`;
+}
+
+function removalNote(run: RunData, removed: number, shownAbove: number): string {
   const keep = run.summary?.purification?.config.keep;
   const rule = keep === 'soft'
     ? 'Purification draws each sample with probability 1 − γ every fine-tuning epoch: these are the least likely to be drawn'
     : keep === 'mixture' ? 'Purification kept the balanced component\'s share of the lowest-γ samples: these were removed'
     : `Purification kept the samples with γ < ${run.summary?.purification?.config.tau ?? 'τ'}: these were removed`;
-  return `${escapeHtml(rule)} (${removed} with keep probability below 1; highest γ first). γ here is from purification's own GMM on the selected model's gaps.`;
+  return `${escapeHtml(rule)} (${removed} with keep probability below 1, highest γ first${shownAbove > 0 ? `; ${shownAbove} of them are shown above and not repeated` : ''}). γ here is from purification's own GMM on the selected model's gaps.`;
 }
 
 /**
@@ -99,10 +118,11 @@ export async function gallerySection(run: RunData, load: ThumbnailLoader = loadT
   if (rows.length === 0 && removable.length === 0) return '';
   const imbalanced = pickImbalanced(rows, GALLERY_SIZE.imbalanced);
   const balanced = pickBalanced(rows, GALLERY_SIZE.balanced, imbalanced);
-  const removed = pickRemoved(removable, GALLERY_SIZE.removed);
+  const removed = pickRemoved(removable, GALLERY_SIZE.removed, [...imbalanced, ...balanced]);
   const thumbs = await load(run.config, [...imbalanced, ...balanced, ...removed].map((r) => r.id));
   const classes = run.summary?.classes ?? thumbs.classes;
-  const className = (c: number): string => classes?.[c] ?? String(c);
+  const keep = new Map(removable.map((r) => [r.id, r.keep ?? 1]));
+  const cards: Cards = { thumbs, className: (c) => classes?.[c] ?? String(c), keep };
   const found = run.metrics.find((m) => m.epoch === epoch)?.gmm;
   const parts = [
     `<h2>Sample gallery</h2>`,
@@ -113,9 +133,12 @@ export async function gallerySection(run: RunData, load: ThumbnailLoader = loadT
   ];
   if (rows.length > 0) {
     const subgroup = found?.imbalanced === false ? ' The GMM found no imbalanced subgroup at this epoch (every γ is 0), so these are the largest |gap|.' : '';
-    parts.push(part('imbalanced', 'Most imbalanced', `The ${imbalanced.length} highest γ of ${rows.length} training samples.${subgroup}`, imbalanced, thumbs, className));
-    parts.push(part('balanced', 'Balanced', `The ${balanced.length} lowest γ (ties: the smallest |gap|), for comparison.`, balanced, thumbs, className));
+    parts.push(part('imbalanced', 'Most imbalanced', `The ${imbalanced.length} highest γ of ${rows.length} training samples.${subgroup}`, imbalanced, cards));
+    parts.push(part('balanced', 'Balanced', `The ${balanced.length} lowest γ (ties: the smallest |gap|), for comparison.`, balanced, cards));
   }
-  if (removed.length > 0) parts.push(part('removed', 'Removed by purification', removalNote(run, removable.filter((r) => (r.keep ?? 1) < 1).length), removed, thumbs, className));
+  const removedAll = removable.filter((r) => (r.keep ?? 1) < 1);
+  const shownAbove = [...imbalanced, ...balanced].filter((r) => (keep.get(r.id) ?? 1) < 1).length;
+  const soft = run.summary?.purification?.config.keep === 'soft';
+  if (removedAll.length > 0) parts.push(part('removed', soft ? 'Least likely drawn by purification' : 'Removed by purification', removalNote(run, removedAll.length, shownAbove), removed, cards));
   return parts.join('\n');
 }

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gallerySection, GALLERY_SIZE, galleryEpoch, pickBalanced, pickImbalanced, pickRemoved } from '../../src/report/gallery.js';
-import { loadThumbnails, type GalleryThumbnails } from '../../src/report/gallery-samples.js';
+import type { Dataset, Sample } from '../../src/data/types.js';
+import { datasetThumbnails, loadThumbnails, type GalleryThumbnails } from '../../src/report/gallery-samples.js';
 import type { GapRow } from '../../src/report/gaps-csv.js';
 import { readRunDir } from '../../src/report/run-data.js';
 import { PURIFY_DEFAULTS } from '../../src/train/config.js';
@@ -12,7 +13,7 @@ import { writeGalleryDataset } from './helpers/gallery-dataset.js';
 import { writeRunFixture } from './helpers/run-fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmgap-gallery-'));
-const SAMPLES = 40;
+const SAMPLES = 120;
 const data = writeGalleryDataset(join(dir, 'data'), SAMPLES);
 
 function row(id: string, gap: number, gamma: number, keep?: number): GapRow {
@@ -37,6 +38,7 @@ describe('picking samples', () => {
     const p = [row('k', 0, 0.1, 1), row('x', 0, 0.7, 0), row('y', 0, 0.9, 0), row('s', 0, 0.4, 0.6)];
     expect(pickRemoved(p, 10).map((r) => r.id)).toEqual(['y', 'x', 's']);
     expect(pickRemoved([row('k', 0, 0.1, 1)], 10)).toEqual([]);
+    expect(pickRemoved(p, 10, [row('y', 0, 0.9)]).map((r) => r.id)).toEqual(['x', 's']);
   });
 
   it('the epoch: the selected one when its gaps exist, else the last with gaps', () => {
@@ -63,6 +65,27 @@ describe('loadThumbnails', () => {
     expect(t.bySample.get('nope')?.problem).toMatch(/is not in the training split/);
   });
 
+  it('ragged sequences and frame stacks: each sample drawn with its own T; a sample that fails to load says why', async () => {
+    const steps: Record<string, number> = { a: 4, b: 7 };
+    const sample = (id: string, index: number): Sample => ({ id, label: 0, split: 'train', index, corruption: null });
+    const ragged = {
+      name: 'ragged', classes: ['x'], recipe: '', skipped: [], source: { spec: 'folder:/ragged', options: {} },
+      // The specs hold the fitted length (10 steps); samples come with their own.
+      modalities: [{ name: 'mfcc', shape: [10, 3], augmented: false }, { name: 'lips', shape: [10, 1, 2, 2], augmented: false }],
+      samples: () => ['a', 'b', 'c'].map(sample),
+      load: async (s: Sample) => {
+        const t = steps[s.id];
+        if (t === undefined) throw new Error(`${s.id}.npy is unreadable`);
+        return { mfcc: new Float32Array(t * 3).map((_, i) => i), lips: new Float32Array(t * 4).map((_, i) => i) };
+      },
+    } as unknown as Dataset;
+    const t = await datasetThumbnails(ragged, ['a', 'b', 'c'], 0);
+    const titles = (id: string): string[] => t.bySample.get(id)!.modalities.map((m) => ('thumbnail' in m ? m.thumbnail.title : m.problem));
+    expect(titles('a')).toEqual([expect.stringMatching(/^sequence \[4, 3\]/), expect.stringMatching(/^frame 3 of 4 of \[4, 1, 2, 2\]/)]);
+    expect(titles('b')).toEqual([expect.stringMatching(/^sequence \[7, 3\]/), expect.stringMatching(/^frame 4 of 7 of \[7, 1, 2, 2\]/)]);
+    expect(t.bySample.get('c')?.problem).toBe('could not be loaded: c.npy is unreadable');
+  });
+
   it('says why when the dataset cannot be opened, and loads nothing', async () => {
     const gone = join(dir, 'moved-away');
     const t = await loadThumbnails({ data: `folder:${gone}`, dataOptions: {}, seed: 0 }, ['s1']);
@@ -82,7 +105,10 @@ describe('gallerySection', () => {
     expect(imbalanced.length).toBe(GALLERY_SIZE.imbalanced);
     expect(balanced.length).toBe(GALLERY_SIZE.balanced);
     expect(removed.length).toBeGreaterThan(0);
-    expect(new Set([...imbalanced, ...balanced]).size).toBe(imbalanced.length + balanced.length);
+    expect(new Set([...imbalanced, ...balanced, ...removed]).size).toBe(imbalanced.length + balanced.length + removed.length);
+    // Removals already among the most imbalanced say so on their card instead of being shown twice.
+    expect(html.split('data-gallery="imbalanced"')[1]?.split('data-gallery="balanced"')[0]).toContain('removed by purification');
+    expect(html).toMatch(/of them are shown above and not repeated/);
     // Every card of every part carries one image per modality of the dataset.
     expect(html.match(/<img src="data:image\/png;base64,/g)?.length).toBe(4 * (imbalanced.length + balanced.length + removed.length));
     expect(html).not.toContain('No thumbnails');
