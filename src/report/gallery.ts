@@ -126,7 +126,7 @@ export async function gallerySection(run: RunData, load: ThumbnailLoader = loadT
   const found = run.metrics.find((m) => m.epoch === epoch)?.gmm;
   const parts = [
     `<h2>Sample gallery</h2>`,
-    `<p class="note">Training samples at epoch ${epoch ?? '–'}${epoch === run.summary?.bestEpoch ? ' (the selected model)' : ''}, one thumbnail per modality as the model sees it (min-max scaled per thumbnail; sequences and spectrograms as heat maps, time to the right; frame stacks show their middle frame). ` +
+    `<p class="note">Training samples at epoch ${epoch ?? '–'}${epoch === run.summary?.bestEpoch ? ' (the selected model)' : ''}, one thumbnail per modality of the features the dataset loads in evaluation mode, before any normalisation the run fits (min-max scaled per thumbnail; sequences as heat maps, time to the right; frame stacks show their middle frame; hover for shape and value range). ` +
       'Gap: the difference of the modalities\' probabilities of the true class; γ: the posterior of the imbalanced subgroup; ✓/✗: predicted class right or wrong.' +
       `${[...rows, ...removed].some((r) => !r.pred) ? ' Predicted classes are missing where the run predates them in its gaps CSV.' : ''}` +
       `${thumbs.unavailable ? ` <b>No thumbnails</b>: ${escapeHtml(thumbs.unavailable)}; the rows below come from the run directory alone.` : ''}</p>`,
