@@ -36,7 +36,7 @@ h3 { font-size: 15px; margin: 18px 0 4px; }
 figure.thumb { margin: 0; text-align: center; } figure.thumb figcaption { font-size: 11px; color: #555; }
 figure.thumb img { display: block; image-rendering: pixelated; border: 1px solid #eee; }
 .thumb-missing { display: flex; align-items: center; justify-content: center; width: 96px; height: 48px; background: #f5f5f5; color: #888; font-size: 11px; }
-.ok { color: #2a7a2a; } .wrong { color: #b3261e; }
+.ok { color: #2a7a2a; } .wrong { color: #b3261e; } .facts span { white-space: nowrap; }
 `;
 
 /** A complete, self-contained page. */
