@@ -34,7 +34,7 @@ export function parseEncoderChoice(text: string): EncoderChoice | string {
   for (const item of text.split(',').map((s) => s.trim())) {
     const eq = item.indexOf('=');
     const name = eq < 0 ? item : item.slice(eq + 1).trim();
-    if (name !== 'auto' && !isEncoder(name)) return `unknown encoder "${name}" (known: auto, ${ENCODERS.join(', ')})`;
+    if (name !== 'auto' && !isEncoder(name)) return `"${name}" is not an encoder (encoders: auto, ${ENCODERS.join(', ')})`;
     if (eq < 0) {
       if (++bare > 1) return `"${text}" names more than one encoder for all modalities; write <modality>=<encoder> pairs`;
       choice.fallback = name as EncoderKind | 'auto';

@@ -6,6 +6,7 @@ import { runCli } from '../../src/cli/cli.js';
 import { fakeTrainer } from './helpers/fake-trainer.js';
 import { memoryIo } from './helpers/memory-io.js';
 import { writeTinyDataset } from '../helpers/tiny-dataset.js';
+import { writeRaggedDataset } from '../helpers/ragged-dataset.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmgap-cli-data-'));
 const good = join(dir, 'good');
@@ -31,6 +32,20 @@ describe('mmgap data', () => {
     expect(r.json()).toMatchObject({ train: 60, val: 15, test: 15, classes: ['c0', 'c1', 'c2'], modalities: [{ name: 'audio', shape: [1, 12, 12] }, { name: 'visual', shape: [1, 12, 12] }] });
     const human = await run(['data', 'inspect', '--data', `folder:${good}`]);
     expect(human.io.out).toMatch(/^samples: train 60, val 15, test 15; 3 classes$/m);
+  });
+
+  it('inspect reports each modality\'s kind and, for sequences and frames, the length distribution over every sample', async () => {
+    const ragged = writeRaggedDataset({ vector: true });
+    const r = await run(['data', 'inspect', '--data', `folder:${ragged}`, '--data-opt', 'mfcc.length=12', '--json']);
+    expect(r.code).toBe(0);
+    const mods = r.json().modalities as Record<string, unknown>[];
+    expect(mods.map((m) => [m.name, m.kind])).toEqual([['emb', 'vector'], ['lips', 'frames'], ['mfcc', 'sequence']]);
+    expect(mods[0]).toMatchObject({ shape: [10], length: null });
+    expect(mods[1]).toMatchObject({ shape: [5, 1, 8, 8], length: { min: 2, max: 5 }, length_policy: { steps: 5, mask: true } });
+    expect(mods[2]).toMatchObject({ shape: [12, 6], length: { min: 5, max: 20 }, length_policy: { steps: 12, crop: 'random', mask: true } });
+    const median = (mods[2]!.length as { median: number }).median;
+    const human = await run(['data', 'inspect', '--data', `folder:${ragged}`, '--data-opt', 'mfcc.length=12']);
+    expect(human.io.out).toContain(`modality mfcc: sequence [12, 6]; steps per sample: min 5, median ${median}, max 20; batched as 12 steps (longer cropped: random in training, centre in evaluation; shorter zero-padded, padding masked)`);
   });
 
   it('verify loads every sample, and lists the bad ones with exit 1', async () => {
