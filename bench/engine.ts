@@ -6,14 +6,20 @@
  * credited with its faster format. Also measures the machine's float32 matmul peak and the
  * achieved GFLOP/s of a training step.
  *
- * Usage: npm run bench:engine -- [--json] [--quick] [--threads N] [--steps N] [--device cuda]
+ * With --precision bf16 (or fp16 on CUDA) both sides train under autocast (fp16 with dynamic loss
+ * scaling: mmgap's GradScaler, PyTorch's torch.cuda.amp.GradScaler), and each side is also timed in
+ * fp32 in the same run, interleaved: fp32_sps is mmgap's fp32 figure, speedup mmgap's
+ * reduced-precision / fp32 ratio, torch_speedup PyTorch's own (the bound to report beside it).
+ *
+ * Usage: npm run bench:engine -- [--json] [--quick] [--threads N] [--steps N] [--device cuda] [--precision fp32|bf16|fp16]
  * Last stdout line (with --json: the only one): a JSON object with mmgap_sps, torch_sps and ratio
- * (mmgap / PyTorch) for batch 32, and per-batch details.
+ * (mmgap / PyTorch) for batch 32 (and fp32_sps with --precision), and per-batch details.
  */
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { nn, optim, randn, randint, cat, setNumThreads, manualSeed, tidy, ops, type Device, type Tensor, type MemoryFormat } from '../src/torch/index.js';
+import { nn, optim, randn, randint, cat, setNumThreads, manualSeed, tidy, ops, withPrecision, checkPrecision, GradScaler, PRECISIONS,
+  type Device, type Tensor, type MemoryFormat, type Precision } from '../src/torch/index.js';
 
 const PYTHON = process.env.MMGAP_PYTHON ?? '/usr/bin/python3';
 const args = process.argv.slice(2);
@@ -23,6 +29,9 @@ const opt = (name: string, dflt: number): number => {
   return i >= 0 ? Number(args[i + 1]) : dflt;
 };
 const device = args.includes('--device') ? (args[args.indexOf('--device') + 1] as string) : 'cpu';
+const precision = (args.includes('--precision') ? args[args.indexOf('--precision') + 1] : 'fp32') as Precision;
+if (!PRECISIONS.includes(precision)) throw new Error(`--precision must be one of ${PRECISIONS.join(', ')}, got ${String(precision)}`);
+checkPrecision(precision, device);
 const json = flag('--json');
 const quick = flag('--quick');
 const threads = opt('--threads', availableParallelism());
@@ -44,7 +53,7 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] as number;
 }
 
-function mmgapSps(batch: number, format: MemoryFormat): number {
+function mmgapSps(batch: number, format: MemoryFormat, prec: Precision): number {
   manualSeed(0);
   const model = new AudioVisual().to({ memoryFormat: format, device });
   const sgd = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
@@ -52,11 +61,18 @@ function mmgapSps(batch: number, format: MemoryFormat): number {
   const a = randn([batch, 1, 128, 128], on).contiguous(format);
   const v = randn([batch, 3, 112, 112], on).contiguous(format);
   const y = randint(0, 10, [batch], on);
+  const scaler = prec === 'fp16' ? new GradScaler() : null;
   const step = (): void => tidy(() => {
     sgd.zeroGrad();
-    const loss = nn.F.crossEntropy(model.forward(a, v), y);
-    loss.backward();
-    sgd.step();
+    const loss = withPrecision(prec, device, () => nn.F.crossEntropy(model.forward(a, v), y));
+    if (scaler) {
+      scaler.scaleLoss(loss).backward();
+      scaler.step(sgd);
+      scaler.update();
+    } else {
+      loss.backward();
+      sgd.step();
+    }
     loss.item();
   });
   for (let i = 0; i < warmup; i++) step();
@@ -69,10 +85,10 @@ function mmgapSps(batch: number, format: MemoryFormat): number {
   return batch / median(times);
 }
 
-function torchSps(batch: number, format: MemoryFormat): number {
+function torchSps(batch: number, format: MemoryFormat, prec: Precision): number {
   const script = fileURLToPath(new URL('../../bench/engine_torch.py', import.meta.url));
   const out = execFileSync(PYTHON, [script, '--batch', String(batch), '--steps', String(steps), '--warmup', String(warmup),
-    '--threads', String(threads), '--format', format, '--device', device], { encoding: 'utf8' });
+    '--threads', String(threads), '--format', format, '--device', device, '--precision', prec], { encoding: 'utf8' });
   return (JSON.parse(out.trim().split('\n').pop() as string) as { sps: number }).sps;
 }
 
@@ -120,30 +136,42 @@ function matmulPeak(): number {
 }
 
 setNumThreads(threads);
-log(`engine bench on ${device}: ${threads} threads, ${steps} timed steps after ${warmup} warm-up, batches ${batches.join(', ')}`);
+log(`engine bench on ${device} in ${precision}: ${threads} threads, ${steps} timed steps after ${warmup} warm-up, batches ${batches.join(', ')}`);
 const peak = matmulPeak();
 log(`float32 matmul peak (2048^3, ${device === 'cpu' ? `${threads} threads` : device}): ${peak.toFixed(1)} GFLOP/s`);
 const results: Record<string, unknown>[] = [];
+type ByFormat = Partial<Record<MemoryFormat, number>>;
+const best = (r: ByFormat): [MemoryFormat, number] =>
+  (Object.entries(r) as [MemoryFormat, number][]).sort((x, y) => y[1] - x[1])[0] as [MemoryFormat, number];
+// With a reduced precision, fp32 is timed too (in the same run, interleaved) for the speed-ups.
+const precisions: Precision[] = precision === 'fp32' ? ['fp32'] : [precision, 'fp32'];
 for (const batch of batches) {
-  const m: Partial<Record<MemoryFormat, number>> = {};
-  const t: Partial<Record<MemoryFormat, number>> = {};
+  const m: Partial<Record<Precision, ByFormat>> = {};
+  const t: Partial<Record<Precision, ByFormat>> = {};
   // Interleaved, so that drift in machine load hits both sides alike.
   for (const f of FORMATS) {
-    t[f] = torchSps(batch, f);
-    m[f] = mmgapSps(batch, f);
-    log(`  batch ${batch} ${f.padEnd(13)} mmgap ${m[f]?.toFixed(2)} samples/s   PyTorch ${t[f]?.toFixed(2)} samples/s`);
+    for (const p of precisions) {
+      (t[p] ??= {})[f] = torchSps(batch, f, p);
+      (m[p] ??= {})[f] = mmgapSps(batch, f, p);
+      log(`  batch ${batch} ${p} ${f.padEnd(13)} mmgap ${m[p][f]?.toFixed(2)} samples/s   PyTorch ${t[p][f]?.toFixed(2)} samples/s`);
+    }
   }
-  const best = (r: Partial<Record<MemoryFormat, number>>): [MemoryFormat, number] =>
-    (Object.entries(r) as [MemoryFormat, number][]).sort((x, y) => y[1] - x[1])[0] as [MemoryFormat, number];
-  const [mf, ms] = best(m);
-  const [tf, ts] = best(t);
+  const [mf, ms] = best(m[precision] as ByFormat);
+  const [tf, ts] = best(t[precision] as ByFormat);
   const gflops = (ms * STEP_FLOPS_PER_SAMPLE) / 1e9;
-  results.push({ batch, mmgap_sps: ms, mmgap_format: mf, torch_sps: ts, torch_format: tf, ratio: ms / ts,
-    mmgap_gflops: gflops, torch_gflops: (ts * STEP_FLOPS_PER_SAMPLE) / 1e9, mmgap_by_format: m, torch_by_format: t });
-  log(`batch ${batch}: mmgap ${ms.toFixed(2)} (${mf}) vs PyTorch ${ts.toFixed(2)} (${tf}) samples/s -> ratio ${(ms / ts).toFixed(3)}; ` +
-    `${gflops.toFixed(0)} GFLOP/s = ${((100 * gflops) / peak).toFixed(0)} % of matmul peak`);
+  const row: Record<string, unknown> = { batch, precision, mmgap_sps: ms, mmgap_format: mf, torch_sps: ts, torch_format: tf, ratio: ms / ts,
+    mmgap_gflops: gflops, torch_gflops: (ts * STEP_FLOPS_PER_SAMPLE) / 1e9, mmgap_by_format: m[precision], torch_by_format: t[precision] };
+  log(`batch ${batch} ${precision}: mmgap ${ms.toFixed(2)} (${mf}) vs PyTorch ${ts.toFixed(2)} (${tf}) samples/s -> ratio ${(ms / ts).toFixed(3)}; ` +
+    `${gflops.toFixed(0)} GFLOP/s = ${((100 * gflops) / peak).toFixed(0)} % of fp32 matmul peak`);
+  if (precision !== 'fp32') {
+    const [, m32] = best(m.fp32 as ByFormat);
+    const [, t32] = best(t.fp32 as ByFormat);
+    Object.assign(row, { fp32_sps: m32, torch_fp32_sps: t32, speedup: ms / m32, torch_speedup: ts / t32, mmgap_fp32_by_format: m.fp32, torch_fp32_by_format: t.fp32 });
+    log(`batch ${batch} ${precision} / fp32: mmgap ${(ms / m32).toFixed(2)}x (${m32.toFixed(2)} samples/s in fp32), PyTorch ${(ts / t32).toFixed(2)}x (${t32.toFixed(2)})`);
+  }
+  results.push(row);
 }
-const first = results[0] as { mmgap_sps: number; torch_sps: number; ratio: number };
+const first = results[0] as { mmgap_sps: number; torch_sps: number; ratio: number; fp32_sps?: number; torch_fp32_sps?: number; speedup?: number; torch_speedup?: number };
 if (!json) {
   // Without --json, the table also goes to stdout (Markdown, for docs/RESULTS.md).
   console.log('| batch | mmgap samples/s (format) | PyTorch samples/s (format) | ratio | mmgap GFLOP/s |');
@@ -153,6 +181,8 @@ if (!json) {
   }
 }
 console.log(JSON.stringify({
-  mmgap_sps: first.mmgap_sps, torch_sps: first.torch_sps, ratio: first.ratio, batch: 32, device, threads, steps,
+  mmgap_sps: first.mmgap_sps, torch_sps: first.torch_sps, ratio: first.ratio,
+  ...(precision !== 'fp32' && { fp32_sps: first.fp32_sps, speedup: first.speedup, torch_fp32_sps: first.torch_fp32_sps, torch_speedup: first.torch_speedup }),
+  precision, batch: 32, device, threads, steps,
   matmul_peak_gflops: peak, step_gflop_per_sample: STEP_FLOPS_PER_SAMPLE / 1e9, results,
 }));

@@ -2,7 +2,9 @@
 
 Model: ResNet18 audio encoder on 1x128x128 + ResNet18 visual encoder on 3x112x112, concat fusion
 (Linear 1024 -> classes), cross-entropy, SGD(lr 0.01, momentum 0.9, weight decay 1e-4).
-Usage: /usr/bin/python3 bench/engine_torch.py --batch 32 --steps 10 --warmup 2 --threads 2 --format contiguous [--device cuda]
+With --precision bf16|fp16, the forward pass and the loss run under torch.autocast (fp16 with
+torch.cuda.amp.GradScaler), as PyTorch's AMP recipe.
+Usage: /usr/bin/python3 bench/engine_torch.py --batch 32 --steps 10 --warmup 2 --threads 2 --format contiguous [--device cuda] [--precision bf16]
 """
 import argparse, json, time
 import torch
@@ -37,6 +39,7 @@ def main():
     ap.add_argument('--classes', type=int, default=10)
     ap.add_argument('--format', choices=['contiguous', 'channels_last'], default='contiguous')
     ap.add_argument('--device', default='cpu')
+    ap.add_argument('--precision', choices=['fp32', 'bf16', 'fp16'], default='fp32')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -49,12 +52,21 @@ def main():
     v = torch.randn(args.batch, 3, 112, 112, device=dev).contiguous(memory_format=mf)
     y = torch.randint(0, args.classes, (args.batch,), device=dev)
     loss_fn = nn.CrossEntropyLoss()
+    amp = args.precision != 'fp32'
+    amp_dtype = torch.float16 if args.precision == 'fp16' else torch.bfloat16
+    scaler = torch.cuda.amp.GradScaler() if args.precision == 'fp16' else None
 
     def step():
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(a, v), y)
-        loss.backward()
-        opt.step()
+        with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp):
+            loss = loss_fn(model(a, v), y)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+        else:
+            loss.backward()
+            opt.step()
         return loss.item()
 
     for _ in range(args.warmup):
@@ -66,7 +78,7 @@ def main():
         times.append(time.perf_counter() - t0)
     times.sort()
     med = times[len(times) // 2]
-    print(json.dumps({'format': args.format, 'batch': args.batch, 'threads': torch.get_num_threads(), 'device': args.device,
+    print(json.dumps({'format': args.format, 'precision': args.precision, 'batch': args.batch, 'threads': torch.get_num_threads(), 'device': args.device,
                       'step_s_median': med, 'sps': args.batch / med, 'torch': torch.__version__}))
 
 
