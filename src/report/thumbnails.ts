@@ -12,6 +12,8 @@ import { PNG } from 'pngjs';
 export const THUMBNAIL_MAX = 96;
 /** Displayed height of a vector's heat strip. */
 const STRIP_HEIGHT = 16;
+/** Shortest displayed side: a few steps of a long feature vector would otherwise show as a sliver. */
+const THUMBNAIL_MIN = 24;
 
 /** Matplotlib's viridis at nine evenly spaced stops: ordered in lightness, readable in grey print. */
 const VIRIDIS: readonly (readonly [number, number, number])[] = [
@@ -202,8 +204,8 @@ export function renderThumbnail(data: Float32Array, shape: readonly number[]): T
   const title = `${r.view}; values ${fmt(r.range[0])} … ${fmt(r.range[1])}${r.nonFinite > 0 ? `; ${r.nonFinite} not finite` : ''}`;
   return {
     uri: `data:image/png;base64,${encodePng(r).toString('base64')}`,
-    width: Math.max(1, Math.round(r.width * scale)),
-    height: strip ? STRIP_HEIGHT : Math.max(1, Math.round(r.height * scale)),
+    width: Math.max(THUMBNAIL_MIN, Math.round(r.width * scale)),
+    height: strip ? STRIP_HEIGHT : Math.max(THUMBNAIL_MIN, Math.round(r.height * scale)),
     title,
   };
 }

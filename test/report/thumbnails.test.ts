@@ -117,5 +117,8 @@ describe('renderThumbnail', () => {
     expect([t.width, t.height]).toEqual([THUMBNAIL_MAX, THUMBNAIL_MAX]);
     const strip = renderThumbnail(new Float32Array(32).map((_, i) => i), [32]);
     expect([strip.width, strip.height]).toEqual([THUMBNAIL_MAX, 16]);
+    // 3 steps of 512 features: stretched to a readable width rather than a 1-px sliver.
+    const short = renderThumbnail(new Float32Array(3 * 512).map((_, i) => i % 7), [3, 512]);
+    expect([short.width, short.height]).toEqual([24, THUMBNAIL_MAX]);
   });
 });
