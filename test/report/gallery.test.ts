@@ -58,7 +58,7 @@ describe('loadThumbnails', () => {
     expect(s1.problem).toBeNull();
     expect(s1.modalities.map((m) => m.modality)).toEqual(['audio', 'clip', 'frames', 'visual']);
     const titles = s1.modalities.map((m) => ('thumbnail' in m ? m.thumbnail.title : m.problem));
-    expect(titles[0]).toMatch(/^sequence \[24, 13\] as a heat map/);
+    expect(titles[0]).toMatch(/^sequence \[17, 13\] as a heat map/); // s1's own length
     expect(titles[1]).toMatch(/^vector \[32\] as a heat strip/);
     expect(titles[2]).toMatch(/^frame 3 of 5 of \[5, 3, 16, 16\] in colour/);
     expect(titles[3]).toMatch(/^image \[1, 28, 28\] in grey/);
