@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { settings, type Values } from '../../settings.js';
 
 export const EXTRACT_SETTINGS = settings({
-  workers: { type: 'number', integer: true, min: 1, max: 256, default: availableParallelism(), help: 'clips extracted at once, one ffmpeg each (default: the number of cores)' },
+  workers: { type: 'number', integer: true, min: 1, max: 256, default: availableParallelism(), help: 'clips extracted at once, one ffmpeg each; the default is this machine\'s number of cores' },
   seed: { type: 'number', integer: true, min: 0, default: 0, help: 'seed of the class-stratified split, when no --lists are given' },
   testFraction: { type: 'number', min: 0, max: 1, exclusiveMax: true, default: 0.1, help: 'share of each class put in test, when no --lists are given' },
   valFraction: { type: 'number', min: 0, max: 1, exclusiveMax: true, default: 0.1, help: 'share of each class put in val, for layouts with a val file (ave, folder), when no --lists are given' },
