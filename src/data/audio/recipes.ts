@@ -118,7 +118,29 @@ export function fsddLogMel(wave: Float32Array, rate: number): Float32Array {
   const offset = Math.floor(Math.abs(FSDD_WINDOW - x.length) / 2);
   if (x.length <= FSDD_WINDOW) framed.set(x, offset);
   else framed.set(x.subarray(offset, offset + FSDD_WINDOW));
-  const spec = stftMagnitude(framed, { nFft: 256, hop: 160, window: FSDD_HANN, center: false, padMode: 'constant' });
+  return logMel8k(framed).data;
+}
+
+/**
+ * The same log-mel frames over the whole clip, with no fixed window: [T, 40] (time-major), T
+ * growing with the clip's length (clips shorter than one 256-sample frame are zero-padded to it).
+ */
+export function fsddLogMelFrames(wave: Float32Array, rate: number): { data: Float32Array; frames: number } {
+  let x = resample(wave, rate, 8000);
+  if (x.length < 256) {
+    const padded = new Float32Array(256);
+    padded.set(x);
+    x = padded;
+  }
+  const { data, frames } = logMel8k(x);
+  const out = new Float32Array(frames * 40);
+  for (let m = 0; m < 40; m++) for (let t = 0; t < frames; t++) out[t * 40 + m] = data[m * frames + t]!;
+  return { data: out, frames };
+}
+
+/** 40 log-mel bands of 8 kHz audio, mel-major [40, frames] (n_fft 256, hop 160, no centring). */
+function logMel8k(x: Float32Array): { data: Float32Array; frames: number } {
+  const spec = stftMagnitude(x, { nFft: 256, hop: 160, window: FSDD_HANN, center: false, padMode: 'constant' });
   const { frames, bins } = spec;
   fsddMel ??= fsddFilters(bins);
   const { weights, lo, hi } = fsddMel;
@@ -132,5 +154,5 @@ export function fsddLogMel(wave: Float32Array, rate: number): Float32Array {
       out[m * frames + t] = (Math.log(e + 1e-6) + 10) / 5;
     }
   }
-  return out;
+  return { data: out, frames };
 }
