@@ -3,9 +3,10 @@
  * every stage does with them: train one epoch with a method's hooks (then diagnose the training
  * gaps and score validation), and predict a split with the run's own prediction rule.
  */
-import { GradScaler, manualSeed, tidy, withPrecision, type Tensor, type optim } from '../torch/index.js';
-import type { Dataset, Loader } from '../data/index.js';
+import { GradScaler, manualSeed, nn, noGrad, tidy, withPrecision, type Tensor, type optim } from '../torch/index.js';
+import type { Batch, Dataset, Loader } from '../data/index.js';
 import type { MultimodalClassifier } from '../models/classifier.js';
+import type { ModelOutput } from '../models/types.js';
 import type { EpochContext, Method, SplitPredictions, Stage, StepContext } from '../methods/method.js';
 import { float32Output, predict, scoreSplit, toTensors } from './evaluate.js';
 import { diagnose, rowsToCsv, type Diagnostics } from './diagnostics.js';
@@ -43,6 +44,33 @@ export function visits(own: Int32Array | null, subset: Int32Array | null): Int32
   if (!own || !subset) return own ?? subset;
   const allowed = new Set(subset);
   return own.filter((i) => allowed.has(i));
+}
+
+/**
+ * The softmax outputs of an epoch's training forward passes, gathered for gapSource 'train-pass':
+ * they stand in for the eval pass over the training set when the epoch visited every sample once.
+ */
+class TrainPassRows {
+  readonly #parts: { b: Batch; fused: Float32Array; unimodal: Record<string, Float32Array> }[] = [];
+
+  add(b: Batch, fused: Float32Array, unimodal: Record<string, Float32Array>): void { this.#parts.push({ b, fused, unimodal }); }
+
+  /** The rows ordered by sample index (as an eval pass gives them), or null unless each of the `trainSize` samples came once. */
+  predictions(trainSize: number, modalities: string[], numClasses: number): SplitPredictions | null {
+    const rows = this.#parts.flatMap((p) => Array.from(p.b.index, (sample, i) => ({ p, i, sample })));
+    if (rows.length !== trainSize || new Set(rows.map((r) => r.sample)).size !== trainSize) return null;
+    rows.sort((x, y) => x.sample - y.sample);
+    const probs = (get: (r: (typeof rows)[number]) => Float32Array): Float32Array => {
+      const out = new Float32Array(trainSize * numClasses);
+      rows.forEach((r, k) => out.set(get(r).subarray(r.i * numClasses, (r.i + 1) * numClasses), k * numClasses));
+      return out;
+    };
+    return {
+      ids: rows.map((r) => r.p.b.ids[r.i] as string), labels: Int32Array.from(rows, (r) => r.p.b.labels[r.i] as number),
+      index: Int32Array.from(rows, (r) => r.sample), corrupted: Uint8Array.from(rows, (r) => r.p.b.corrupted[r.i] as number),
+      fused: probs((r) => r.p.fused), unimodal: Object.fromEntries(modalities.map((m) => [m, probs((r) => r.p.unimodal[m] as Float32Array)])), numClasses,
+    };
+  }
 }
 
 export class Session {
@@ -129,6 +157,7 @@ export class Session {
     let lossSum = 0, correct = 0, seen = 0, steps = 0;
     const logSums: Record<string, number> = {};
     const total = loader.length;
+    const passRows = this.cfg.gapSource === 'train-pass' ? new TrainPassRows() : null;
     try {
       for await (const b of loader) {
         // Batches served from memory never yield to the event loop; give it a turn so that a
@@ -146,6 +175,7 @@ export class Session {
             const o = float32Output(this.model.forward(tb.inputs, tb.lengths));
             return { out: o, res: method.loss(o, tb, sctx) };
           });
+          if (passRows) this.#gatherTrainPass(passRows, b, out);
           const value = res.loss.item();
           if (!Number.isFinite(value)) {
             throw new Error(`loss is ${value} at epoch ${epoch + 1}, step ${steps + 1} (method ${method.name}, lr ${lr}); ` +
@@ -178,6 +208,11 @@ export class Session {
     } finally {
       if (plan.frozenEncoders) this.#setFrozen(false);
     }
+    if (passRows) {
+      const p = passRows.predictions(this.trainSize, this.modalities, this.numClasses);
+      if (p) this.#trainCache = p;
+      else this.log(`gapSource train-pass: epoch ${epoch + 1} did not visit every training sample once; its gaps come from an eval pass`);
+    }
     const methodDiag = (await method.endEpoch?.(ectx)) ?? {};
     const diag = this.cfg.diagnose === 'every-epoch' ? await this.diagnose(epoch + 1) : null;
     const val = scoreSplit(await this.predict(this.loaders.val));
@@ -190,7 +225,18 @@ export class Session {
     };
   }
 
-  /** The training-set diagnostics of the current weights, written as gaps/epoch-<epoch>.csv. */
+  /** Keeps a training batch's probabilities by the run's prediction rule (float32; timed as gap-pass work). */
+  #gatherTrainPass(rows: TrainPassRows, b: Batch, out: ModelOutput): void {
+    const t0 = performance.now();
+    noGrad(() => {
+      const z = this.predictor.fuse ? this.predictor.fuse(out, { modalities: this.modalities }) : out.fused;
+      rows.add(b, nn.F.softmax(z.float(), 1).toFloat32Array(),
+        Object.fromEntries(this.modalities.map((m) => [m, nn.F.softmax(out.unimodal[m] as Tensor, 1).toFloat32Array()])));
+    });
+    this.#gapSeconds += (performance.now() - t0) / 1000;
+  }
+
+  /** The training-set diagnostics of the current weights (or, with gapSource 'train-pass', of the epoch's training passes), written as gaps/epoch-<epoch>.csv. */
   async diagnose(epoch: number): Promise<Diagnostics> {
     const preds = await this.trainPredictions();
     const t0 = performance.now();

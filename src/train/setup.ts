@@ -1,6 +1,6 @@
 /** What training and the run-directory commands set up alike: threads, device, data, normalisation, loaders, model. */
 import { availableParallelism } from 'node:os';
-import { resolveDevice, setNumThreads } from '../torch/index.js';
+import { checkPrecision, resolveDevice, setNumThreads } from '../torch/index.js';
 import { createLoader, fitNormalization, openDataset, type Dataset, type Loader, type LoaderOptions, type Normalization, type Split } from '../data/index.js';
 import { buildModel, type MultimodalClassifier } from '../models/classifier.js';
 import type { RunDir } from './rundir.js';
@@ -15,13 +15,14 @@ export interface RunData {
 }
 
 /**
- * Sets libtorch's threads, checks the device, opens the run's dataset and gets its normalisation:
+ * Sets libtorch's threads, checks the device (and that it can run the precision), opens the run's dataset and gets its normalisation:
  * the one recorded in the run's config.json, else (a new run) fitted on the training split and
  * recorded there, so that val, test and every later command use the same statistics.
  */
 export async function openRunData(cfg: RunConfig, dir: RunDir): Promise<RunData> {
   setNumThreads(cfg.threads || availableParallelism());
   const device = resolveDevice(cfg.device);
+  checkPrecision(cfg.precision, device);
   const dataset = await openDataset(cfg.data, { ...cfg.dataOptions, skipBadSamples: cfg.skipBadSamples });
   const stored = readStoredConfig(dir.path);
   if (stored.normalization !== undefined) return { device, dataset, normalization: stored.normalization };

@@ -95,6 +95,22 @@ describe('bf16 precision', () => {
     expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).precision).toBe('bf16');
   });
 
+  it('gapSource train-pass takes the gaps from the training forward passes, without changing the training', async () => {
+    const cfg: Partial<RunConfig> = { data, epochs: 2, warmup: 0, batchSize: 16, lr: 0.01, width: 4, threads: 1, seed: 4, method: 'joint' };
+    const [evalDir, trainDir] = [tempDir(), tempDir()];
+    const a = await trainRun({ ...cfg, gapSource: 'eval-pass' }, { outDir: evalDir });
+    const b = await trainRun({ ...cfg, gapSource: 'train-pass' }, { outDir: trainDir });
+    expect(b.test).toEqual(a.test);
+    const read = (dir: string): EpochMetrics[] => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as EpochMetrics);
+    expect(read(trainDir).map((m) => m.val)).toEqual(read(evalDir).map((m) => m.val));
+    const gaps = (dir: string): string[][] => readFileSync(join(dir, 'gaps', 'epoch-1.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    const [ge, gt] = [gaps(evalDir), gaps(trainDir)];
+    expect(gt.map((r) => r[0])).toEqual(ge.map((r) => r[0]));
+    expect(gt).toHaveLength(60);
+    expect(gt.map((r) => r[2])).not.toEqual(ge.map((r) => r[2]));
+    expect(readFileSync(join(trainDir, 'run.log'), 'utf8')).not.toMatch(/did not visit every training sample/);
+  });
+
   it('refuses fp16 on the CPU in one line that names the fix', async () => {
     await expect(trainRun({ data, epochs: 1, warmup: 0, method: 'joint', precision: 'fp16', width: 4, threads: 1 }, { outDir: tempDir() }))
       .rejects.toThrow(/^precision fp16 needs a CUDA device[^\n]*Fix: use --precision bf16/);
