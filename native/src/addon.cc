@@ -4,11 +4,14 @@
 // the operator and its arguments; nothing here may abort the process.
 #include <napi.h>
 
+#include "bridge.h"
+
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <c10/core/GradMode.h>
+#include <c10/core/InferenceMode.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/cuda.h>
 #include <torch/utils.h>
@@ -17,6 +20,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <dlfcn.h>
 #include <optional>
 #include <sstream>
@@ -612,6 +616,21 @@ Napi::Value SetGradEnabled(const Napi::CallbackInfo& info) {
 
 Napi::Value IsGradEnabled(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), c10::GradMode::is_enabled()); }
 
+// Inference mode is an RAII guard in libtorch (it saves and restores the autograd state and the
+// dispatch keys); entering pushes one, exiting pops the last, so regions nest as in C++.
+std::vector<std::unique_ptr<c10::InferenceMode>> gInferenceGuards;
+
+Napi::Value EnterInferenceMode(const Napi::CallbackInfo& info) {
+  gInferenceGuards.push_back(std::make_unique<c10::InferenceMode>(true));
+  return info.Env().Undefined();
+}
+
+Napi::Value ExitInferenceMode(const Napi::CallbackInfo& info) {
+  if (gInferenceGuards.empty()) throw Napi::Error::New(info.Env(), "exitInferenceMode: no inference-mode region is open");
+  gInferenceGuards.pop_back();
+  return info.Env().Undefined();
+}
+
 Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "manualSeed(seed: number)");
@@ -780,6 +799,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     {"autogradGrad", AutogradGrad},
     {"setGradEnabled", SetGradEnabled},
     {"isGradEnabled", IsGradEnabled},
+    {"enterInferenceMode", EnterInferenceMode},
+    {"exitInferenceMode", ExitInferenceMode},
     {"manualSeed", ManualSeed},
     {"setNumThreads", SetNumThreads},
     {"getNumThreads", GetNumThreads},
@@ -795,9 +816,19 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     {"parallelInfo", ParallelInfo},
   };
   for (const auto& [name, fn] : fns) exportGuarded(env, exports, name, fn);
+  mmgap::registerDistributed(env, exports);
   return exports;
 }
 
 }  // namespace
+
+// bridge.h: this file's helpers, for the addon's other source files.
+namespace mmgap {
+const at::Tensor& tensorOf(Napi::Env env, const Napi::Value& v, const std::string& what) { return ::tensorOf(env, v, what); }
+Napi::Value wrapTensor(Napi::Env env, at::Tensor t) { return ::wrapTensor(env, std::move(t)); }
+std::string shapeStr(const at::Tensor& t) { return ::shapeStr(t); }
+std::string describe(Napi::Env env, const Napi::Value& v) { return ::describe(env, v); }
+void exportGuarded(Napi::Env env, Napi::Object exports, const char* name, Export fn) { ::exportGuarded(env, exports, name, fn); }
+}  // namespace mmgap
 
 NODE_API_MODULE(mmgap_native, Init)

@@ -19,6 +19,22 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/**
+ * Runs `fn` in libtorch's inference mode (as `torch.inference_mode()`): no gradient recording and
+ * no view or version-counter bookkeeping, for passes whose outputs never meet autograd. Tensors
+ * made inside are inference tensors: they may not be saved for a later backward.
+ */
+export function inferenceMode<T>(fn: () => T): T {
+  native.enterInferenceMode();
+  try {
+    const r = fn();
+    if (r instanceof Promise) throw new TypeError('inferenceMode(fn): fn returned a Promise; the mode cannot span an await');
+    return r;
+  } finally {
+    native.exitInferenceMode();
+  }
+}
+
 export function isGradEnabled(): boolean { return native.isGradEnabled(); }
 
 /** Backward from several outputs at once (as `torch.autograd.backward`). */

@@ -38,6 +38,9 @@ export interface NativeBinding {
     retainGraph: boolean, createGraph: boolean, allowUnused: boolean): (TensorHandle | null)[];
   setGradEnabled(on: boolean): void;
   isGradEnabled(): boolean;
+  /** Opens an inference-mode region (c10::InferenceMode); regions close in reverse order. */
+  enterInferenceMode(): void;
+  exitInferenceMode(): void;
   manualSeed(seed: number): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;

@@ -1,5 +1,5 @@
 /** Eval-mode passes and their scores: accuracy, macro-F1 and the confusion matrix, fused and per modality. */
-import { noGrad, tidy, nn, tensor, withPrecision, type Precision, type Tensor } from '../torch/index.js';
+import { inferenceMode, tidy, nn, tensor, withPrecision, type Precision, type Tensor } from '../torch/index.js';
 import { accuracy, argmaxRows, confusionMatrix, macroF1 } from '../core/index.js';
 import type { Batch, Loader } from '../data/index.js';
 import type { ModelOutput, MultimodalModel } from '../models/types.js';
@@ -63,7 +63,7 @@ export async function predict(model: MultimodalModel, loader: Loader, device: st
   const fctx: FuseContext = { modalities: model.modalities };
   try {
     for await (const b of loader) {
-      tidy(() => noGrad(() => {
+      tidy(() => inferenceMode(() => {
         const tb = toTensors(b, device);
         const out = float32Output(withPrecision(o.precision ?? 'fp32', device, () => model.forward(tb.inputs, tb.lengths)));
         const z = o.method?.fuse ? o.method.fuse(out, fctx) : out.fused;

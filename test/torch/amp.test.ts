@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import {
-  autocast, autocastState, checkPrecision, precisionProblem, GradScaler, nn, optim, noGrad, manualSeed, randn, randint, tensor,
+  autocast, autocastState, checkPrecision, inferenceMode, isGradEnabled, precisionProblem, GradScaler, nn, optim, noGrad, manualSeed, randn, randint, tensor,
   loadSafetensors, saveSafetensors, type Tensor,
 } from '../../src/torch/index.js';
 import { runPython, tempDir } from '../helpers/python.js';
@@ -130,6 +130,24 @@ describe('autocast regions', () => {
     expect(precisionProblem('bf16', 'cuda', [8, 0])).toBeNull();
     expect(precisionProblem('bf16', 'cpu', null)).toBeNull();
     expect(precisionProblem('fp32', 'cpu', null)).toBeNull();
+  });
+});
+
+describe('inferenceMode', () => {
+  it('turns gradient recording off inside, nests, restores on exceptions, and makes inference tensors', () => {
+    expect(isGradEnabled()).toBe(true);
+    const t = inferenceMode(() => {
+      expect(isGradEnabled()).toBe(false);
+      inferenceMode(() => undefined);
+      expect(isGradEnabled()).toBe(false);
+      return randn([3]);
+    });
+    expect(isGradEnabled()).toBe(true);
+    expect(() => inferenceMode(() => { throw new Error('inside'); })).toThrow('inside');
+    expect(isGradEnabled()).toBe(true);
+    // Not merely no-grad: its tensors cannot be saved for a backward outside (libtorch refuses, in a JS error).
+    const w = randn([3]).requiresGrad_();
+    expect(() => w.mul(t)).toThrow(/[Ii]nference tensors cannot be saved for backward/);
   });
 });
 
