@@ -20,3 +20,8 @@ time g++ -std=c++17 -O2 -shared -fPIC -D_GLIBCXX_USE_CXX11_ABI="$ABI" -DNAPI_EXP
 node scripts/cuda-smoke.mjs
 MMGAP_PYTHON=python3 node dist/bench/engine.js --device cuda --steps 40 --threads 8 > "$out/bench.json"
 tail -1 "$out/bench.json"
+# Mixed precision on the GPU (issue #13): fp16 autocast + GradScaler and bf16 autocast on both sides, fp32 beside each.
+for p in fp16 bf16; do
+  MMGAP_PYTHON=python3 node dist/bench/engine.js --device cuda --steps 40 --threads 8 --quick --precision "$p" > "$out/bench-$p.json"
+  tail -1 "$out/bench-$p.json"
+done
