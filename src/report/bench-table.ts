@@ -15,6 +15,7 @@ import type { RunSummary, SplitScores } from '../train/types.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { duration } from './format.js';
 import { escapeHtml, figure, page, table } from './html.js';
+import { PUBLISHED, type PresetDataset } from './published.js';
 import { renderSvg } from './vega-svg.js';
 
 /** Per-sample test predictions of one run (predictions/test.csv). */
@@ -267,9 +268,28 @@ function comparisonCells(r: BenchRow, reference?: string): string[] {
   return [`${sg(c.diff)} [${sg(c.lo)}, ${sg(c.hi)}]`, c.mcnemarP < 0.001 ? '<0.001' : c.mcnemarP.toFixed(3), verdict];
 }
 
+/**
+ * The peers' format (BalanceBenchmark's tables: accuracy and macro-F1 per method, %, mean over
+ * seeds) with the accuracy each method's authors or BalanceBenchmark published for the dataset
+ * beside it. Their protocols differ from run to run (docs/REPRODUCE.md), so the column is context,
+ * not a comparison with an interval.
+ */
+export function peersMarkdown(rows: BenchRow[], dataset: PresetDataset): string {
+  const published = PUBLISHED.filter((p) => p.dataset === dataset);
+  const cells = rows.map((r) => {
+    const p = published.find((x) => x.method === r.label);
+    return [r.label, pm(r.acc, r.seeds.length), pm(r.f1, r.seeds.length), p?.acc ?? '–', p?.source ?? '–'];
+  });
+  return markdownTable(['method', 'Acc % (mmgap)', 'macro-F1 % (mmgap)', 'Acc % (published)', 'published by'], cells);
+}
+
 /** A Markdown table with padded columns. */
 export function benchMarkdown(rows: BenchRow[], reference?: string): string {
   const { headers, cells } = benchCells(rows, reference);
+  return markdownTable(headers, cells);
+}
+
+function markdownTable(headers: string[], cells: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c: string[]): string => `| ${c.map((x, i) => x.padEnd(widths[i])).join(' | ')} |`;
   return [line(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(line)].join('\n') + '\n';
@@ -333,6 +353,8 @@ export function benchChartSpec(rows: BenchRow[]): TopLevelSpec {
 
 export interface BenchOutputs {
   markdown: string;
+  /** peers.md, for the datasets with published numbers (cremad, ks, ave). */
+  peers?: string;
   csv: string;
   svg: string;
   html: string;
@@ -345,9 +367,12 @@ export interface BenchOutputs {
 export async function writeBenchOutputs(
   dir: string,
   rows: BenchRow[],
-  options: { title: string; htmlName?: string; intro?: string; reference?: string; links?: { label: string; href: string }[] },
+  options: { title: string; htmlName?: string; intro?: string; reference?: string; links?: { label: string; href: string }[]; dataset?: PresetDataset | null },
 ): Promise<BenchOutputs> {
-  const out = { markdown: join(dir, 'bench.md'), csv: join(dir, 'bench.csv'), svg: join(dir, 'bench.svg'), html: join(dir, options.htmlName ?? 'bench.html') };
+  const out = {
+    markdown: join(dir, 'bench.md'), csv: join(dir, 'bench.csv'), svg: join(dir, 'bench.svg'), html: join(dir, options.htmlName ?? 'bench.html'),
+    ...(options.dataset && { peers: join(dir, 'peers.md') }),
+  };
   const svg = await renderSvg(benchChartSpec(rows));
   const { headers, cells } = benchCells(rows, options.reference);
   const links = options.links?.length
@@ -362,6 +387,7 @@ ${links}`;
     writeFileAtomic(out.csv, benchCsv(rows)),
     writeFileAtomic(out.svg, svg.replace('<svg', '<svg xmlns="http://www.w3.org/2000/svg"')),
     writeFileAtomic(out.html, page(options.title, body)),
+    ...(options.dataset ? [writeFileAtomic(join(dir, 'peers.md'), peersMarkdown(rows, options.dataset))] : []),
   ]);
   return out;
 }

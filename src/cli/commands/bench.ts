@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { aggregateBench, benchJsonRows, benchMarkdown, writeBenchOutputs } from '../../report/bench-table.js';
+import { presetDataset } from '../../report/published.js';
 import type { MethodFactory } from '../../methods/method.js';
 import { ROLES } from '../../methods/roles.js';
 import type { RunConfig } from '../../train/types.js';
@@ -38,7 +39,9 @@ that have them. --folds sets the dataset option "fold" (avdigits' speaker folds)
 predictions are pooled over its folds. Writes bench.md, bench.csv, bench.svg and bench.html into
 <out>: per method, mean ± std over seeds of test accuracy, macro-F1 and per-modality accuracy,
 and the difference in accuracy against --reference with a 95 % paired bootstrap interval over test
-samples and McNemar's p. With --purify each method also gets a "method + purify" row.`;
+samples and McNemar's p. With --purify each method also gets a "method + purify" row. On cremad, ks
+and ave it also writes peers.md: accuracy and macro-F1 per method in the peers' format, beside the
+accuracy BalanceBenchmark or the method's paper published for that dataset (docs/REPRODUCE.md).`;
 
 const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter((s) => s !== '');
 
@@ -105,8 +108,9 @@ export function registerBench(program: Command, ctx: CliContext): void {
         intro: `Best epoch chosen on validation, test evaluated once per run. Δ: difference in test accuracy against ${flags.reference} on the same test samples, ` +
           '95 % paired bootstrap interval (samples resampled with all their seeds); "within noise" when the interval holds 0.',
         links: grid.runs.map((r) => ({ label: `${r.label} seed ${r.seed}${r.fold ? ` fold ${r.fold}` : ''}`, href: r.report })),
+        dataset: presetDataset(base.data),
       });
-      printResult(ctx, flags.json === true, [benchMarkdown(rows, flags.reference).trimEnd(), `tables: ${files.markdown}, ${files.csv}`, `chart: ${files.svg}, page: ${files.html}`],
+      printResult(ctx, flags.json === true, [benchMarkdown(rows, flags.reference).trimEnd(), `tables: ${files.markdown}, ${files.csv}${files.peers ? `, ${files.peers} (beside the published numbers)` : ''}`, `chart: ${files.svg}, page: ${files.html}`],
         { outDir, reference: flags.reference, rows: benchJsonRows(rows), files, runs: grid.runs });
     });
 }

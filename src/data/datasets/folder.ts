@@ -16,9 +16,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AVE_RECIPE, AVE_SHAPE, aveSpectrogram, CREMAD_RECIPE, CREMAD_SHAPE, cremadSpectrogram, FSDD_RECIPE, FSDD_SHAPE, fsddLogMel, KS_RECIPE, KS_SHAPE, ksFbank } from '../audio/recipes.js';
 import { DataError } from '../errors.js';
-import { decodeImage } from '../image/decode.js';
-import { loadFrames } from '../image/frames.js';
-import { centreSquare, IMAGENET_MEAN, IMAGENET_STD, randomResizedCropBox, renderFrame } from '../image/transforms.js';
+import { frameDecodeSettings, loadFrames, renderImage } from '../image/frames.js';
 import { Rng } from '../rng.js';
 import { SPLITS, type Dataset, type ModalitySpec, type OpenOptions, type Sample, type Split } from '../types.js';
 import { loadAudioItem, type AudioRecipe } from './clip-dataset.js';
@@ -86,6 +84,7 @@ export async function openFolder(root: string, options: OpenOptions = {}): Promi
 
   const frames = options.frames ?? 3;
   const size = options.imageSize ?? 224;
+  const { decodeScaling } = frameDecodeSettings('folder', options);
   const audioRecipe = AUDIO_RECIPES[String(options.audioRecipe ?? 'ks')];
   if (!audioRecipe) throw new Error(`folder: unknown audioRecipe "${String(options.audioRecipe)}" (known: ${Object.keys(AUDIO_RECIPES).join(', ')})`);
   const dirs = readdirSync(root, { withFileTypes: true })
@@ -93,6 +92,11 @@ export async function openFolder(root: string, options: OpenOptions = {}): Promi
     .map((d) => d.name)
     .sort();
   if (dirs.length < 2) throw new DataError(root, `a folder dataset needs at least two modality folders, found ${dirs.length}`);
+  // per-modality options (`audio.length`, or `audio: {...}`) must name a modality folder
+  for (const [key, v] of Object.entries(options)) {
+    const owner = key.includes('.') ? key.slice(0, key.indexOf('.')) : typeof v === 'object' && v !== null ? key : null;
+    if (owner !== null && !dirs.includes(owner)) throw new DataError(root, `option "${key}" names no modality folder (folders: ${dirs.join(', ')}); fix --data-opt`);
+  }
   const modalities: FolderModality[] = [];
   for (const name of dirs) {
     const dir = join(root, name);
@@ -105,6 +109,8 @@ export async function openFolder(root: string, options: OpenOptions = {}): Promi
       modalities.push({ spec: stored.spec, kind, dir, path, stored });
       continue;
     }
+    const own = Object.keys(options).find((k) => k.startsWith(`${name}.`) || (k === name && typeof options[k] === 'object'));
+    if (own) throw new DataError(dir, `option "${own}" applies to stored arrays (.npy), and "${name}" holds ${kind === 'wav' ? '.wav files' : kind === 'image' ? 'images' : 'frame folders'}`);
     const shape = kind === 'wav' ? audioRecipe.shape : kind === 'image' ? [3, size, size] : [frames, 3, size, size];
     modalities.push({ spec: { name, shape, augmented: kind === 'image' || kind === 'frames' }, kind, dir, path, stored: null });
   }
@@ -137,19 +143,17 @@ export async function openFolder(root: string, options: OpenOptions = {}): Promi
       case 'wav':
         return loadAudioItem(file, audioRecipe);
       case 'image': {
-        const img = decodeImage(await readFile(file), file);
         const out = new Float32Array(3 * size * size);
-        const box = rng ? randomResizedCropBox(img.width, img.height, rng) : centreSquare(img.width, img.height);
-        renderFrame(img, { box, size, flip: rng ? rng.uniform() < 0.5 : false, mean: IMAGENET_MEAN, std: IMAGENET_STD }, out, 0);
+        renderImage(await readFile(file), file, { size, rng, decodeScaling }, out, 0);
         return out;
       }
       case 'frames':
-        return loadFrames(file, { count: frames, size, rng });
+        return loadFrames(file, { count: frames, size, rng, decodeScaling });
     }
   }
 
   const recipe = modalities
-    .map((m) => `${m.spec.name}=${m.kind === 'wav' ? audioRecipe.recipe : m.kind === 'npy' ? 'npy-as-stored' : `${m.kind},frames${frames},size${size},imagenet-norm`}`)
+    .map((m) => `${m.spec.name}=${m.kind === 'wav' ? audioRecipe.recipe : m.kind === 'npy' ? 'npy-as-stored' : `${m.kind},frames${frames},size${size},imagenet-norm${decodeScaling ? ',dct-scaling' : ''}`}`)
     .join(';');
   return {
     name: 'folder',
