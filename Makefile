@@ -5,7 +5,7 @@ SHELL := /bin/bash
 NPM_STAMP := node_modules/.package-lock.json
 ADDON := native/build/Release/mmgap_native.node
 APT_PACKAGES := libtorch-dev python3-torch python3-sklearn python3-scipy python3-torchaudio python3-torchvision \
-                libopenblas0-pthread chromium ffmpeg
+                libopenblas0-pthread chromium ffmpeg libgloo-dev
 
 .PHONY: demo test deps deps-system build clean
 
@@ -21,7 +21,8 @@ test: build
 deps: $(NPM_STAMP) deps-system
 
 # System packages: libtorch for the engine, Debian's PyTorch/scikit-learn/SciPy as the references
-# the tests compare against, Chromium for the report test, ffmpeg for `mmgap data extract`.
+# the tests compare against, Chromium for the report test, ffmpeg for `mmgap data extract`,
+# libgloo-dev for the headers of c10d's Gloo process group (distributed training).
 deps-system:
 	@pkgs="$(APT_PACKAGES)"; [ -z "$$LIBTORCH" ] || pkgs="$${pkgs/libtorch-dev/}"; \
 	missing=$$(for p in $$pkgs; do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
