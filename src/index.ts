@@ -11,3 +11,5 @@ export { METHODS, getMethod } from './methods/registry.js';
 export { trainRun, RunAborted } from './train/run.js';
 export { resolveConfig, ConfigError } from './train/config.js';
 export * from './train/types.js';
+export { diagnosePredictions, diagnosePredictionsFile, type PredictionsDiagnosis, type PredictionsSummary } from './diagnose/diagnose-predictions.js';
+export { readPredictions, PREDICTIONS_SETTINGS, type Predictions, type PredictionsOptions } from './diagnose/predictions.js';
