@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { decodeWav, toMono } from '../audio/wav.js';
 import { DataError } from '../errors.js';
-import { loadFrames } from '../image/frames.js';
+import { frameDecodeSettings, loadFrames } from '../image/frames.js';
 import { toFloat32, sizeOf, type NdArray } from '../io/ndarray.js';
 import { readNpy } from '../io/npy.js';
 import { readPickledArray } from '../io/pickle.js';
@@ -82,6 +82,7 @@ export function clipDataset(init: ClipDatasetInit): Dataset {
     entryOf.set(`${e.split}/${list.length}`, e);
     list.push(sample);
   }
+  const { decodeScaling } = frameDecodeSettings(init.name, init.source.options);
   const modalities: ModalitySpec[] = [
     { name: 'audio', shape: init.audio.shape, augmented: false },
     { name: 'visual', shape: [init.frames, 3, init.imageSize, init.imageSize], augmented: true },
@@ -91,7 +92,7 @@ export function clipDataset(init: ClipDatasetInit): Dataset {
     classes: init.classes,
     modalities,
     samples: (split) => bySplit[split],
-    recipe: `${init.name}:audio=${init.audio.recipe};visual=frames${init.frames},size${init.imageSize},eval-centre-square,train-rrc-flip,imagenet-norm`,
+    recipe: `${init.name}:audio=${init.audio.recipe};visual=frames${init.frames},size${init.imageSize},eval-centre-square,train-rrc-flip,imagenet-norm${decodeScaling ? ',dct-scaling' : ''}`,
     source: init.source,
     skipped: init.skipped,
     async load(sample: Sample, opts: LoadOptions) {
@@ -102,7 +103,7 @@ export function clipDataset(init: ClipDatasetInit): Dataset {
       if (want.includes('audio')) out.audio = await loadAudioItem(e.audioFile, init.audio);
       if (want.includes('visual')) {
         const rng = opts.train ? new Rng(opts.seed, opts.epoch, e.id, 'frames') : null;
-        out.visual = await loadFrames(e.frameDir, { count: init.frames, size: init.imageSize, rng });
+        out.visual = await loadFrames(e.frameDir, { count: init.frames, size: init.imageSize, rng, decodeScaling });
       }
       return out;
     },

@@ -3,8 +3,28 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataError } from '../errors.js';
 import type { Rng } from '../rng.js';
-import { decodeImage } from './decode.js';
+import { resolveSettings, SettingError, settings } from '../../settings.js';
+import { decodePixels, jpegSize, type ScaleDenom } from './decode.js';
+import type { Box } from './resize.js';
 import { centreSquare, IMAGENET_MEAN, IMAGENET_STD, randomResizedCropBox, renderFrame } from './transforms.js';
+
+/** How frames are decoded (an option of every dataset with image frames: cremad, ave, ks, folder). */
+export const FRAME_DECODE_SETTINGS = settings({
+  decodeScaling: {
+    type: 'boolean', default: true,
+    help: 'decode JPEGs at 1/2, 1/4 or 1/8 size (libjpeg DCT scaling) when the crop still has at least imageSize pixels a side; false: always decode at full size, as the peers\' PIL pipelines do',
+  },
+});
+
+/** The frame decode settings of a dataset's options, or an error naming the option and the flag that fixes it. */
+export function frameDecodeSettings(dataset: string, options: Record<string, unknown>): { decodeScaling: boolean } {
+  try {
+    return resolveSettings(dataset, FRAME_DECODE_SETTINGS, { decodeScaling: options.decodeScaling });
+  } catch (e) {
+    if (e instanceof SettingError && e.key) throw new Error(`${e.message}; fix --data-opt ${e.key}=...`);
+    throw e;
+  }
+}
 
 const IMAGE_FILE = /\.(jpe?g|png)$/i;
 const collator = new Intl.Collator('en', { numeric: true });
@@ -31,26 +51,56 @@ export function pickFrames(n: number, k: number, rng: Rng | null): number[] {
   return Array.from({ length: k }, (_, i) => Math.min(n - 1, Math.floor(i * seg + (rng ? rng.uniform() : 0.5) * seg)));
 }
 
-/** Options of `loadFrames`. */
+/**
+ * The largest DCT scaling 1/d (d in 8, 4, 2) at which `box` of a width x height JPEG still spans
+ * at least `size` decoded pixels on each side, so that the resize to `size` stays a downscale;
+ * else 1 (full size).
+ */
+export function decodeScaleFor(box: Box, size: number): ScaleDenom {
+  for (const d of [8, 4, 2] as const) if (box.width / d >= size && box.height / d >= size) return d;
+  return 1;
+}
+
+/** Options of `renderImage` and `loadFrames`. */
 export interface FramesOptions {
-  count: number;
   size: number;
   /** Training mode: random frame per segment, random resized crop, horizontal flip (p = 0.5). */
   rng: Rng | null;
+  /** See FRAME_DECODE_SETTINGS (default true). */
+  decodeScaling?: boolean;
+}
+
+/**
+ * One image file through the frame recipe: crop box (random resized in training, centred square
+ * in evaluation, on the stored size), flip, decode (scaled down where the box allows), resize,
+ * ImageNet normalisation; writes [3, size, size] into `out` at `offset`.
+ */
+export function renderImage(bytes: Uint8Array, file: string, opts: FramesOptions, out: Float32Array, offset: number): void {
+  const { size, rng } = opts;
+  const stored = jpegSize(bytes, file);
+  let pixels = stored ? null : decodePixels(bytes, file); // PNG: no header-only size, and no scaled decode
+  const { width, height } = stored ?? pixels!;
+  const box = rng ? randomResizedCropBox(width, height, rng) : centreSquare(width, height);
+  const flip = rng ? rng.uniform() < 0.5 : false;
+  const d = stored && (opts.decodeScaling ?? true) ? decodeScaleFor(box, size) : 1;
+  pixels ??= decodePixels(bytes, file, d);
+  // decoded pixel j covers stored pixels [j d, (j + 1) d): the box scales by 1/d
+  const scaled = { x: box.x / d, y: box.y / d, width: box.width / d, height: box.height / d };
+  renderFrame(pixels, { box: scaled, size, flip, mean: IMAGENET_MEAN, std: IMAGENET_STD }, out, offset);
 }
 
 /** Loads `count` frames of a folder as one Float32Array [count, 3, size, size], ImageNet-normalised. */
-export async function loadFrames(dir: string, opts: FramesOptions): Promise<Float32Array> {
+export async function loadFrames(dir: string, opts: FramesOptions & { count: number }): Promise<Float32Array> {
   const files = await listFrames(dir);
   const picks = pickFrames(files.length, opts.count, opts.rng);
   const frame = 3 * opts.size * opts.size;
   const out = new Float32Array(opts.count * frame);
   for (let t = 0; t < picks.length; t++) {
     const file = files[picks[t]];
-    const img = decodeImage(await readFile(file), file);
-    const box = opts.rng ? randomResizedCropBox(img.width, img.height, opts.rng) : centreSquare(img.width, img.height);
-    const flip = opts.rng ? opts.rng.uniform() < 0.5 : false;
-    renderFrame(img, { box, size: opts.size, flip, mean: IMAGENET_MEAN, std: IMAGENET_STD }, out, t * frame);
+    const bytes = await readFile(file).catch(() => {
+      throw new DataError(file, 'frame file is missing or unreadable');
+    });
+    renderImage(bytes, file, opts, out, t * frame);
   }
   return out;
 }

@@ -1,3 +1,5 @@
+import type { Pixels } from './codec.js';
+
 /** A region of an image in pixel units (may be fractional). */
 export interface Box {
   x: number;
@@ -53,6 +55,56 @@ function taps(inLen: number, offset: number, length: number, outLen: number, ant
     count[i] = n;
   }
   return { start, count, weights, maxTaps };
+}
+
+/**
+ * Resamples `box` of interleaved 8-bit pixels (RGB or RGBA; alpha ignored) to outHeight x outWidth
+ * with the same filter as `resizeRegion`, straight from the decoder's output (no float copy of the
+ * whole image first). Returns planar [3, outHeight, outWidth] in pixel units (0-255).
+ */
+export function resizePixels(p: Pixels, box: Box, outHeight: number, outWidth: number): Float32Array {
+  const { width, height, channels: C, data } = p;
+  const tx = taps(width, box.x, box.width, outWidth, true);
+  const ty = taps(height, box.y, box.height, outHeight, true);
+  const rowLo = ty.start.reduce((a, b) => Math.min(a, b), height);
+  let rowHi = 0;
+  for (let i = 0; i < outHeight; i++) rowHi = Math.max(rowHi, ty.start[i] + ty.count[i]);
+  const rows = rowHi - rowLo;
+  const plane = rows * outWidth;
+  const tmp = new Float32Array(3 * plane);
+  for (let r = 0; r < rows; r++) {
+    const rowAt = (rowLo + r) * width;
+    for (let i = 0; i < outWidth; i++) {
+      let a0 = 0, a1 = 0, a2 = 0;
+      let s = (rowAt + tx.start[i]) * C;
+      const wAt = i * tx.maxTaps;
+      for (let k = 0; k < tx.count[i]; k++, s += C) {
+        const w = tx.weights[wAt + k];
+        a0 += data[s] * w;
+        a1 += data[s + 1] * w;
+        a2 += data[s + 2] * w;
+      }
+      const at = r * outWidth + i;
+      tmp[at] = a0;
+      tmp[plane + at] = a1;
+      tmp[2 * plane + at] = a2;
+    }
+  }
+  const outPlane = outHeight * outWidth;
+  const out = new Float32Array(3 * outPlane);
+  for (let c = 0; c < 3; c++) {
+    for (let j = 0; j < outHeight; j++) {
+      const wAt = j * ty.maxTaps;
+      const first = c * plane + (ty.start[j] - rowLo) * outWidth;
+      const o = c * outPlane + j * outWidth;
+      for (let i = 0; i < outWidth; i++) {
+        let acc = 0;
+        for (let k = 0; k < ty.count[j]; k++) acc += tmp[first + k * outWidth + i] * ty.weights[wAt + k];
+        out[o + i] = acc;
+      }
+    }
+  }
+  return out;
 }
 
 /**

@@ -1,7 +1,7 @@
 /** The per-frame transforms of the community's ResNet18 pipelines, seeded. */
 import type { Rng } from '../rng.js';
-import type { PlanarImage } from './decode.js';
-import { resizeRegion, type Box } from './resize.js';
+import type { Pixels } from './codec.js';
+import { resizePixels, type Box } from './resize.js';
 
 /** ImageNet channel statistics (torchvision's Normalize in all peer pipelines). */
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
@@ -47,20 +47,18 @@ export interface FrameTransform {
   std: readonly number[];
 }
 
-/** Crops `box`, resizes it to size x size (antialiased bilinear), flips if asked, normalises, and writes [3, size, size] into `out` at `offset`. */
-export function renderFrame(img: PlanarImage, t: FrameTransform, out: Float32Array, offset: number): void {
+/** Crops `box` of decoded pixels, resizes it to size x size (antialiased bilinear), flips if asked, normalises, and writes [3, size, size] into `out` at `offset`. */
+export function renderFrame(p: Pixels, t: FrameTransform, out: Float32Array, offset: number): void {
   const { size } = t;
-  const r = resizeRegion(img.data, img.channels, img.height, img.width, t.box, size, size, true);
+  const r = resizePixels(p, t.box, size, size);
   const plane = size * size;
   for (let c = 0; c < 3; c++) {
-    const m = t.mean[c];
-    const s = t.std[c];
+    // (v / 255 - mean) / std, with the constants folded
+    const scale = 1 / (255 * t.std[c]);
+    const shift = t.mean[c] / t.std[c];
     for (let y = 0; y < size; y++) {
       const row = c * plane + y * size;
-      for (let x = 0; x < size; x++) {
-        const v = r[row + (t.flip ? size - 1 - x : x)];
-        out[offset + row + x] = (v - m) / s;
-      }
+      for (let x = 0; x < size; x++) out[offset + row + x] = r[row + (t.flip ? size - 1 - x : x)] * scale - shift;
     }
   }
 }

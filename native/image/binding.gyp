@@ -1,0 +1,11 @@
+{
+  "targets": [{
+    "target_name": "mmgap_image",
+    "sources": ["image.cc"],
+    "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+    "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL"],
+    "cflags_cc!": ["-fno-exceptions"],
+    "cflags_cc": ["-std=c++17", "-fexceptions", "-O2"],
+    "libraries": ["-lturbojpeg", "-lpng16"]
+  }]
+}

@@ -1,0 +1,44 @@
+/**
+ * The image addon (native/image: libjpeg-turbo and libpng, no libtorch), loaded on first use so
+ * that datasets without images never need it. Its functions throw plain Errors carrying the
+ * library's message; decode.ts turns them into DataErrors naming the file.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { packageRoot } from '../../package.js';
+
+/** Interleaved 8-bit pixels as the addon returns them. */
+export interface Pixels {
+  width: number;
+  height: number;
+  /** 3 (RGB, from JPEG) or 4 (RGBA, from PNG). */
+  channels: 3 | 4;
+  data: Uint8Array;
+}
+
+interface ImageBinding {
+  jpegHeader(bytes: Uint8Array): { width: number; height: number };
+  /** RGB at 1/scaleDenom of the stored size (libjpeg's DCT scaling, sizes rounded up). */
+  decodeJpeg(bytes: Uint8Array, scaleDenom: 1 | 2 | 4 | 8): Pixels;
+  decodePng(bytes: Uint8Array): Pixels;
+}
+
+const FIX = 'Fix: run `make build` in the mmgap checkout (it installs libturbojpeg0-dev and libpng-dev on Debian/Ubuntu), ' +
+  'or `sudo apt-get install -y libturbojpeg0-dev libpng-dev && cd native/image && npx node-gyp rebuild`.';
+
+let binding: ImageBinding | null = null;
+
+/** The addon, loaded once per thread; a clear error with the fix when it is not built or cannot load. */
+export function imageCodec(): ImageBinding {
+  if (binding) return binding;
+  const root = packageRoot();
+  const path = process.env.MMGAP_IMAGE_NATIVE ?? join(root ?? '.', 'native', 'image', 'build', 'Release', 'mmgap_image.node');
+  if (!existsSync(path)) throw new Error(`mmgap: the image addon is not built (${path} is missing), so JPEG/PNG frames cannot be decoded. ${FIX}`);
+  try {
+    binding = createRequire(import.meta.url)(path) as ImageBinding;
+  } catch (e) {
+    throw new Error(`mmgap: could not load the image addon ${path}: ${(e as Error).message}. ${FIX}`);
+  }
+  return binding;
+}
