@@ -6,6 +6,7 @@ import { openCremad } from './datasets/cremad.js';
 import { openFolder } from './datasets/folder.js';
 import { openKs } from './datasets/ks.js';
 import { AVDIGITS_REGIMES } from './datasets/avdigits-effects.js';
+import { FRAME_DECODE_SETTINGS } from './image/frames.js';
 import type { Dataset, OpenOptions } from './types.js';
 
 const WITH_PATH: Record<string, (root: string, options: OpenOptions) => Promise<Dataset>> = {
@@ -20,7 +21,7 @@ export const DATASET_SPECS = ['avdigits', 'avdigits:FSDD_DIR', 'cremad:PATH', 'a
 
 /** Options every dataset takes (those that do not use one ignore it). */
 const COMMON_OPTIONS = ['skipBadSamples', 'seed', 'download'];
-const FRAME_OPTIONS = ['frames', 'imageSize'];
+const FRAME_OPTIONS = ['frames', 'imageSize', ...Object.keys(FRAME_DECODE_SETTINGS)];
 /** Each dataset's own option keys (docs/DATA.md); the folder format also takes per-modality keys (stored-arrays.ts). */
 const DATASET_OPTIONS: Record<string, readonly string[]> = {
   avdigits: [...Object.keys(AVDIGITS_REGIMES.underuse), 'regime', 'fold', 'folds', 'fsddDir', 'fsddUrl', 'mnistTestDir', 'mnistTestUrl', 'searchShared'],
