@@ -77,7 +77,9 @@ export interface EpochContext {
   trainSize: number;
   /**
    * Eval-mode predictions of the current model on the whole training split (the trainer caches
-   * them: calling twice in one epoch costs one pass). Leaves the model in training mode.
+   * them: calling twice in one epoch costs one pass). Leaves the model in training mode. With
+   * gapSource 'train-pass', the previous epoch's training-pass outputs instead, when it visited
+   * every sample once.
    */
   trainPredictions(opts?: { features?: boolean }): Promise<SplitPredictions>;
   /** A line for the run log (shown with progress, kept in the run directory). */

@@ -157,7 +157,8 @@ export class GradScaler {
         if (!gr) continue;
         if (gr.dtype === 'float16') throw new Error('GradScaler: cannot unscale float16 gradients; keep the parameters in float32 (autocast does)');
         const key = `${gr.device}/${gr.dtype}`;
-        byDtype.set(key, [...(byDtype.get(key) ?? []), gr]);
+        const list = byDtype.get(key);
+        if (list) list.push(gr); else byDtype.set(key, [gr]);
       }
       let found = false;
       for (const grads of byDtype.values()) {
