@@ -4,8 +4,9 @@
 SHELL := /bin/bash
 NPM_STAMP := node_modules/.package-lock.json
 ADDON := native/build/Release/mmgap_native.node
+IMAGE_ADDON := native/image/build/Release/mmgap_image.node
 APT_PACKAGES := libtorch-dev python3-torch python3-sklearn python3-scipy python3-torchaudio python3-torchvision \
-                libopenblas0-pthread chromium ffmpeg libgloo-dev
+                libopenblas0-pthread chromium ffmpeg libgloo-dev libturbojpeg0-dev libpng-dev
 
 .PHONY: demo test deps deps-system build clean
 
@@ -22,7 +23,8 @@ deps: $(NPM_STAMP) deps-system
 
 # System packages: libtorch for the engine, Debian's PyTorch/scikit-learn/SciPy as the references
 # the tests compare against, Chromium for the report test, ffmpeg for `mmgap data extract`,
-# libgloo-dev for the headers of c10d's Gloo process group (distributed training).
+# libgloo-dev for the headers of c10d's Gloo process group (distributed training), libjpeg-turbo
+# and libpng for the image addon (frame decoding).
 deps-system:
 	@pkgs="$(APT_PACKAGES)"; [ -z "$$LIBTORCH" ] || pkgs="$${pkgs/libtorch-dev/}"; \
 	missing=$$(for p in $$pkgs; do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
@@ -44,8 +46,12 @@ $(NPM_STAMP): package.json package-lock.json
 $(ADDON): native/src/addon.cc native/binding.gyp native/libtorch.cjs | deps
 	cd native && npx node-gyp rebuild
 
-build: deps $(ADDON)
+# The image addon (native/image) has its own build folder: it needs no libtorch and builds in seconds.
+$(IMAGE_ADDON): native/image/image.cc native/image/binding.gyp | deps
+	cd native/image && npx node-gyp rebuild
+
+build: deps $(ADDON) $(IMAGE_ADDON)
 	npx tsc -p tsconfig.build.json
 
 clean:
-	rm -rf dist native/build
+	rm -rf dist native/build native/image/build

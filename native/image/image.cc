@@ -39,14 +39,20 @@ Napi::Object image(Napi::Env env, int width, int height, int channels, Napi::Uin
   return o;
 }
 
+// The stored size; a stream cut inside its header reads as 0 x 0 without an error, hence the check.
+void readHeader(Napi::Env env, tjhandle h, const Napi::Uint8Array& bytes, int* width, int* height) {
+  int subsamp = 0, colorspace = 0;
+  if (tjDecompressHeader3(h, bytes.Data(), bytes.ByteLength(), width, height, &subsamp, &colorspace) != 0) {
+    throw Napi::Error::New(env, tjGetErrorStr2(h));
+  }
+  if (*width < 1 || *height < 1) throw Napi::Error::New(env, "JPEG header ends before the image size");
+}
+
 // jpegHeader(bytes) -> { width, height }: the stored size, for choosing a decode scale.
 Napi::Value JpegHeader(const Napi::CallbackInfo& info) {
   Napi::Uint8Array bytes = bytesArg(info);
-  tjhandle h = decompressor();
-  int width = 0, height = 0, subsamp = 0, colorspace = 0;
-  if (tjDecompressHeader3(h, bytes.Data(), bytes.ByteLength(), &width, &height, &subsamp, &colorspace) != 0) {
-    throw Napi::Error::New(info.Env(), tjGetErrorStr2(h));
-  }
+  int width = 0, height = 0;
+  readHeader(info.Env(), decompressor(), bytes, &width, &height);
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("width", width);
   o.Set("height", height);
@@ -62,10 +68,8 @@ Napi::Value DecodeJpeg(const Napi::CallbackInfo& info) {
   int denom = info.Length() > 1 ? info[1].As<Napi::Number>().Int32Value() : 1;
   if (denom != 1 && denom != 2 && denom != 4 && denom != 8) throw Napi::RangeError::New(env, "scaleDenom must be 1, 2, 4 or 8");
   tjhandle h = decompressor();
-  int width = 0, height = 0, subsamp = 0, colorspace = 0;
-  if (tjDecompressHeader3(h, bytes.Data(), bytes.ByteLength(), &width, &height, &subsamp, &colorspace) != 0) {
-    throw Napi::Error::New(env, tjGetErrorStr2(h));
-  }
+  int width = 0, height = 0;
+  readHeader(env, h, bytes, &width, &height);
   tjscalingfactor sf{1, denom};
   int w = TJSCALED(width, sf), hgt = TJSCALED(height, sf);
   Napi::Uint8Array out = Napi::Uint8Array::New(env, static_cast<size_t>(w) * hgt * 3);
@@ -76,7 +80,7 @@ Napi::Value DecodeJpeg(const Napi::CallbackInfo& info) {
 }
 
 // decodePng(bytes) -> { width, height, channels: 4, data }: 8-bit RGBA whatever the stored depth,
-// palette or grey layout (16-bit samples are scaled to 8 bits by libpng).
+// palette or grey layout (16-bit samples scaled to the nearest 8-bit level by libpng).
 Napi::Value DecodePng(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Uint8Array bytes = bytesArg(info);
@@ -88,6 +92,8 @@ Napi::Value DecodePng(const Napi::CallbackInfo& info) {
     throw Napi::Error::New(env, msg);
   }
   img.format = PNG_FORMAT_RGBA;
+  // 16-bit samples are plain levels (as Pillow and the video tools treat them), not linear light
+  img.flags |= PNG_IMAGE_FLAG_16BIT_sRGB;
   Napi::Uint8Array out = Napi::Uint8Array::New(env, PNG_IMAGE_SIZE(img));
   if (!png_image_finish_read(&img, nullptr, out.Data(), 0, nullptr)) {
     std::string msg = img.message;
