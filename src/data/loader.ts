@@ -85,6 +85,11 @@ function fitSteps(m: ModalitySpec, src: Float32Array, dst: Float32Array, offset:
   dst.set(src.subarray(start * step, (start + take) * step), offset);
   return take;
 }
+/** The order in which a shuffling loader visits `base` in `epoch` (distributed training shards this same order). */
+export function shuffledOrder(base: Int32Array, seed: number, epoch: number, split: Split): Int32Array {
+  return new Rng(seed, epoch, 'shuffle', split).permutation(base.length).map((j) => base[j] as number);
+}
+
 /** Creates a loader over one split of a dataset. */
 export function createLoader(dataset: Dataset, split: Split, options: LoaderOptions): Loader {
   const batchSize = options.batchSize;
@@ -221,7 +226,7 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
       const epoch = loader.epoch;
       const base = loader.indices ?? Int32Array.from(samples, (_, i) => i);
       for (const i of base) if (!(i >= 0 && i < samples.length)) throw new RangeError(`loader.indices holds ${i}, outside the ${split} split (0..${samples.length - 1})`);
-      const order = shuffle ? new Rng(seed, epoch, 'shuffle', split).permutation(base.length).map((j) => base[j]) : base;
+      const order = shuffle ? shuffledOrder(base, seed, epoch, split) : base;
       const length = batchesFor(order.length);
       const pending: Promise<Batch | null>[] = [];
       let next = 0;

@@ -15,6 +15,7 @@ import { confusion, predictionsCsv, scoreSplit } from './evaluate.js';
 import { diagnose, hasGroundTruth, rowsToCsv } from './diagnostics.js';
 import { selectSamples, epochIndices } from './purify.js';
 import { RunDir, MMGAP_VERSION, pick } from './rundir.js';
+import { ReadOnlyRunDir, TrainingJob } from './distributed.js';
 import { Session, RunAborted, type Loaders } from './session.js';
 import { runStage, stageOrder, type Checkpoint, type CheckpointMeta } from './stage.js';
 import { openRunData, runLoader, runModel } from './setup.js';
@@ -44,14 +45,19 @@ const pct = (x: number): string => (100 * x).toFixed(2);
 export async function trainRun(input: ConfigInput, opts: RunOptions): Promise<RunSummary> {
   const cfg = resolveConfig(input, METHODS);
   const started = performance.now();
-  const dir = new RunDir(opts.outDir);
+  const job = opts.group && opts.group.worldSize > 1 ? new TrainingJob(opts.group) : null;
+  job?.checkRun(cfg, getMethod(cfg.method).create(cfg.methodOptions));
+  // Rank 0 alone writes the directory; the others read it once rank 0 has set it up.
+  const dir = job && job.rank !== 0 ? new ReadOnlyRunDir(opts.outDir) : new RunDir(opts.outDir);
   const emit = opts.onEvent ?? (() => undefined);
+  if (job && job.rank !== 0) job.group.barrier();
   dir.open(cfg, libtorchVersion, opts.resume ?? true);
   emit({ kind: 'phase', phase: 'loading' });
   const data = await openRunData(cfg, dir);
+  if (job && job.rank === 0) job.group.barrier();
   const { device, dataset } = data;
   const loaders: Loaders = {
-    train: runLoader(cfg, data, 'train', { batchSize: cfg.batchSize, shuffle: true, train: true, seed: cfg.seed }),
+    train: runLoader(cfg, data, 'train', { batchSize: cfg.batchSize / (job?.worldSize ?? 1), shuffle: !job, train: true, seed: cfg.seed }),
     trainEval: runLoader(cfg, data, 'train'),
     val: runLoader(cfg, data, 'val'),
     test: runLoader(cfg, data, 'test'),
@@ -59,9 +65,11 @@ export async function trainRun(input: ConfigInput, opts: RunOptions): Promise<Ru
   try {
     manualSeed(cfg.seed);
     const model = runModel(cfg, dataset, device);
+    job?.wrap(model);
     const factory = getMethod(cfg.method);
     const method = factory.create(cfg.methodOptions);
     const s = new Session(cfg, dir, dataset, model, device, loaders, opts, method);
+    s.job = job;
     s.log(`run ${cfg.method} on ${cfg.data} (seed ${cfg.seed}): ${dataset.samples('train').length} train / ${dataset.samples('val').length} val / ` +
       `${dataset.samples('test').length} test samples, ${model.parameterCount()} parameters, libtorch ${libtorchVersion} on ${device}`);
     const optimizer = makeOptimizer(cfg, model.parameters(), cfg.lr);
@@ -117,13 +125,18 @@ export async function trainRun(input: ConfigInput, opts: RunOptions): Promise<Ru
     };
     dir.writeSummary(summary);
     return summary;
+  } catch (e) {
+    throw job ? job.explain(e) : e;
   } finally {
+    job?.ddp?.release();
     await Promise.all(Object.values(loaders).map((l) => l.close()));
   }
 }
 
 /** Loads a stage's selected weights into the model. */
 function loadSelected(s: Session, name: 'best' | 'purified'): void {
+  // Rank 0 may still be writing the checkpoint.
+  s.job?.group.barrier();
   const ck = s.dir.loadCheckpoint<{ epoch: number }>(name);
   if (!ck) throw new Error(`${s.dir.file('checkpoints', `${name}.safetensors`)} is missing; run again with --no-resume`);
   s.model.loadStateDict(pick(ck.tensors, 'model.'));

@@ -5,6 +5,7 @@
  */
 import { GradScaler, manualSeed, nn, noGrad, tidy, withPrecision, type Tensor, type optim } from '../torch/index.js';
 import type { Batch, Dataset, Loader } from '../data/index.js';
+import { shuffledOrder } from '../data/loader.js';
 import type { MultimodalClassifier } from '../models/classifier.js';
 import type { ModelOutput } from '../models/types.js';
 import type { EpochContext, Method, SplitPredictions, Stage, StepContext } from '../methods/method.js';
@@ -12,6 +13,7 @@ import { float32Output, predict, scoreSplit, toTensors } from './evaluate.js';
 import { diagnose, rowsToCsv, type Diagnostics } from './diagnostics.js';
 import type { RunDir } from './rundir.js';
 import type { Best, StageName } from './stage.js';
+import type { TrainingJob } from './distributed.js';
 import type { EpochMetrics, RunConfig, RunOptions } from './types.js';
 
 /** Thrown when the AbortSignal of RunOptions fires; finished epochs are checkpointed. */
@@ -89,6 +91,8 @@ export class Session {
   readonly scaler: GradScaler | null;
   /** Seconds spent on training-set gap passes (predictions and GMM) in the current epoch. */
   #gapSeconds = 0;
+  /** This process's part in a data-parallel job, or null when it trains alone. */
+  job: TrainingJob | null = null;
 
   /**
    * `predictor` is the run's method: its `fuse` is the run's prediction rule in every evaluation
@@ -116,7 +120,8 @@ export class Session {
   async trainPredictions(o: { features?: boolean } = {}): Promise<SplitPredictions> {
     if (!this.#trainCache || (o.features && !this.#trainCache.features)) {
       const t0 = performance.now();
-      this.#trainCache = await predict(this.model, this.loaders.trainEval, this.device, { method: this.predictor, features: o.features, precision: this.cfg.precision });
+      const pass = (l: Loader): Promise<SplitPredictions> => predict(this.model, l, this.device, { method: this.predictor, features: o.features, precision: this.cfg.precision });
+      this.#trainCache = await (this.job ? this.job.predictSplit(this.loaders.trainEval, this.dataset.samples('train'), pass) : pass(this.loaders.trainEval));
       this.#gapSeconds += (performance.now() - t0) / 1000;
     }
     return this.#trainCache;
@@ -124,7 +129,10 @@ export class Session {
 
   /** Eval-mode predictions of the current weights on a split, by the run's prediction rule. */
   predict(loader: Loader): Promise<SplitPredictions> {
-    return predict(this.model, loader, this.device, { method: this.predictor, precision: this.cfg.precision });
+    const pass = (l: Loader): Promise<SplitPredictions> => predict(this.model, l, this.device, { method: this.predictor, precision: this.cfg.precision });
+    if (!this.job) return pass(loader);
+    const split = loader === this.loaders.val ? 'val' : loader === this.loaders.test ? 'test' : 'train';
+    return this.job.predictSplit(loader, this.dataset.samples(split), pass);
   }
 
   #setFrozen(frozen: boolean): void {
@@ -147,9 +155,12 @@ export class Session {
       trainPredictions: (o) => this.trainPredictions(o), log: (l) => this.log(l),
     };
     const own = await method.beginEpoch?.(ectx);
+    this.job?.checkMethodState(method);
     const loader = this.loaders.train;
     loader.epoch = epoch;
     loader.indices = visits(own?.indices ?? null, plan.indices);
+    // Ranks shard the order one process would shuffle (their loaders do not shuffle).
+    if (this.job) loader.indices = this.job.shardOrder(shuffledOrder(loader.indices ?? Int32Array.from({ length: this.trainSize }, (_, i) => i), this.cfg.seed, epoch, 'train'), this.cfg.batchSize);
     this.model.train();
     if (plan.frozenEncoders) this.#setFrozen(true);
     this.invalidate();
@@ -168,6 +179,7 @@ export class Session {
         const r = tidy(() => {
           const tb = toTensors(b, this.device);
           optimizer.zeroGrad();
+          this.job?.ddp?.syncBuffers();
           // The forward pass and the loss run under autocast (as PyTorch's recipe); the method
           // sees the model's outputs in float32, so its loss is a float32 computation. Backward
           // runs outside the region, in the dtypes the forward pass recorded.
@@ -182,7 +194,11 @@ export class Session {
               'lower --lr, or check the data with `mmgap data verify`');
           }
           if (method.backward) method.backward(res, out, tb, sctx);
-          else (this.scaler ? this.scaler.scaleLoss(res.loss) : res.loss).backward();
+          else {
+            const loss = this.scaler ? this.scaler.scaleLoss(res.loss) : res.loss;
+            this.job?.ddp?.prepareBackward(loss);
+            loss.backward();
+          }
           // Methods read and scale true gradients: unscaled before beforeStep.
           this.scaler?.unscale_(optimizer);
           const extra = method.beforeStep?.(out, tb, sctx);
@@ -207,6 +223,13 @@ export class Session {
       }
     } finally {
       if (plan.frozenEncoders) this.#setFrozen(false);
+    }
+    if (this.job) {
+      // The epoch's numbers over all ranks (each rank took the same number of steps).
+      const keys = Object.keys(logSums).sort();
+      const [l, c, n, ...logs] = this.job.sum([lossSum, correct, seen, ...keys.map((k) => logSums[k] as number)]);
+      [lossSum, correct, seen] = [l as number, c as number, n as number];
+      keys.forEach((k, i) => { logSums[k] = (logs[i] as number) / this.job!.worldSize; });
     }
     if (passRows) {
       const p = passRows.predictions(this.trainSize, this.modalities, this.numClasses);

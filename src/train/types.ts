@@ -17,6 +17,7 @@
  */
 export type { RunConfig, PurifyConfig } from './config.js';
 import type { PurifyConfig } from './config.js';
+import type { ProcessGroup } from '../torch/distributed.js';
 
 export const RUN_FORMAT_VERSION = 2;
 
@@ -124,4 +125,6 @@ export interface RunOptions {
   /** Aborting stops the run cleanly after writing a checkpoint of the last finished epoch. */
   signal?: AbortSignal;
   onEvent?: (e: TrainEvent) => void;
+  /** This process's group in a data-parallel job (src/torch/distributed.ts); absent or of one rank: it trains alone. */
+  group?: ProcessGroup;
 }
