@@ -3,6 +3,7 @@
  * thread or a worker pool, a few batches of prefetch, and two caches for deterministic features
  * (an in-memory one, on by default for small datasets such as avdigits, and an optional disk one).
  */
+import { availableParallelism } from 'node:os';
 import { FeatureCache } from './cache.js';
 import { DataError } from './errors.js';
 import { normalizeBatch, type Normalization } from './normalize.js';
@@ -21,8 +22,13 @@ export interface LoaderOptions {
   epoch?: number;
   /** Augmentation / random frame choice. Default: true for the train split. */
   train?: boolean;
-  /** Worker threads computing features (default 0: the main thread). */
-  workers?: number;
+  /**
+   * Worker threads computing features (default 0: the main thread). 'auto': the cores less one
+   * (left to the trainer) when features are computed every epoch (augmented frames, or more than
+   * the memory cache takes), else 0 (avdigits: computed once, then served from memory); also 0
+   * when mmgap runs from its TypeScript sources, which a worker thread cannot load.
+   */
+  workers?: number | 'auto';
   /** Batches prepared ahead of the consumer (default max(2, workers)). */
   prefetch?: number;
   /** Drop a last incomplete batch (default false). */
@@ -56,6 +62,8 @@ export interface Loader extends AsyncIterable<Batch> {
   close(): Promise<void>;
 }
 
+/** Running from the .ts sources (tests): a worker thread could not load load-worker.ts without a loader hook. */
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
 const memoryCaches = new WeakMap<Dataset, Map<string, Float32Array>>();
 const AUTO_MEMORY_LIMIT = 512 * 2 ** 20;
 
@@ -90,6 +98,16 @@ export function shuffledOrder(base: Int32Array, seed: number, epoch: number, spl
   return new Rng(seed, epoch, 'shuffle', split).permutation(base.length).map((j) => base[j] as number);
 }
 
+/** The batch's data of a modality when its samples' features lie back to back, in order, filling one whole buffer (a worker packed them); else null. */
+function packedRun(parts: Float32Array[], size: number): Float32Array | null {
+  const buffer = parts[0].buffer;
+  if (buffer.byteLength !== parts.length * size * 4) return null;
+  for (let j = 0; j < parts.length; j++) {
+    if (parts[j].buffer !== buffer || parts[j].byteOffset !== j * size * 4 || parts[j].length !== size) return null;
+  }
+  return new Float32Array(buffer, 0, parts.length * size);
+}
+
 /** Creates a loader over one split of a dataset. */
 export function createLoader(dataset: Dataset, split: Split, options: LoaderOptions): Loader {
   const batchSize = options.batchSize;
@@ -98,8 +116,6 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
   const train = options.train ?? split === 'train';
   const shuffle = options.shuffle ?? split === 'train';
   const seed = options.seed ?? 0;
-  const workers = options.workers ?? 0;
-  const prefetch = Math.max(1, options.prefetch ?? Math.max(2, workers));
   const skip = options.skipBadSamples ?? false;
   const batchesFor = (n: number): number => (options.dropLast ? Math.floor(n / batchSize) : Math.ceil(n / batchSize));
   const disk = options.cacheDir ? new FeatureCache(options.cacheDir, dataset) : null;
@@ -109,6 +125,9 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
   const useMemory = options.memoryCache === 'auto' || options.memoryCache === undefined ? bytesToCache <= AUTO_MEMORY_LIMIT : options.memoryCache;
   if (useMemory && !memoryCaches.has(dataset)) memoryCaches.set(dataset, new Map());
   const memory = useMemory ? memoryCaches.get(dataset)! : null;
+  const everyEpoch = !useMemory || cacheable.length < dataset.modalities.length;
+  const workers = options.workers === 'auto' ? (everyEpoch && !FROM_SOURCES ? Math.max(0, availableParallelism() - 1) : 0) : (options.workers ?? 0);
+  const prefetch = Math.max(1, options.prefetch ?? Math.max(2, workers));
   const skipped: SkippedSample[] = dataset.skipped.filter((s) => s.split === split || s.split === null);
   let pool: WorkerPool | null = null;
   let closed = false;
@@ -191,7 +210,10 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
     const inputs: Batch['inputs'] = {};
     for (const m of dataset.modalities) {
       const size = sizes.get(m.name)!;
-      const data = new Float32Array(n * size);
+      // Features a worker packed for exactly this batch become its data. Copied: those the memory
+      // cache holds (normalisation works in place) and, in the main thread, whatever `load` returned.
+      const packed = workers === 0 || m.length || (memory && cacheable.includes(m.name)) ? null : packedRun(keep.map((i) => features[i][m.name]), size);
+      const data = packed ?? new Float32Array(n * size);
       if (m.length) {
         const lengths = new Int32Array(n);
         keep.forEach((i, j) => {
@@ -200,7 +222,7 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
         });
         inputs[m.name] = { data, shape: [n, ...m.shape], lengths, masked: m.length.mask };
       } else {
-        keep.forEach((i, j) => data.set(features[i][m.name], j * size));
+        if (!packed) keep.forEach((i, j) => data.set(features[i][m.name], j * size));
         inputs[m.name] = { data, shape: [n, ...m.shape] };
       }
     }

@@ -41,7 +41,10 @@ export const RUN_SETTINGS = settings({
   seed: { type: 'number', integer: true, min: 0, max: 2 ** 31 - 1, default: 0, help: 'random seed' },
   device: { type: 'string', default: 'cpu', help: 'libtorch device: cpu, cuda or cuda:N' },
   threads: { type: 'number', integer: true, min: 0, max: 1024, default: 0, help: 'libtorch threads, 0 = all cores' },
-  workers: { type: 'number', integer: true, min: 0, max: 256, default: 0, help: 'data loader worker threads, 0 = the main thread' },
+  workers: {
+    type: 'number', integer: true, min: -1, max: 256, default: -1,
+    help: 'data loader worker threads: -1 = auto (the cores less one, left to the trainer, when features are computed every epoch: augmented frames of cremad/ave/ks/folder; none for avdigits, whose features are computed once and kept in memory), 0 = the main thread',
+  },
   skipBadSamples: { type: 'boolean', default: false, help: 'skip unreadable or malformed samples (counted and reported) instead of stopping' },
   diagnose: { type: 'choice', choices: ['every-epoch', 'selected'], default: 'every-epoch', help: 'training-set gap diagnostics (GMM, AUROC, gaps CSV) after every epoch, or only for the selected model (one eval pass over the training set less per epoch for methods that do not use it)' },
   precision: { type: 'choice', choices: ['fp32', 'bf16', 'fp16'], default: 'fp32', help: 'training and evaluation precision: fp32, or autocast to bf16 (CPUs, GPUs of compute capability 8+) or fp16 (CUDA, with dynamic loss scaling); weights, checkpoints, losses and gaps stay fp32' },

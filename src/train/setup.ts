@@ -47,7 +47,7 @@ export async function openRunData(cfg: RunConfig, dir: RunDir): Promise<RunData>
 export function runLoader(cfg: RunConfig, data: Pick<RunData, 'dataset' | 'normalization'>, split: Split, opts: Partial<LoaderOptions> = {}): Loader {
   return createLoader(data.dataset, split, {
     batchSize: 256, shuffle: false, train: false,
-    workers: cfg.workers, skipBadSamples: cfg.skipBadSamples, cacheDir: process.env.MMGAP_CACHE ?? null,
+    workers: cfg.workers < 0 ? 'auto' : cfg.workers, skipBadSamples: cfg.skipBadSamples, cacheDir: process.env.MMGAP_CACHE ?? null,
     normalize: data.normalization,
     ...opts,
   });

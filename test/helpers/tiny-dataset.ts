@@ -21,8 +21,8 @@ function features(label: number, noise: number, rng: SeededRandom): Float32Array
 
 /**
  * Writes the dataset into `root` (default: a new temporary folder) and returns `root`.
- * `poison`: a sample id whose first audio feature is set to `value` (NaN: bad data that loading
- * must refuse; a huge finite value: a loss that overflows).
+ * `poison`: a sample id whose audio features are all set to `value` (NaN: bad data that loading
+ * must refuse; a huge finite value: activations that overflow, so the loss is not finite).
  */
 export function writeTinyDataset(root: string = tempDir('mmgap-tiny-'), opts: { poison?: { id: string; value: number } } = {}): string {
   const rng = new SeededRandom(1);
@@ -35,7 +35,7 @@ export function writeTinyDataset(root: string = tempDir('mmgap-tiny-'), opts: { 
       const label = i % 3;
       lines.push(`${id},c${label},${split}`);
       const audio = features(label, 0.3, rng);
-      if (id === opts.poison?.id) audio[0] = opts.poison.value;
+      if (id === opts.poison?.id) audio.fill(opts.poison.value);
       writeFileSync(join(root, 'audio', `${id}.npy`), writeNpy(audio, [1, SIDE, SIDE]));
       writeFileSync(join(root, 'visual', `${id}.npy`), writeNpy(features(label, 3, rng), [1, SIDE, SIDE]));
     }
