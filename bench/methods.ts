@@ -9,12 +9,15 @@
  * Each run goes through the `mmgap train` command into its own run directory (bench/run-jobs.ts:
  * resumable, `--jobs` at a time, default one per core; features computed once per (regime, fold)).
  *
- * Usage: npm run bench:methods -- [--quick] [--jobs N] [--seeds 0] [--folds 0,1,2] [--rows label,label] [--regimes underuse,corrupt] [--out DIR] [--json]
+ * Usage: npm run bench:methods -- [--quick] [--jobs N] [--seeds 0] [--folds 0,1,2] [--rows label,label] [--tag NAME] [--regimes underuse,corrupt] [--out DIR] [--json]
  * Writes DIR/<regime>/bench.{md,csv,svg,html} and vs-<default method>.md (every row against mmgap's
- * own method on the same test samples); the last stdout line is one JSON object whose
+ * own method on the same test samples), or with --tag into DIR/<regime>/<NAME>/ (a table of some
+ * rows beside the full one; finished runs are shared). Rows marked `onRequest` (the engine
+ * variants: bf16, gaps from the training pass) run only when --rows names them.
+ * The last stdout line is one JSON object whose
  * `rows` carry, per (regime, method), acc, f1, diff_vs_ref {diff, lo, hi} and mcnemar_p.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { aggregateBench, benchEntries, benchJsonRows, benchMarkdown, writeBenchOutputs, type BenchEntry } from '../src/report/bench-table.js';
@@ -37,7 +40,7 @@ const log = (s: string): void => { process.stderr.write(s + '\n'); };
 const PURIFY = quick ? { epochs: 1 } : {};
 const own = (methodOptions: Record<string, unknown> = {}, purify = false): ConfigInput => ({ method: ROLES.default, methodOptions, purify: purify ? PURIFY : null });
 
-interface Row { label: string; config: ConfigInput; regimes?: string[] }
+interface Row { label: string; config: ConfigInput; regimes?: string[]; onRequest?: boolean }
 const ROWS: Row[] = quick
   ? [{ label: ROLES.reference, config: { method: ROLES.reference } }, { label: ROLES.default, config: own({}, true) }]
   : [
@@ -58,6 +61,10 @@ const ROWS: Row[] = quick
       { label: 'ablation: lambdaAlign=0 (no align term)', config: own({ lambdaAlign: 0 }) },
       { label: 'ablation: gapSpace=prob, lambdaGap=0.5 (the design\'s first form)', config: own({ gapSpace: 'prob', lambdaGap: 0.5 }) },
     ].map((r) => ({ ...r, regimes: ['underuse'] })),
+    // The engine's options, against the same runs in fp32 with the eval-pass gaps (issue #13).
+    { label: 'joint (bf16)', config: { method: ROLES.reference, precision: 'bf16' }, onRequest: true },
+    { label: `${ROLES.default} (bf16)`, config: { ...own({}), precision: 'bf16' }, onRequest: true },
+    { label: `${ROLES.default} (gapSource train-pass)`, config: { ...own({}), gapSource: 'train-pass' }, onRequest: true },
   ];
 
 const slug = (s: string): string => s.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
@@ -66,7 +73,9 @@ interface Job { regime: string; label: string; seed: number; fold: number; dir: 
 // --rows a,b: only these rows (labels), e.g. to add a seed to the rows a claim rests on.
 const only = args.includes('--rows') ? value('--rows', '').split(',') : null;
 for (const label of only ?? []) if (!ROWS.some((r) => r.label === label)) throw new Error(`--rows: unknown row "${label}" (known: ${ROWS.map((r) => r.label).join(', ')})`);
-const rowsRun = ROWS.filter((r) => !only || only.includes(r.label));
+const rowsRun = ROWS.filter((r) => (only ? only.includes(r.label) : !r.onRequest));
+const tag = args.includes('--tag') ? value('--tag', '') : null;
+const tableDir = (regime: string): string => (tag ? join(out, regime, slug(tag)) : join(out, regime));
 const todo: Job[] = regimes.flatMap((regime) => rowsRun.filter((r) => !r.regimes || r.regimes.includes(regime)).flatMap((r) => seeds.flatMap((seed) => folds.map((fold) => ({
   regime, label: r.label, seed, fold,
   dir: join(out, regime, slug(r.label), `seed${seed}-fold${fold}`),
@@ -86,7 +95,8 @@ for (const regime of regimes) {
   const jobsOf = todo.filter((j) => j.regime === regime);
   const entries: BenchEntry[] = jobsOf.flatMap((j) => benchEntries(JSON.parse(readFileSync(join(j.dir, 'summary.json'), 'utf8')) as RunSummary, j.label, j.dir, String(j.fold)));
   const table = aggregateBench(entries, { reference: ROLES.reference });
-  await writeBenchOutputs(join(out, regime), table, {
+  mkdirSync(tableDir(regime), { recursive: true });
+  await writeBenchOutputs(tableDir(regime), table, {
     title: `mmgap methods on avdigits, regime ${regime}`,
     reference: ROLES.reference,
     intro: `Speaker-independent 3-fold protocol (test speakers never heard in training), folds ${folds.join(', ')} pooled, seed(s) ${seeds.join(', ')}; ` +
@@ -95,7 +105,7 @@ for (const regime of regimes) {
   });
   // The same runs against mmgap's own method: is any baseline ahead of it beyond the noise?
   const vsDefault = jobsOf.some((j) => j.label === ROLES.default) ? benchMarkdown(aggregateBench(entries, { reference: ROLES.default }), ROLES.default) : '';
-  if (vsDefault) writeFileSync(join(out, regime, `vs-${ROLES.default}.md`), vsDefault);
+  if (vsDefault) writeFileSync(join(tableDir(regime), `vs-${ROLES.default}.md`), vsDefault);
   if (!args.includes('--json')) process.stdout.write(`\n## ${regime}\n\n${benchMarkdown(table, ROLES.reference)}\n### against ${ROLES.default}\n\n${vsDefault}`);
   rows.push(...benchJsonRows(table).map((r) => ({ regime, ...r })));
 }
