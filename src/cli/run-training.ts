@@ -9,11 +9,14 @@ import { interruptible, resumeCommand } from './interrupt.js';
 import type { Progress } from './progress.js';
 import { renderTrainEvents, type RenderOptions } from './train-events.js';
 import type { TrainerApi } from './trainer.js';
+import type { ProcessGroup } from '../torch/distributed.js';
 
 export interface TrainOneOptions extends RenderOptions {
   outDir: string;
   resume: boolean;
   progress: Progress;
+  /** This process's group when it is one rank of a data-parallel job: rank 0 alone writes the report. */
+  group?: ProcessGroup;
 }
 
 /** Refuses to resume into a directory written by another run format (exit 2 via RunDirError). */
@@ -24,9 +27,9 @@ export async function checkResumable(outDir: string, resume: boolean): Promise<v
 export async function trainOne(ctx: CliContext, trainer: TrainerApi, config: RunConfig, o: TrainOneOptions): Promise<{ summary: RunSummary; report: string }> {
   const hint = `the last finished epoch is saved in ${o.outDir}; resume with: ${resumeCommand(ctx.argv)}`;
   const summary = await interruptible(ctx.io, o.progress, hint, (signal) =>
-    trainer.trainRun(config, { outDir: o.outDir, resume: o.resume, signal, onEvent: renderTrainEvents(o.progress, o) }),
+    trainer.trainRun(config, { outDir: o.outDir, resume: o.resume, signal, onEvent: renderTrainEvents(o.progress, o), group: o.group }),
   );
-  return { summary, report: await writeReport(o.outDir) };
+  return { summary, report: (o.group?.rank ?? 0) === 0 ? await writeReport(o.outDir) : join(o.outDir, 'report.html') };
 }
 
 /** The default run directory: runs/<dataset>-<method>-seed<seed>. */

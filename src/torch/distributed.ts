@@ -236,3 +236,15 @@ export class DistributedDataParallel {
     this.#reducer = null;
   }
 }
+
+/**
+ * Joins the job that torchrun's variables in `env` describe, or returns null when they describe
+ * none. MMGAP_DIST_TIMEOUT (seconds, default 60) bounds rendezvous and every collective.
+ */
+export function joinFromEnv(env: NodeJS.ProcessEnv = process.env): ProcessGroup | null {
+  const r = rankEnv(env);
+  if (!r || r.worldSize === 1) return null;
+  const timeout = Number(env.MMGAP_DIST_TIMEOUT ?? 60);
+  if (!(timeout > 0)) throw new DistributedError(`MMGAP_DIST_TIMEOUT=${env.MMGAP_DIST_TIMEOUT} must be a positive number of seconds`);
+  return ProcessGroup.init({ ...r, timeoutMs: timeout * 1000 });
+}

@@ -10,8 +10,11 @@ import { resolveRunConfig } from '../resolve-config.js';
 import { addRunFlags, type RunFlagValues } from '../run-flags.js';
 import { checkResumable, defaultOutDir, trainOne } from '../run-training.js';
 import { summaryLines } from '../summary-lines.js';
+import { launchRanks, parseNproc } from '../launch.js';
 
 interface TrainFlags extends RunFlagValues {
+  nproc?: number;
+  masterPort?: number;
   out?: string;
   resume: boolean;
   json?: boolean;
@@ -35,15 +38,27 @@ export function registerTrain(program: Command, ctx: CliContext): void {
     .option('--out <dir>', 'run directory (default runs/<dataset>-<method>-seed<seed>)')
     .option('--no-resume', 'start over even when the run directory holds a checkpoint')
     .option('--json', 'print the run summary as one JSON line (and no progress)')
+    .option('--nproc <n>', 'data-parallel ranks on this machine (c10d, Gloo on CPU): each trains on batchSize / n samples of every batch; across machines, start one `mmgap train` per process with torchrun\'s variables (README)', parseNproc)
+    .option('--master-port <port>', 'rendezvous port of --nproc (default: a free one)', (t) => Number(t))
     .addHelpText('after', EXAMPLES)
     .action(async (flags: TrainFlags) => {
       const trainer = await ctx.loadTrainer();
       const config = resolveRunConfig(flags, trainer.methods);
       checkDataSpec(config.data);
+      if ((flags.nproc ?? 1) > 1 && ctx.io.env.WORLD_SIZE === undefined) {
+        ctx.exitCode = await launchRanks(ctx.io, ctx.argv, flags.nproc as number, flags.masterPort ?? null);
+        return;
+      }
       const outDir = resolve(flags.out ?? defaultOutDir(config));
       await checkResumable(outDir, flags.resume);
+      const { joinFromEnv } = await import('../../torch/distributed.js');
+      const group = joinFromEnv(ctx.io.env) ?? undefined;
       const progress = new Progress(ctx.io, flags.json === true);
-      const { summary, report } = await trainOne(ctx, trainer, config, { outDir, resume: flags.resume, progress });
-      printResult(ctx, flags.json === true, summaryLines(summary, report), { ...summary, report });
+      try {
+        const { summary, report } = await trainOne(ctx, trainer, config, { outDir, resume: flags.resume, progress, group });
+        if ((group?.rank ?? 0) === 0) printResult(ctx, flags.json === true, summaryLines(summary, report), { ...summary, report });
+      } finally {
+        group?.shutdown();
+      }
     });
 }
