@@ -6,7 +6,7 @@
  * page opens offline and loads nothing.
  */
 import { join } from 'node:path';
-import type { RunSummary, SplitScores } from '../train/types.js';
+import type { EpochMetrics, RunSummary, SplitScores } from '../train/types.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { accuracySpec } from './charts/accuracy.js';
 import { bicSpec } from './charts/bic.js';
@@ -27,6 +27,24 @@ function scoreRows(name: string, s: SplitScores): string[][] {
   ];
 }
 
+/** Share of the training loops spent waiting for data above which the report names the loader as the bottleneck. */
+const LOADER_BOUND_SHARE = 0.1;
+
+/** The data wait per training step over the run's measured epochs, and its share of their training loops; null when none was measured. */
+export function dataWait(metrics: EpochMetrics[]): { perStep: number; share: number } | null {
+  const measured = metrics.flatMap((m) => (m.data && m.data.steps > 0 ? [m.data] : []));
+  if (measured.length === 0) return null;
+  const sum = (f: (d: NonNullable<EpochMetrics['data']>) => number): number => measured.reduce((a, d) => a + f(d), 0);
+  return { perStep: sum((d) => d.waitSeconds) / sum((d) => d.steps), share: sum((d) => d.waitSeconds) / Math.max(sum((d) => d.loopSeconds), 1e-9) };
+}
+
+function dataWaitRow(metrics: EpochMetrics[]): string[][] {
+  const w = dataWait(metrics);
+  if (!w) return [];
+  const verdict = w.share > LOADER_BOUND_SHARE ? ': the loader, not the model, sets the pace (raise --workers)' : '';
+  return [['data wait per training step', `${(1000 * w.perStep).toFixed(1)} ms (${pct(w.share)} of the training loops)${verdict}`]];
+}
+
 function resultsSection(run: RunData): string {
   const s = run.summary;
   if (!s) return `<h2>Results</h2><p class="note">The run has not finished: ${run.metrics.length} of ${run.config.epochs} epochs done. Re-run the same command to resume.</p>`;
@@ -36,6 +54,7 @@ function resultsSection(run: RunData): string {
       ['best epoch (validation accuracy)', String(s.bestEpoch)],
       ['AUROC of γ vs corruption flags (train)', s.auroc === null ? 'no ground truth' : s.auroc.toFixed(3)],
       ['wall time', duration(s.wallSeconds)],
+      ...dataWaitRow(run.metrics),
     ],
   );
   return `<h2>Results</h2>${table(['head', 'accuracy', 'macro-F1'], [...scoreRows('test', s.test), ...scoreRows('val', s.val)])}${facts}`;

@@ -169,8 +169,14 @@ export class Session {
     const logSums: Record<string, number> = {};
     const total = loader.length;
     const passRows = this.cfg.gapSource === 'train-pass' ? new TrainPassRows() : null;
+    // Time spent waiting for the loader's next batch: where it is a large share of the loop, the
+    // loader, not the model, sets the pace.
+    const loopStart = performance.now();
+    let waitSeconds = 0;
+    let asked = loopStart;
     try {
       for await (const b of loader) {
+        waitSeconds += (performance.now() - asked) / 1000;
         // Batches served from memory never yield to the event loop; give it a turn so that a
         // SIGINT handler (the CLI's Ctrl-C) can abort between steps.
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -220,10 +226,12 @@ export class Session {
         this.step++;
         for (const [k, v] of Object.entries(r.logs)) logSums[k] = (logSums[k] ?? 0) + v;
         this.opts.onEvent?.({ kind: 'step', epoch, epochs, stage, step: steps, steps: total, loss: r.value });
+        asked = performance.now();
       }
     } finally {
       if (plan.frozenEncoders) this.#setFrozen(false);
     }
+    const data = { waitSeconds, steps, loopSeconds: (performance.now() - loopStart) / 1000 };
     if (this.job) {
       // The epoch's numbers over all ranks (each rank took the same number of steps).
       const keys = Object.keys(logSums).sort();
@@ -243,7 +251,7 @@ export class Session {
       epoch: epoch + 1, stage, lr,
       train: { loss: lossSum / Math.max(seen, 1), acc: correct / Math.max(seen, 1), logs: Object.fromEntries(Object.entries(logSums).map(([k, v]) => [k, v / Math.max(steps, 1)])) },
       val, gap: diag?.gap ?? null, gmm: diag?.gmm ?? null, method: methodDiag, seconds: (performance.now() - t0) / 1000,
-      gapSeconds: this.#gapSeconds,
+      gapSeconds: this.#gapSeconds, data,
       ...(this.scaler && { amp: { lossScale: this.scaler.scale, skippedSteps: this.scaler.skippedSteps - skippedBefore } }),
     };
   }

@@ -65,6 +65,11 @@ export interface EpochMetrics {
   seconds: number;
   /** Of `seconds`, those spent on training-set gap passes (eval predictions, GMM, gaps CSV); absent in runs before it was measured. */
   gapSeconds?: number;
+  /**
+   * The training loop's wait for the loader's next batch (this process's, in a data-parallel run):
+   * seconds in all, the steps, and the loop's seconds (waits included); absent in runs before it was measured.
+   */
+  data?: { waitSeconds: number; steps: number; loopSeconds: number };
   /** fp16 only: the loss scale after the epoch and the optimizer steps skipped for inf/NaN gradients in it. */
   amp?: { lossScale: number; skippedSteps: number };
 }

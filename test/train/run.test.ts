@@ -21,7 +21,7 @@ function readMetrics(dir: string): EpochMetrics[] {
 /** What must be identical between an interrupted-and-resumed run and an uninterrupted one. */
 function comparable(s: RunSummary, m: EpochMetrics[]): unknown {
   return { bestEpoch: s.bestEpoch, val: s.val, test: s.test, confusion: s.confusion, auroc: s.auroc, purification: s.purification,
-    metrics: m.map(({ seconds: _s, gapSeconds: _g, ...rest }) => rest) };
+    metrics: m.map(({ seconds: _s, gapSeconds: _g, data: _d, ...rest }) => rest) };
 }
 
 describe('trainRun', () => {
@@ -40,6 +40,8 @@ describe('trainRun', () => {
     const m = readMetrics(out);
     expect(m.map((x) => x.epoch)).toEqual([1, 2, 3, 4]);
     expect(m.map((x) => x.stage)).toEqual(['warmup', 'main', 'main', 'main']);
+    // each epoch records how long its training loop waited for data: 60 samples in batches of 16
+    for (const x of m) expect(x.data!.steps === 4 && x.data!.waitSeconds >= 0 && x.data!.waitSeconds <= x.data!.loopSeconds, JSON.stringify(x.data)).toBe(true);
     const bestVal = Math.max(...m.map((x) => x.val.acc));
     expect(s.bestEpoch).toBe(m.findIndex((x) => x.val.acc === bestVal) + 1);
     expect(s.val.acc).toBe(bestVal);
