@@ -43,7 +43,7 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-$(ADDON): native/src/addon.cc native/binding.gyp native/libtorch.cjs | deps
+$(ADDON): $(wildcard native/src/*) native/binding.gyp native/libtorch.cjs | deps
 	cd native && npx node-gyp rebuild
 
 # The image addon (native/image) has its own build folder: it needs no libtorch and builds in seconds.
