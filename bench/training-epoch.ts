@@ -1,0 +1,57 @@
+/**
+ * Whether loading keeps up with training: median of 3 training epochs (the default small encoders,
+ * Adam) fed by a loader, as the trainer feeds them (await each batch, yield a turn, copy it into
+ * tensors, step), against 3 epochs fed from the same batches made into tensors beforehand.
+ */
+import { createLoader, type LoaderOptions } from '../src/data/loader.js';
+import type { Dataset } from '../src/data/types.js';
+import type { TrainBatch } from '../src/methods/method.js';
+import { buildModel } from '../src/models/classifier.js';
+import { manualSeed, nn, optim, setNumThreads, tidy } from '../src/torch/index.js';
+import { toTensors } from '../src/train/evaluate.js';
+
+export interface TrainingEpochs {
+  /** The first epoch fed by the loader (worker start-up, caches filling). */
+  cold_s: number;
+  loader_s: number;
+  memory_s: number;
+  /** loader_s / memory_s: 1.10 is 10 % overhead. */
+  ratio: number;
+}
+
+export async function trainingEpochs(ds: Dataset, loaderOptions: Partial<LoaderOptions> & { batchSize: number }, threads: number): Promise<TrainingEpochs> {
+  setNumThreads(threads);
+  manualSeed(0);
+  const model = buildModel(ds.modalities, ds.classes.length, { encoder: 'small-cnn', fusion: 'concat', width: 16 });
+  const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
+  const step = (tb: TrainBatch): void => tidy(() => {
+    opt.zeroGrad();
+    nn.F.crossEntropy(model.forward(tb.inputs).fused, tb.labels).backward();
+    opt.step();
+  });
+  const loader = createLoader(ds, 'train', { shuffle: true, ...loaderOptions });
+  const fedByLoader = async (e: number): Promise<number> => {
+    loader.epoch = e;
+    const t0 = performance.now();
+    for await (const b of loader) {
+      await new Promise<void>((r) => setImmediate(r)); // the trainer's per-step yield
+      tidy(() => step(toTensors(b, 'cpu')));
+    }
+    return (performance.now() - t0) / 1000;
+  };
+  const cold = await fedByLoader(0);
+  const inMemory: TrainBatch[] = [];
+  loader.epoch = 1;
+  for await (const b of loader) inMemory.push(toTensors(b, 'cpu'));
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[1] as number;
+  const loaderTimes: number[] = [], memoryTimes: number[] = [];
+  for (let e = 1; e <= 3; e++) {
+    loaderTimes.push(await fedByLoader(e));
+    const t0 = performance.now();
+    for (const tb of inMemory) step(tb);
+    memoryTimes.push((performance.now() - t0) / 1000);
+  }
+  await loader.close();
+  const loaderS = median(loaderTimes), memoryS = median(memoryTimes);
+  return { cold_s: cold, loader_s: loaderS, memory_s: memoryS, ratio: loaderS / memoryS };
+}
