@@ -59,9 +59,21 @@ Napi::Value JpegHeader(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// decodeJpeg(bytes, scaleDenom) -> { width, height, channels: 3, data }: RGB at 1/scaleDenom of the
-// stored size (libjpeg's DCT scaling; size rounded up as libjpeg does). Warnings (a truncated or
-// damaged stream) are errors too: a frame is either decoded whole or reported.
+// The output buffer: the caller's `into` (info[index]) when given and large enough, so that a
+// worker decoding frame after frame reuses one buffer (fresh large buffers cost page faults
+// that, on some machines, take longer than the decode itself); else a new one.
+Napi::Uint8Array output(const Napi::CallbackInfo& info, size_t index, size_t bytes) {
+  if (info.Length() > index && info[index].IsTypedArray()) {
+    Napi::TypedArray t = info[index].As<Napi::TypedArray>();
+    if (t.TypedArrayType() == napi_uint8_array && t.ByteLength() >= bytes) return t.As<Napi::Uint8Array>();
+  }
+  return Napi::Uint8Array::New(info.Env(), bytes);
+}
+
+// decodeJpeg(bytes, scaleDenom, into?) -> { width, height, channels: 3, data }: RGB at 1/scaleDenom
+// of the stored size (libjpeg's DCT scaling; size rounded up as libjpeg does), in `into` when it
+// is large enough. Warnings (a truncated or damaged stream) are errors too: a frame is either
+// decoded whole or reported.
 Napi::Value DecodeJpeg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Uint8Array bytes = bytesArg(info);
@@ -72,14 +84,14 @@ Napi::Value DecodeJpeg(const Napi::CallbackInfo& info) {
   readHeader(env, h, bytes, &width, &height);
   tjscalingfactor sf{1, denom};
   int w = TJSCALED(width, sf), hgt = TJSCALED(height, sf);
-  Napi::Uint8Array out = Napi::Uint8Array::New(env, static_cast<size_t>(w) * hgt * 3);
+  Napi::Uint8Array out = output(info, 2, static_cast<size_t>(w) * hgt * 3);
   if (tjDecompress2(h, bytes.Data(), bytes.ByteLength(), out.Data(), w, 0, hgt, TJPF_RGB, TJFLAG_STOPONWARNING) != 0) {
     throw Napi::Error::New(env, tjGetErrorStr2(h));
   }
   return image(env, w, hgt, 3, out);
 }
 
-// decodePng(bytes) -> { width, height, channels: 4, data }: 8-bit RGBA whatever the stored depth,
+// decodePng(bytes, into?) -> { width, height, channels: 4, data }: 8-bit RGBA whatever the stored depth,
 // palette or grey layout (16-bit samples scaled to the nearest 8-bit level by libpng).
 Napi::Value DecodePng(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -94,7 +106,7 @@ Napi::Value DecodePng(const Napi::CallbackInfo& info) {
   img.format = PNG_FORMAT_RGBA;
   // 16-bit samples are plain levels (as Pillow and the video tools treat them), not linear light
   img.flags |= PNG_IMAGE_FLAG_16BIT_sRGB;
-  Napi::Uint8Array out = Napi::Uint8Array::New(env, PNG_IMAGE_SIZE(img));
+  Napi::Uint8Array out = output(info, 1, PNG_IMAGE_SIZE(img));
   if (!png_image_finish_read(&img, nullptr, out.Data(), 0, nullptr)) {
     std::string msg = img.message;
     png_image_free(&img);

@@ -19,9 +19,10 @@ export interface Pixels {
 
 interface ImageBinding {
   jpegHeader(bytes: Uint8Array): { width: number; height: number };
-  /** RGB at 1/scaleDenom of the stored size (libjpeg's DCT scaling, sizes rounded up). */
-  decodeJpeg(bytes: Uint8Array, scaleDenom: 1 | 2 | 4 | 8): Pixels;
-  decodePng(bytes: Uint8Array): Pixels;
+  /** RGB at 1/scaleDenom of the stored size (libjpeg's DCT scaling, sizes rounded up); into `into` when it is large enough. */
+  decodeJpeg(bytes: Uint8Array, scaleDenom: 1 | 2 | 4 | 8, into?: Uint8Array): Pixels;
+  /** RGBA; into `into` when it is large enough. */
+  decodePng(bytes: Uint8Array, into?: Uint8Array): Pixels;
 }
 
 const FIX = 'Fix: run `make build` in the mmgap checkout (it installs libturbojpeg0-dev and libpng-dev on Debian/Ubuntu), ' +

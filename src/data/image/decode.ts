@@ -42,11 +42,13 @@ export function jpegSize(bytes: Uint8Array, file: string): { width: number; heig
 /**
  * Decodes a JPEG or PNG (by content, not extension) to interleaved 8-bit pixels: RGB from a JPEG
  * (grey ones expanded; at 1/scaleDenom of the stored size, libjpeg's DCT scaling), RGBA from a PNG
- * of any bit depth or layout (`scaleDenom` ignored). Corrupt or truncated data is a DataError naming the file.
+ * of any bit depth or layout (`scaleDenom` ignored). With `into` large enough, the pixels are
+ * written there and `data` is `into` (a reused scratch buffer). Corrupt or truncated data is a
+ * DataError naming the file.
  */
-export function decodePixels(bytes: Uint8Array, file: string, scaleDenom: ScaleDenom = 1): Pixels {
-  if (isJpeg(bytes)) return decoding(file, () => imageCodec().decodeJpeg(bytes, scaleDenom));
-  if (isPng(bytes)) return decoding(file, () => imageCodec().decodePng(bytes));
+export function decodePixels(bytes: Uint8Array, file: string, scaleDenom: ScaleDenom = 1, into?: Uint8Array): Pixels {
+  if (isJpeg(bytes)) return decoding(file, () => imageCodec().decodeJpeg(bytes, scaleDenom, into));
+  if (isPng(bytes)) return decoding(file, () => imageCodec().decodePng(bytes, into));
   throw new DataError(file, 'not a JPEG or PNG image');
 }
 

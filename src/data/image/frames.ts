@@ -70,6 +70,9 @@ export interface FramesOptions {
   decodeScaling?: boolean;
 }
 
+/** Decoded JPEG frames, reused from frame to frame (a fresh large buffer per frame costs page faults). */
+let pixelScratch = new Uint8Array(0);
+
 /**
  * One image file through the frame recipe: crop box (random resized in training, centred square
  * in evaluation, on the stored size), flip, decode (scaled down where the box allows), resize,
@@ -83,7 +86,11 @@ export function renderImage(bytes: Uint8Array, file: string, opts: FramesOptions
   const box = rng ? randomResizedCropBox(width, height, rng) : centreSquare(width, height);
   const flip = rng ? rng.uniform() < 0.5 : false;
   const d = stored && (opts.decodeScaling ?? true) ? decodeScaleFor(box, size) : 1;
-  pixels ??= decodePixels(bytes, file, d);
+  if (!pixels) {
+    const need = Math.ceil(width / d) * Math.ceil(height / d) * 3;
+    if (pixelScratch.length < need) pixelScratch = new Uint8Array(need);
+    pixels = decodePixels(bytes, file, d, pixelScratch);
+  }
   // decoded pixel j covers stored pixels [j d, (j + 1) d): the box scales by 1/d
   const scaled = { x: box.x / d, y: box.y / d, width: box.width / d, height: box.height / d };
   renderFrame(pixels, { box: scaled, size, flip, mean: IMAGENET_MEAN, std: IMAGENET_STD }, out, offset);

@@ -57,12 +57,24 @@ function taps(inLen: number, offset: number, length: number, outLen: number, ant
   return { start, count, weights, maxTaps };
 }
 
+/** Where and how `resizePixels` writes: planar [3, outHeight, outWidth] at `offset`, value x scale[c] - shift[c], mirrored left-right with `flip`. */
+export interface PixelTarget {
+  out: Float32Array;
+  offset: number;
+  flip: boolean;
+  scale: readonly number[];
+  shift: readonly number[];
+}
+
+/** The horizontal pass's rows, reused from call to call (a fresh large buffer per frame costs page faults). */
+let rowScratch = new Float32Array(0);
+
 /**
  * Resamples `box` of interleaved 8-bit pixels (RGB or RGBA; alpha ignored) to outHeight x outWidth
  * with the same filter as `resizeRegion`, straight from the decoder's output (no float copy of the
- * whole image first). Returns planar [3, outHeight, outWidth] in pixel units (0-255).
+ * whole image first), and writes it through `target`'s affine map and flip.
  */
-export function resizePixels(p: Pixels, box: Box, outHeight: number, outWidth: number): Float32Array {
+export function resizePixels(p: Pixels, box: Box, outHeight: number, outWidth: number, target: PixelTarget): void {
   const { width, height, channels: C, data } = p;
   const tx = taps(width, box.x, box.width, outWidth, true);
   const ty = taps(height, box.y, box.height, outHeight, true);
@@ -71,7 +83,8 @@ export function resizePixels(p: Pixels, box: Box, outHeight: number, outWidth: n
   for (let i = 0; i < outHeight; i++) rowHi = Math.max(rowHi, ty.start[i] + ty.count[i]);
   const rows = rowHi - rowLo;
   const plane = rows * outWidth;
-  const tmp = new Float32Array(3 * plane);
+  if (rowScratch.length < 3 * plane) rowScratch = new Float32Array(3 * plane);
+  const tmp = rowScratch;
   for (let r = 0; r < rows; r++) {
     const rowAt = (rowLo + r) * width;
     for (let i = 0; i < outWidth; i++) {
@@ -90,21 +103,22 @@ export function resizePixels(p: Pixels, box: Box, outHeight: number, outWidth: n
       tmp[2 * plane + at] = a2;
     }
   }
+  const { out, offset, flip } = target;
   const outPlane = outHeight * outWidth;
-  const out = new Float32Array(3 * outPlane);
   for (let c = 0; c < 3; c++) {
+    const scale = target.scale[c];
+    const shift = target.shift[c];
     for (let j = 0; j < outHeight; j++) {
       const wAt = j * ty.maxTaps;
       const first = c * plane + (ty.start[j] - rowLo) * outWidth;
-      const o = c * outPlane + j * outWidth;
+      const o = offset + c * outPlane + j * outWidth;
       for (let i = 0; i < outWidth; i++) {
         let acc = 0;
         for (let k = 0; k < ty.count[j]; k++) acc += tmp[first + k * outWidth + i] * ty.weights[wAt + k];
-        out[o + i] = acc;
+        out[o + (flip ? outWidth - 1 - i : i)] = acc * scale - shift;
       }
     }
   }
-  return out;
 }
 
 /**

@@ -49,16 +49,8 @@ export interface FrameTransform {
 
 /** Crops `box` of decoded pixels, resizes it to size x size (antialiased bilinear), flips if asked, normalises, and writes [3, size, size] into `out` at `offset`. */
 export function renderFrame(p: Pixels, t: FrameTransform, out: Float32Array, offset: number): void {
-  const { size } = t;
-  const r = resizePixels(p, t.box, size, size);
-  const plane = size * size;
-  for (let c = 0; c < 3; c++) {
-    // (v / 255 - mean) / std, with the constants folded
-    const scale = 1 / (255 * t.std[c]);
-    const shift = t.mean[c] / t.std[c];
-    for (let y = 0; y < size; y++) {
-      const row = c * plane + y * size;
-      for (let x = 0; x < size; x++) out[offset + row + x] = r[row + (t.flip ? size - 1 - x : x)] * scale - shift;
-    }
-  }
+  // (v / 255 - mean) / std, with the constants folded
+  const scale = t.std.map((s) => 1 / (255 * s));
+  const shift = t.mean.map((m, c) => m / t.std[c]);
+  resizePixels(p, t.box, t.size, t.size, { out, offset, flip: t.flip, scale, shift });
 }
