@@ -82,6 +82,19 @@ describe.skipIf(pythonMissing !== null)('image addon against Pillow (the same li
     expect(jpegSize(jpegs.get('rgb444')![0], 'x.jpg')).toEqual({ width: 101, height: 77 });
   });
 
+  it('decodes into a caller\'s buffer when it is large enough, else into a new one', () => {
+    const [bytes, want] = jpegs.get('rgb444')!;
+    const big = new Uint8Array(want.length + 10);
+    const got = decodePixels(bytes, 'x.jpg', 1, big);
+    expect(got.data).toBe(big);
+    expect(maxDiff(got, want)).toBe(0);
+    const small = new Uint8Array(want.length - 1);
+    expect(decodePixels(bytes, 'x.jpg', 1, small).data).not.toBe(small);
+    const [png] = pngs.get('rgb8')!;
+    const rgba = new Uint8Array(37 * 23 * 4);
+    expect(decodePixels(png, 'x.png', 1, rgba).data).toBe(rgba);
+  });
+
   it('decodes at 1/2, 1/4, 1/8 size (DCT scaling) as Pillow\'s draft mode does', () => {
     for (const d of [2, 4, 8] as const) {
       const [bytes, want, size] = jpegs.get(`draft${d}`)!;
