@@ -5,8 +5,10 @@
  * - CREMA-D: 1 frame per second, the first frame of each second (source frame n with
  *   n mod floor(fps) = 0), named by that source index: Image-01-FPS/<id>/00000.jpg, 00030.jpg, ...
  * - AVE, Kinetics-Sounds: 1 frame per second, the centre of each second, named frame_00001.jpg, ...
- *   The script asks for frame position round((i + 0.5) fps) (Python's round, half to even) of a
- *   reader that counts positions from 1, so frame i is source index round((i + 0.5) fps) - 1.
+ *   The script asks for frame position round((i + 0.5) fps) (Python's round, half to even) of
+ *   moviepy's FFMPEG_VideoReader, which counts positions from 1 (its get_frame(t) reads position
+ *   int(fps t) + 1, and a new reader holds position 1 = the first frame), stepping forward with
+ *   skip_frames; so frame i is source index round((i + 0.5) fps) - 1.
  * - Audio: `ffmpeg -i clip -acodec pcm_s16le -ac 1 -ar 16000 <id>.wav` (OGM-GE's AVE & CREMA-D
  *   script; CREMA-D's own AudioWAV files are 16 kHz mono too). The recipes resample on load
  *   (CREMA-D to 22,050 Hz), exactly as for the files the data sets ship.
