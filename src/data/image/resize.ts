@@ -105,18 +105,23 @@ export function resizePixels(p: Pixels, box: Box, outHeight: number, outWidth: n
   }
   const { out, offset, flip } = target;
   const outPlane = outHeight * outWidth;
+  // Vertical pass a row at a time (contiguous reads); the sums run in the same order, in doubles.
+  const acc = new Float64Array(outWidth);
   for (let c = 0; c < 3; c++) {
     const scale = target.scale[c];
     const shift = target.shift[c];
     for (let j = 0; j < outHeight; j++) {
       const wAt = j * ty.maxTaps;
       const first = c * plane + (ty.start[j] - rowLo) * outWidth;
-      const o = offset + c * outPlane + j * outWidth;
-      for (let i = 0; i < outWidth; i++) {
-        let acc = 0;
-        for (let k = 0; k < ty.count[j]; k++) acc += tmp[first + k * outWidth + i] * ty.weights[wAt + k];
-        out[o + (flip ? outWidth - 1 - i : i)] = acc * scale - shift;
+      acc.fill(0);
+      for (let k = 0; k < ty.count[j]; k++) {
+        const w = ty.weights[wAt + k];
+        const row = first + k * outWidth;
+        for (let i = 0; i < outWidth; i++) acc[i] += tmp[row + i] * w;
       }
+      const o = offset + c * outPlane + j * outWidth;
+      if (flip) for (let i = 0; i < outWidth; i++) out[o + outWidth - 1 - i] = acc[i] * scale - shift;
+      else for (let i = 0; i < outWidth; i++) out[o + i] = acc[i] * scale - shift;
     }
   }
 }
