@@ -72,7 +72,7 @@ describe('config resolution: defaults < config file < flags', () => {
     expect(trainer.calls[0].config).toEqual({
       data: 'avdigits', dataOptions: { corruptFraction: 0.25 }, method: 'gmm-adaptive', methodOptions: { beta: 2, kappa: 1 }, perMethodOptions: {}, encoder: 'resnet18', fusion: 'film',
       width: 8, epochs: 3, warmup: 1, batchSize: 16, optimizer: 'adamw', lr: 0.001, momentum: 0.5, weightDecay: 0, schedule: 'step', stepSize: 2,
-      stepGamma: 0.5, seed: 7, device: 'cuda:1', threads: 2, workers: 1, skipBadSamples: true, diagnose: 'selected', normalize: 'on', precision: 'fp32',
+      stepGamma: 0.5, seed: 7, device: 'cuda:1', threads: 2, workers: 1, skipBadSamples: true, diagnose: 'selected', normalize: 'on', precision: 'fp32', gapSource: 'eval-pass',
       purify: { keep: 'soft', tau: 0.4, gmmOn: 'absolute', epochs: 2, lrFactor: 0.2, params: 'head', loss: 'method' },
     });
     expect(trainer.calls[0].opts).toMatchObject({ outDir: join(dir, 'all-flags'), resume: false });
