@@ -11,7 +11,7 @@ import { EXIT, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 
 /** A TCP port free on this machine now (the OS's choice). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
       const port = (s.address() as { port: number }).port;

@@ -5,13 +5,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FrameResNet18, FrameSmallCNN, SequenceCNN, SequenceGRU, VectorMLP, buildModel, type Encoder } from '../../src/models/index.js';
 import { cat, loadSafetensors, manualSeed, nn, noGrad, randn, saveSafetensors, tensor, zeros, type Tensor } from '../../src/torch/index.js';
+import { maxAbsDiff as maxDiff } from '../helpers/compare.js';
 import { runPython, tempDir } from '../helpers/python.js';
 
-function maxDiff(a: Tensor, b: Tensor): number {
-  const x = a.toFloat64Array(), y = b.toFloat64Array();
-  expect(x.length).toBe(y.length);
-  return x.reduce((m, v, i) => Math.max(m, Math.abs(v - (y[i] as number))), 0);
-}
 
 /** Samples of `steps` lengths with per-step shape `rest`, alone and zero-padded into one batch. */
 function ragged(steps: number[], rest: number[]): { alone: Tensor[]; batch: Tensor; lengths: Tensor } {

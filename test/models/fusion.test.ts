@@ -4,10 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { randn, manualSeed, zeros, noGrad, type Tensor } from '../../src/torch/index.js';
 import { ConcatFusion, SumFusion, FiLMFusion, GatedFusion } from '../../src/models/fusion.js';
 import { buildModel, FrameResNet18 } from '../../src/models/index.js';
+import { maxAbsDiff as maxDiff } from '../helpers/compare.js';
 
-function maxDiff(a: Tensor, b: Tensor): number {
-  return a.sub(b).abs().max().item();
-}
 
 describe('fusions', () => {
   manualSeed(5);

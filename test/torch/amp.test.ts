@@ -14,18 +14,9 @@ import {
   autocast, autocastState, checkPrecision, inferenceMode, isGradEnabled, precisionProblem, GradScaler, nn, optim, noGrad, manualSeed, randn, randint, tensor,
   loadSafetensors, saveSafetensors, type Tensor,
 } from '../../src/torch/index.js';
+import { relErr } from '../helpers/compare.js';
 import { runPython, tempDir } from '../helpers/python.js';
 
-function relErr(a: Tensor, b: Tensor): number {
-  const x = a.toFloat64Array(), y = b.toFloat64Array();
-  expect(x.length).toBe(y.length);
-  let num = 0, den = 0;
-  for (let i = 0; i < x.length; i++) {
-    num = Math.max(num, Math.abs((x[i] as number) - (y[i] as number)));
-    den = Math.max(den, Math.abs(y[i] as number));
-  }
-  return num / Math.max(den, 1e-12);
-}
 
 const AUTOCAST_REFERENCE = `
 import sys, json, torch

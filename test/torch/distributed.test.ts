@@ -4,6 +4,7 @@
  * batch, and the failures that must end a job with one line instead of a hang.
  */
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../../src/cli/launch.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { existsSync } from 'node:fs';
@@ -13,15 +14,6 @@ import { DistributedError, ProcessGroup, rankEnv } from '../../src/torch/distrib
 const CHILD = fileURLToPath(new URL('../helpers/dist-child.mjs', import.meta.url));
 const BUILT = fileURLToPath(new URL('../../dist/src/torch/distributed.js', import.meta.url));
 
-/** A port nothing listens on now (the OS's pick, released). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Out { status: number | null; stdout: string; stderr: string }
 

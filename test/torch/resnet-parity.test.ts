@@ -2,19 +2,10 @@
 // resnet18 in python3-torch) within 1e-4 relative (max |ours - theirs| / max |theirs|, per tensor).
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { nn, manualSeed, randn, randint, tensor, loadSafetensors, saveSafetensors, noGrad, type Tensor } from '../../src/torch/index.js';
+import { nn, manualSeed, randn, randint, tensor, loadSafetensors, saveSafetensors, noGrad } from '../../src/torch/index.js';
+import { relErr } from '../helpers/compare.js';
 import { runPython, tempDir } from '../helpers/python.js';
 
-function relErr(a: Tensor, b: Tensor): number {
-  const x = a.toFloat64Array(), y = b.toFloat64Array();
-  expect(x.length).toBe(y.length);
-  let num = 0, den = 0;
-  for (let i = 0; i < x.length; i++) {
-    num = Math.max(num, Math.abs((x[i] as number) - (y[i] as number)));
-    den = Math.max(den, Math.abs(y[i] as number));
-  }
-  return num / Math.max(den, 1e-12);
-}
 
 const REFERENCE = `
 import sys, torch, torch.nn as nn, torchvision

@@ -3,9 +3,9 @@
  * built package, test/helpers/train-rank.mjs), against one process on the same global batches.
  */
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../../src/cli/launch.js';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SeededRandom, imbalancePosterior } from '../../src/core/index.js';
@@ -36,14 +36,6 @@ function vectorDataset(): string {
   return root;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Out { status: number | null; stdout: string; stderr: string }
 function rankProcess(cfg: Partial<RunConfig>, out: string, rank: number, world: number, port: number): Promise<Out> {
