@@ -100,8 +100,15 @@ async function purificationSection(s: RunSummary | null): Promise<string> {
   return `<h2>Purification</h2>${table(['', ''], rows)}${figure('purification', await renderSvg(purificationSpec(p)), 'Test accuracy of the fused output and of each modality before and after fine-tuning on the kept subset.')}`;
 }
 
+/** The fitted statistics are data, not settings: the table names what was standardised (config.json holds the numbers). */
+function normalizationText(v: unknown): string {
+  if (v === null || v === undefined) return 'none';
+  const stats = v as Record<string, { mean: number[] }>;
+  return `per-feature mean and std fitted on the training split (config.json): ${Object.entries(stats).map(([m, s]) => `${m} (${s.mean.length} features)`).join(', ')}`;
+}
+
 function configSection(run: RunData): string {
-  const rows = Object.entries(run.config).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
+  const rows = Object.entries(run.config).map(([k, v]) => [k, k === 'normalization' ? normalizationText(v) : typeof v === 'string' ? v : JSON.stringify(v)]);
   return `<h2>Configuration</h2>${table(['field', 'value'], rows)}`;
 }
 

@@ -9,6 +9,7 @@ import { writeReport } from '../../src/report/index.js';
 import { writeGalleryDataset } from './helpers/gallery-dataset.js';
 import { writeRunFixture } from './helpers/run-fixture.js';
 import { PURIFY_DEFAULTS } from '../../src/train/config.js';
+import type { RunConfig } from '../../src/train/types.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts');
@@ -39,9 +40,12 @@ describe('writeReport', () => {
 
   it('reports an unfinished run without its test results', async () => {
     const partial = join(dir, 'partial');
-    writeRunFixture(partial, { finished: false, predictions: false, config: { data: `folder:${join(dir, 'moved-away')}` } });
+    const normalization = { audio: { mean: [1, 2, 3], std: [1, 1, 1] }, visual: { mean: [0], std: [2] } };
+    writeRunFixture(partial, { finished: false, predictions: false, config: { data: `folder:${join(dir, 'moved-away')}`, normalization } as Partial<RunConfig> });
     const html = readFileSync(await writeReport(partial), 'utf8');
     expect(html).toContain('The run has not finished');
+    // the fitted statistics are named, not dumped into the settings table
+    expect(html).toContain('<td>normalization</td><td>per-feature mean and std fitted on the training split (config.json): audio (3 features), visual (1 features)</td>');
     // Its data is gone and its gaps CSVs predate predictions: the gallery shows the rows and says why thumbnails are missing.
     expect(html).toMatch(/<b>No thumbnails<\/b>: the dataset &quot;folder:[^&]*moved-away&quot; could not be opened/);
     expect(html).toContain('data-gallery="imbalanced"');
