@@ -120,6 +120,7 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
   const batchesFor = (n: number): number => (options.dropLast ? Math.floor(n / batchSize) : Math.ceil(n / batchSize));
   const disk = options.cacheDir ? new FeatureCache(options.cacheDir, dataset) : null;
   const sizes = new Map(dataset.modalities.map((m) => [m.name, sizeOf(m.shape)]));
+  const specs = new Map(dataset.modalities.map((m) => [m.name, m]));
   const cacheable = dataset.modalities.filter((m) => !train || !m.augmented).map((m) => m.name);
   const bytesToCache = samples.length * cacheable.reduce((a, m) => a + 4 * sizes.get(m)!, 0);
   const useMemory = options.memoryCache === 'auto' || options.memoryCache === undefined ? bytesToCache <= AUTO_MEMORY_LIMIT : options.memoryCache;
@@ -161,7 +162,7 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
     await Promise.all(
       picked.map(async (s, i) => {
         for (const m of cacheable) {
-          const spec = dataset.modalities.find((x) => x.name === m)!;
+          const spec = specs.get(m)!;
           const hit = memory?.get(memKey(s, m)) ?? (disk ? await disk.get(s, m, (n) => fitsModality(spec, n)) : null);
           if (hit) {
             features[i][m] = hit;
@@ -190,7 +191,7 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
           continue;
         }
         for (const [m, data] of Object.entries(r.features!)) {
-          const spec = dataset.modalities.find((x) => x.name === m)!;
+          const spec = specs.get(m)!;
           if (!fitsModality(spec, data.length)) {
             const want = spec.length ? `a multiple of ${sizeOf(spec.shape.slice(1))} (whole steps)` : String(sizes.get(m));
             throw new Error(`${dataset.name}: sample ${s.id} gave ${data.length} values for "${m}", expected ${want}`);

@@ -2,16 +2,9 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createLoader } from '../../src/data/loader.js';
 import { openDataset } from '../../src/data/open.js';
-import type { Batch } from '../../src/data/types.js';
-import { cremadFixture } from './helpers/fixtures.js';
+import { collect, cremadFixture } from './helpers/fixtures.js';
 
 const TS_WORKERS = ['--import', new URL('./helpers/register-ts.mjs', import.meta.url).href];
-
-async function collect(it: AsyncIterable<Batch>): Promise<Batch[]> {
-  const out: Batch[] = [];
-  for await (const b of it) out.push(b);
-  return out;
-}
 
 describe('frame loader in worker threads', () => {
   it('gives the main thread\'s augmented batches, packed in the worker: no per-sample copy in the main thread', async () => {

@@ -5,17 +5,11 @@ import { DataError } from '../../src/data/errors.js';
 import { writeNpy } from '../../src/data/io/npy.js';
 import { createLoader } from '../../src/data/loader.js';
 import { openDataset } from '../../src/data/open.js';
-import type { Batch, Dataset } from '../../src/data/types.js';
-import { frameFolder, put, tempDir, toneWav } from './helpers/fixtures.js';
+import type { Dataset } from '../../src/data/types.js';
+import { collect, frameFolder, put, tempDir, toneWav } from './helpers/fixtures.js';
 
 /** Lets worker threads run the TypeScript sources (test-only; dist/ runs plain .js). */
 const TS_WORKERS = ['--import', new URL('./helpers/register-ts.mjs', import.meta.url).href];
-
-async function collect(it: AsyncIterable<Batch>): Promise<Batch[]> {
-  const out: Batch[] = [];
-  for await (const b of it) out.push(b);
-  return out;
-}
 
 function folderDataset(n: number): string {
   const root = tempDir('loader');

@@ -15,6 +15,14 @@ interface Taps {
   maxTaps: number;
 }
 
+/** The input rows any output row reads (the vertical pass needs only these): first row and count. */
+function rowSpan(ty: Taps, height: number): { rowLo: number; rows: number } {
+  const rowLo = ty.start.reduce((a, b) => Math.min(a, b), height);
+  let rowHi = 0;
+  for (let i = 0; i < ty.start.length; i++) rowHi = Math.max(rowHi, ty.start[i] + ty.count[i]);
+  return { rowLo, rows: rowHi - rowLo };
+}
+
 /**
  * Triangle-filter taps mapping `outLen` output pixels onto [offset, offset + length) of an axis
  * of `inLen` pixels, with pixel centres at +0.5 (align_corners=False). With antialias the filter
@@ -78,10 +86,7 @@ export function resizePixels(p: Pixels, box: Box, outHeight: number, outWidth: n
   const { width, height, channels: C, data } = p;
   const tx = taps(width, box.x, box.width, outWidth, true);
   const ty = taps(height, box.y, box.height, outHeight, true);
-  const rowLo = ty.start.reduce((a, b) => Math.min(a, b), height);
-  let rowHi = 0;
-  for (let i = 0; i < outHeight; i++) rowHi = Math.max(rowHi, ty.start[i] + ty.count[i]);
-  const rows = rowHi - rowLo;
+  const { rowLo, rows } = rowSpan(ty, height);
   const plane = rows * outWidth;
   if (rowScratch.length < 3 * plane) rowScratch = new Float32Array(3 * plane);
   const tmp = rowScratch;
@@ -142,10 +147,7 @@ export function resizeRegion(
 ): Float32Array {
   const tx = taps(width, box.x, box.width, outWidth, antialias);
   const ty = taps(height, box.y, box.height, outHeight, antialias);
-  const rowLo = ty.start.reduce((a, b) => Math.min(a, b), height);
-  let rowHi = 0;
-  for (let i = 0; i < outHeight; i++) rowHi = Math.max(rowHi, ty.start[i] + ty.count[i]);
-  const rows = rowHi - rowLo;
+  const { rowLo, rows } = rowSpan(ty, height);
   const tmp = new Float32Array(rows * outWidth);
   const out = new Float32Array(channels * outHeight * outWidth);
   for (let c = 0; c < channels; c++) {

@@ -1,16 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createLoader, describeDataset, openDataset, writeNpy, type Batch } from '../../../src/data/index.js';
+import { createLoader, describeDataset, openDataset, writeNpy } from '../../../src/data/index.js';
 import { readNpy } from '../../../src/data/io/npy.js';
 import { writeRaggedDataset } from '../../helpers/ragged-dataset.js';
-import { put, tempDir } from '../helpers/fixtures.js';
-
-async function all(loader: AsyncIterable<Batch>): Promise<Batch[]> {
-  const out: Batch[] = [];
-  for await (const b of loader) out.push(b);
-  return out;
-}
+import { collect, put, tempDir } from '../helpers/fixtures.js';
 
 /** Two modalities of the given stored shapes per sample (ids a, b, c; all train). */
 function twoModalities(shapes: Record<string, number[][]>, fill: (m: string, i: number, k: number) => number = (_, i, k) => i * 100 + k): string {
@@ -60,7 +54,7 @@ describe('stored arrays in the folder format', () => {
       `${join(root, 's', 'b.npy')}: sample "b" holds NaN at element 5 (step 2); replace non-finite values in the file, or fix the data or pass --skip-bad-samples`);
     // with skipBadSamples the loader leaves the sample out and lists it
     const loader = createLoader(ds, 'train', { batchSize: 8, shuffle: false, train: false, skipBadSamples: true });
-    const [batch] = await all(loader);
+    const [batch] = await collect(loader);
     expect(batch!.ids).toEqual(['a', 'c']);
     expect(loader.skipped.map((s) => s.id)).toEqual(['b']);
   });
@@ -68,7 +62,7 @@ describe('stored arrays in the folder format', () => {
   it('the loader pads to the policy\'s steps with lengths, crops at the centre in evaluation and at a seeded random window in training', async () => {
     const root = twoModalities({ s: [[3, 2], [6, 2], [1, 2]], v: [[2], [2], [2]] }, (_, i, k) => i * 100 + k + 1);
     const padded = await openDataset(`folder:${root}`);
-    const [b] = await all(createLoader(padded, 'train', { batchSize: 8, shuffle: false, train: false }));
+    const [b] = await collect(createLoader(padded, 'train', { batchSize: 8, shuffle: false, train: false }));
     const s = b!.inputs.s!;
     expect(s.shape).toEqual([3, 6, 2]);
     expect([...s.lengths!]).toEqual([3, 6, 1]);
@@ -77,14 +71,14 @@ describe('stored arrays in the folder format', () => {
     expect([...s.data.subarray(24, 36)]).toEqual([201, 202, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
 
     const cropped = await openDataset(`folder:${root}`, { s: { length: 2, mask: false } });
-    const [c] = await all(createLoader(cropped, 'train', { batchSize: 8, shuffle: false, train: false }));
+    const [c] = await collect(createLoader(cropped, 'train', { batchSize: 8, shuffle: false, train: false }));
     expect(c!.inputs.s!.shape).toEqual([3, 2, 2]);
     expect(c!.inputs.s!.masked).toBe(false);
     // centre windows: a (3 steps) from step 0, b (6 steps) from step 2
     expect([...c!.inputs.s!.data.subarray(0, 8)]).toEqual([1, 2, 3, 4, 105, 106, 107, 108]);
     const starts = async (epoch: number): Promise<number> => {
       const loader = createLoader(cropped, 'train', { batchSize: 8, shuffle: false, train: true, seed: 4, epoch });
-      const [t] = await all(loader);
+      const [t] = await collect(loader);
       return (t!.inputs.s!.data[4]! - 101) / 2;
     };
     const windows = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(starts));
@@ -97,9 +91,9 @@ describe('stored arrays in the folder format', () => {
     const root = twoModalities({ s: [[3, 2], [6, 2], [1, 2]], v: [[2], [2], [2]] });
     const ds = await openDataset(`folder:${root}`);
     const cacheDir = tempDir('cache');
-    const first = await all(createLoader(ds, 'train', { batchSize: 8, shuffle: false, train: false, cacheDir, memoryCache: false }));
+    const first = await collect(createLoader(ds, 'train', { batchSize: 8, shuffle: false, train: false, cacheDir, memoryCache: false }));
     writeFileSync(join(root, 's', 'b.npy'), 'gone'); // served from the cache from now on
-    const again = await all(createLoader(ds, 'train', { batchSize: 8, shuffle: false, train: false, cacheDir, memoryCache: false }));
+    const again = await collect(createLoader(ds, 'train', { batchSize: 8, shuffle: false, train: false, cacheDir, memoryCache: false }));
     expect([...again[0]!.inputs.s!.data]).toEqual([...first[0]!.inputs.s!.data]);
     expect([...again[0]!.inputs.s!.lengths!]).toEqual([3, 6, 1]);
   });

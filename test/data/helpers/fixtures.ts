@@ -4,9 +4,17 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { writeNpy } from '../../../src/data/io/npy.js';
+import type { Batch } from '../../../src/data/types.js';
 import { wavBytes } from './wav-bytes.js';
 
 /** A fresh temp folder. */
+/** Every batch a loader yields in one pass. */
+export async function collect(it: AsyncIterable<Batch>): Promise<Batch[]> {
+  const out: Batch[] = [];
+  for await (const b of it) out.push(b);
+  return out;
+}
+
 export function tempDir(tag: string): string {
   return mkdtempSync(join(tmpdir(), `mmgap-${tag}-`));
 }
