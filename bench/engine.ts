@@ -11,6 +11,10 @@
  * fp32 in the same run, interleaved: fp32_sps is mmgap's fp32 figure, speedup mmgap's
  * reduced-precision / fp32 ratio, torch_speedup PyTorch's own (the bound to report beside it).
  *
+ * Both sides run with the same glibc allocator policy: mmgap keeps freed memory in the heap (see
+ * native/src/addon.cc keepFreedMemory) and PyTorch's process gets the same settings through glibc's
+ * environment variables; `MMGAP_MALLOC=system npm run bench:engine` runs both with glibc's defaults.
+ *
  * Usage: npm run bench:engine -- [--json] [--quick] [--threads N] [--steps N] [--device cuda] [--precision fp32|bf16|fp16]
  * Last stdout line (with --json: the only one): a JSON object with mmgap_sps, torch_sps and ratio
  * (mmgap / PyTorch) for batch 32 (and fp32_sps with --precision), and per-batch details.
@@ -18,7 +22,7 @@
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { nn, optim, randn, randint, cat, setNumThreads, manualSeed, tidy, ops, withPrecision, checkPrecision, GradScaler, PRECISIONS,
+import { nn, optim, randn, randint, cat, setNumThreads, manualSeed, tidy, ops, withPrecision, checkPrecision, GradScaler, PRECISIONS, mallocPolicy, mallocPolicyEnv,
   type Device, type Tensor, type MemoryFormat, type Precision } from '../src/torch/index.js';
 
 const PYTHON = process.env.MMGAP_PYTHON ?? '/usr/bin/python3';
@@ -88,7 +92,7 @@ function mmgapSps(batch: number, format: MemoryFormat, prec: Precision): number 
 function torchSps(batch: number, format: MemoryFormat, prec: Precision): number {
   const script = fileURLToPath(new URL('../../bench/engine_torch.py', import.meta.url));
   const out = execFileSync(PYTHON, [script, '--batch', String(batch), '--steps', String(steps), '--warmup', String(warmup),
-    '--threads', String(threads), '--format', format, '--device', device, '--precision', prec], { encoding: 'utf8' });
+    '--threads', String(threads), '--format', format, '--device', device, '--precision', prec], { encoding: 'utf8', env: { ...process.env, ...mallocPolicyEnv() } });
   return (JSON.parse(out.trim().split('\n').pop() as string) as { sps: number }).sps;
 }
 
@@ -136,7 +140,7 @@ function matmulPeak(): number {
 }
 
 setNumThreads(threads);
-log(`engine bench on ${device} in ${precision}: ${threads} threads, ${steps} timed steps after ${warmup} warm-up, batches ${batches.join(', ')}`);
+log(`engine bench on ${device} in ${precision} (malloc ${mallocPolicy}): ${threads} threads, ${steps} timed steps after ${warmup} warm-up, batches ${batches.join(', ')}`);
 const peak = matmulPeak();
 log(`float32 matmul peak (2048^3, ${device === 'cpu' ? `${threads} threads` : device}): ${peak.toFixed(1)} GFLOP/s`);
 const results: Record<string, unknown>[] = [];
@@ -183,6 +187,6 @@ if (!json) {
 console.log(JSON.stringify({
   mmgap_sps: first.mmgap_sps, torch_sps: first.torch_sps, ratio: first.ratio,
   ...(precision !== 'fp32' && { fp32_sps: first.fp32_sps, speedup: first.speedup, torch_fp32_sps: first.torch_fp32_sps, torch_speedup: first.torch_speedup }),
-  precision, batch: 32, device, threads, steps,
+  precision, batch: 32, device, threads, steps, malloc: mallocPolicy,
   matmul_peak_gflops: peak, step_gflop_per_sample: STEP_FLOPS_PER_SAMPLE / 1e9, results,
 }));

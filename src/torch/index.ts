@@ -5,7 +5,7 @@ export { tidy, keep } from './scope.js';
 export { autocast, autocastState, withPrecision, checkPrecision, precisionProblem, autocastDevice, GradScaler, GRAD_SCALER_DEFAULTS, PRECISIONS,
   type Precision, type AutocastDevice, type AutocastOptions, type GradScalerOptions } from './amp.js';
 export { noGrad, inferenceMode, isGradEnabled, backward, grad } from './autograd.js';
-export { resolveDevice, cudaAvailable, setNumThreads, getNumThreads, manualSeed, liveTensors, libtorchVersion } from './device.js';
+export { resolveDevice, cudaAvailable, setNumThreads, getNumThreads, manualSeed, liveTensors, libtorchVersion, mallocPolicy, mallocPolicyEnv } from './device.js';
 export { saveSafetensors, loadSafetensors, writeFileAtomic, type Safetensors } from './serialize.js';
 export * as ops from './ops.generated.js';
 export * as nn from './nn/index.js';

@@ -17,6 +17,8 @@ export interface Schema { name: string; overload: string; args: SchemaArg[]; ret
 /** The addon's exports (native/src/addon.cc). */
 export interface NativeBinding {
   torchVersion: string;
+  /** What the addon did to glibc's allocator at load: 'keep-freed', 'system' (MMGAP_MALLOC=system, or not glibc) or 'user' (the user's MALLOC_* settings). */
+  mallocPolicy: 'keep-freed' | 'system' | 'user';
   opHandle(name: string, overload: string): number;
   callOp(id: number, args: unknown[]): unknown;
   listSchemas(): Schema[];
