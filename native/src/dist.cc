@@ -13,6 +13,8 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/reducer.hpp>
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/functions/utils.h>
 #ifdef USE_C10D_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
@@ -181,6 +183,48 @@ Napi::Value DistBarrier(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// The backward of distAllReduceGrad: y = the sum over ranks of x, and every rank's loss depends on
+// y, so dL/dx on a rank is the sum over ranks of their dL/dy: the gradient is all-reduced too.
+// Every rank runs this node at the same point of its backward (same model, same graph), so the
+// collectives pair up as the forward's did.
+struct AllReduceSumBackward : torch::autograd::Node {
+  c10::intrusive_ptr<c10d::ProcessGroup> pg;
+  std::vector<int64_t> sizes;
+  at::TensorOptions options;
+  std::string name() const override { return "mmgap::AllReduceSumBackward"; }
+  torch::autograd::variable_list apply(torch::autograd::variable_list&& grads) override {
+    // A gradient that did not reach y is zero here, but the peers still wait for this rank's part.
+    at::Tensor g = grads[0].defined() ? grads[0].contiguous().clone() : at::zeros(sizes, options);
+    std::vector<at::Tensor> ts{g};
+    finish(pg->allreduce(ts));
+    return {g};
+  }
+};
+
+// distAllReduceGrad(group, t) -> a new tensor, the sum of t over all ranks, differentiable: its
+// backward all-reduces the gradient (SyncBatchNorm's statistics are built on it).
+Napi::Value DistAllReduceGrad(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  auto& g = groupOf(env, info[0]);
+  const auto& x = tensorOf(env, info[1], "allReduceGrad");
+  at::Tensor y;
+  {
+    at::NoGradGuard noGrad;
+    y = x.detach().clone(at::MemoryFormat::Contiguous);
+  }
+  std::vector<at::Tensor> ts{y};
+  finish(g.pg->allreduce(ts));
+  if (x.requires_grad() && c10::GradMode::is_enabled()) {
+    auto node = std::shared_ptr<AllReduceSumBackward>(new AllReduceSumBackward(), torch::autograd::deleteNode);
+    node->pg = g.pg;
+    node->sizes = x.sizes().vec();
+    node->options = x.options();
+    node->set_next_edges(torch::autograd::collect_next_edges(x));
+    torch::autograd::set_history(y, node);
+  }
+  return wrapTensor(env, y);
+}
+
 // ddpReducer(group, params[], bucketBytes, firstBucketBytes, findUnused) -> reducer. Buckets
 // are assigned in reverse parameter order, as PyTorch's DDP does: gradients become ready from
 // the last layer back, so the first bucket to fill is reduced while backward continues.
@@ -244,6 +288,7 @@ void registerDistributed(Napi::Env env, Napi::Object exports) {
     {"distBroadcast", DistBroadcast},
     {"distAllGather", DistAllGather},
     {"distBarrier", DistBarrier},
+    {"distAllReduceGrad", DistAllReduceGrad},
     {"ddpReducer", DdpReducer},
     {"ddpPrepareBackward", DdpPrepareBackward},
     {"ddpRelease", DdpRelease},

@@ -19,6 +19,7 @@ interface DistributedBinding {
   distBroadcast(g: GroupHandle, t: TensorHandle, root: number): void;
   distAllGather(g: GroupHandle, t: TensorHandle): TensorHandle[];
   distBarrier(g: GroupHandle): void;
+  distAllReduceGrad(g: GroupHandle, t: TensorHandle): TensorHandle;
   ddpReducer(g: GroupHandle, params: TensorHandle[], bucketBytes: number, firstBucketBytes: number, findUnused: boolean): ReducerHandle;
   ddpPrepareBackward(r: ReducerHandle, outputs: TensorHandle[]): void;
   ddpRelease(r: ReducerHandle): void;
@@ -147,6 +148,15 @@ export class ProcessGroup {
   allReduce(t: Tensor, op: ReduceOp = 'sum'): Tensor {
     this.#collective('allReduce', () => dist.distAllReduce(this.handle, t.handle, op));
     return t;
+  }
+
+  /**
+   * The sum of `t` over all ranks as a new tensor that autograd sees through: its backward
+   * all-reduces the gradient, since every rank's loss depends on the sum (SyncBatchNorm's
+   * statistics). Every rank must reach the backward too, in the same order, as for any collective.
+   */
+  allReduceGrad(t: Tensor): Tensor {
+    return new Tensor(this.#collective('allReduceGrad', () => dist.distAllReduceGrad(this.handle, t.handle)));
   }
 
   /** Every rank's `t` (the same shape on all), by rank. */

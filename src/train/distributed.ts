@@ -13,6 +13,7 @@ import { DistributedDataParallel, DistributedError, type ProcessGroup } from '..
 import type { Loader, Sample } from '../data/index.js';
 import type { Method, MethodState, SplitPredictions } from '../methods/method.js';
 import type { Module } from '../torch/nn/module.js';
+import { convertSyncBatchNorm } from '../torch/nn/layers.js';
 import { ConfigError, type RunConfig } from './config.js';
 import { RunDir } from './rundir.js';
 
@@ -57,8 +58,12 @@ export class TrainingJob {
     if (odd >= 0) throw new DistributedError(`${what} differs between rank 0 and rank ${odd}; ${fix}`);
   }
 
-  /** Wraps the model: rank 0's weights everywhere, gradients averaged in backward. */
-  wrap(model: Module): void {
+  /**
+   * Wraps the model: rank 0's weights everywhere, gradients averaged in backward; with
+   * `syncBatchNorm`, every BatchNorm takes its training statistics over all ranks' samples.
+   */
+  wrap(model: Module, o: { syncBatchNorm?: boolean } = {}): void {
+    if (o.syncBatchNorm) convertSyncBatchNorm(model, this.group);
     // Frozen encoders (purification of the head) leave parameters without gradients: the reducer must look for them.
     this.ddp = new DistributedDataParallel(model, this.group, { findUnusedParameters: true });
   }

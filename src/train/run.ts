@@ -65,7 +65,7 @@ export async function trainRun(input: ConfigInput, opts: RunOptions): Promise<Ru
   try {
     manualSeed(cfg.seed);
     const model = runModel(cfg, dataset, device);
-    job?.wrap(model);
+    job?.wrap(model, { syncBatchNorm: cfg.syncBatchNorm });
     const factory = getMethod(cfg.method);
     const method = factory.create(cfg.methodOptions);
     const s = new Session(cfg, dir, dataset, model, device, loaders, opts, method);

@@ -103,7 +103,15 @@ export class GRU extends Module {
   }
 }
 
+/** A process group as BatchNorm needs it: the ranks whose global batch gives the statistics. */
+export type BatchNormGroup = Parameters<typeof F.syncBatchNorm>[7];
+
 export class BatchNorm2d extends Module {
+  /**
+   * When set (SyncBatchNorm, convertSyncBatchNorm) and the group has more than one rank,
+   * training-mode statistics are over the global batch of all its ranks; null: this process's batch.
+   */
+  syncGroup: BatchNormGroup | null = null;
   constructor(readonly numFeatures: number, readonly eps = 1e-5, readonly momentum = 0.1) {
     super();
     this.param('weight', ones([numFeatures]));
@@ -116,9 +124,40 @@ export class BatchNorm2d extends Module {
   get bias(): Tensor { return this.tensor('bias'); }
   forward(x: Tensor): Tensor {
     if (this.training) noGrad(() => this.tensor('num_batches_tracked').add_(1));
+    if (this.training && this.syncGroup && this.syncGroup.worldSize > 1) {
+      return F.syncBatchNorm(x, this.tensor('running_mean'), this.tensor('running_var'), this.tensor('weight'), this.tensor('bias'), this.momentum, this.eps, this.syncGroup);
+    }
     return F.batchNorm(x, this.tensor('running_mean'), this.tensor('running_var'), this.tensor('weight'), this.tensor('bias'),
       this.training, this.momentum, this.eps);
   }
+}
+
+/**
+ * torch.nn.SyncBatchNorm: BatchNorm over [N, C, ...] whose training statistics are those of the
+ * global batch of every rank of `group` (F.syncBatchNorm); in eval mode, or with one rank, it is
+ * BatchNorm2d. Same parameters, buffers and state-dict names as BatchNorm2d.
+ */
+export class SyncBatchNorm extends BatchNorm2d {
+  constructor(numFeatures: number, group: BatchNormGroup, eps = 1e-5, momentum = 0.1) {
+    super(numFeatures, eps, momentum);
+    this.syncGroup = group;
+  }
+}
+
+/**
+ * Makes every BatchNorm of `module` synchronised over `group`, as
+ * torch.nn.SyncBatchNorm.convert_sync_batchnorm, but in place (the layers stay where the model
+ * holds them; names, parameters and buffers are unchanged). Returns how many layers it changed.
+ */
+export function convertSyncBatchNorm(module: Module, group: BatchNormGroup): number {
+  let n = 0;
+  for (const [, m] of module.namedModules()) {
+    if (m instanceof BatchNorm2d) {
+      m.syncGroup = group;
+      n++;
+    }
+  }
+  return n;
 }
 
 export class Dropout extends Module {
