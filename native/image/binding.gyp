@@ -4,8 +4,8 @@
     "sources": ["image.cc"],
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
     "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL"],
-    "cflags_cc!": ["-fno-exceptions"],
-    "cflags_cc": ["-std=c++17", "-fexceptions", "-O2"],
+    "cflags_cc!": ["-fno-exceptions", "-O2"],
+    "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-ffp-contract=off"],
     "libraries": ["-lturbojpeg", "-lpng16"]
   }]
 }

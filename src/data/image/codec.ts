@@ -1,7 +1,8 @@
 /**
  * The image addon (native/image: libjpeg-turbo and libpng, no libtorch), loaded on first use so
  * that datasets without images never need it. Its functions throw plain Errors carrying the
- * library's message; decode.ts turns them into DataErrors naming the file.
+ * library's message, which decode.ts turns into DataErrors naming the file, and TypeErrors or
+ * RangeErrors for bad arguments (the caller's fault, passed through as they are).
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -17,12 +18,39 @@ export interface Pixels {
   data: Uint8Array;
 }
 
+/** libjpeg's fast DCT scalings (1/1, 1/2, 1/4, 1/8: the ones with SIMD code, and the ones Pillow's `draft` uses). */
+export type ScaleDenom = 1 | 2 | 4 | 8;
+
+/** What `renderFrame` does to one frame. */
+export interface FrameTransform {
+  /** The crop box in stored pixels (may be fractional); it must lie inside the image. */
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  /** Output side: the box is resized to size x size (antialiased bilinear). */
+  size: number;
+  /** Mirror left-right. */
+  flip: boolean;
+  /** Decode a JPEG at 1/scaleDenom of its stored size (1 for PNG). */
+  scaleDenom: ScaleDenom;
+  /** Per-channel (R, G, B) normalisation: (v / 255 - mean) / std. */
+  mean: readonly number[];
+  std: readonly number[];
+}
+
 interface ImageBinding {
-  jpegHeader(bytes: Uint8Array): { width: number; height: number };
+  /** The stored size from the header alone. */
+  imageSize(bytes: Uint8Array): { width: number; height: number; format: 'jpeg' | 'png' };
   /** RGB at 1/scaleDenom of the stored size (libjpeg's DCT scaling, sizes rounded up); into `into` when it is large enough. */
-  decodeJpeg(bytes: Uint8Array, scaleDenom: 1 | 2 | 4 | 8, into?: Uint8Array): Pixels;
+  decodeJpeg(bytes: Uint8Array, scaleDenom: ScaleDenom, into?: Uint8Array): Pixels;
   /** RGBA; into `into` when it is large enough. */
   decodePng(bytes: Uint8Array, into?: Uint8Array): Pixels;
+  /**
+   * Decode, crop, resize, flip, normalise one frame and write it planar [3, size, size] into
+   * `out` from element `offset`. Bad arguments: TypeError / RangeError; damaged files: Error.
+   */
+  renderFrame(bytes: Uint8Array, transform: FrameTransform, out: Float32Array, offset: number): void;
 }
 
 const FIX = 'Fix: run `make build` in the mmgap checkout (it installs libturbojpeg0-dev and libpng-dev on Debian/Ubuntu), ' +

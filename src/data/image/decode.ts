@@ -1,5 +1,5 @@
 import { DataError } from '../errors.js';
-import { imageCodec, type Pixels } from './codec.js';
+import { imageCodec, type FrameTransform, type Pixels, type ScaleDenom } from './codec.js';
 
 /** An image as planar float32 in [0, 1]: data laid out [channels, height, width]. */
 export interface PlanarImage {
@@ -9,10 +9,7 @@ export interface PlanarImage {
   data: Float32Array;
 }
 
-export type { Pixels } from './codec.js';
-
-/** libjpeg's fast DCT scalings (1/1, 1/2, 1/4, 1/8: the ones with SIMD code, and the ones Pillow's `draft` uses). */
-export type ScaleDenom = 1 | 2 | 4 | 8;
+export type { FrameTransform, Pixels, ScaleDenom } from './codec.js';
 
 function isJpeg(b: Uint8Array): boolean {
   return b.length > 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
@@ -23,20 +20,20 @@ function isPng(b: Uint8Array): boolean {
 }
 
 /** Runs an addon call, turning the library's message into a DataError naming the file. */
-function decoding<T>(file: string, f: () => T): T {
+function decoding<T>(file: string, bytes: Uint8Array, f: () => T): T {
+  if (!isJpeg(bytes) && !isPng(bytes)) throw new DataError(file, 'not a JPEG or PNG image');
   try {
     return f();
   } catch (e) {
+    if (e instanceof TypeError || e instanceof RangeError) throw e; // a bad argument: the caller's fault
     if ((e as Error).message.startsWith('mmgap: ')) throw e; // the addon itself is missing: not the file's fault
     throw new DataError(file, `corrupt image: ${(e as Error).message}`);
   }
 }
 
-/** The stored size of a JPEG (header only), or null for a PNG (PNG has no decode-time scaling to plan for). */
-export function jpegSize(bytes: Uint8Array, file: string): { width: number; height: number } | null {
-  if (isPng(bytes)) return null;
-  if (!isJpeg(bytes)) throw new DataError(file, 'not a JPEG or PNG image');
-  return decoding(file, () => imageCodec().jpegHeader(bytes));
+/** The stored size of a JPEG or PNG, from its header alone. */
+export function imageSize(bytes: Uint8Array, file: string): { width: number; height: number; format: 'jpeg' | 'png' } {
+  return decoding(file, bytes, () => imageCodec().imageSize(bytes));
 }
 
 /**
@@ -47,9 +44,18 @@ export function jpegSize(bytes: Uint8Array, file: string): { width: number; heig
  * DataError naming the file.
  */
 export function decodePixels(bytes: Uint8Array, file: string, scaleDenom: ScaleDenom = 1, into?: Uint8Array): Pixels {
-  if (isJpeg(bytes)) return decoding(file, () => imageCodec().decodeJpeg(bytes, scaleDenom, into));
-  if (isPng(bytes)) return decoding(file, () => imageCodec().decodePng(bytes, into));
-  throw new DataError(file, 'not a JPEG or PNG image');
+  return decoding(file, bytes, () => (isJpeg(bytes) ? imageCodec().decodeJpeg(bytes, scaleDenom, into) : imageCodec().decodePng(bytes, into)));
+}
+
+/**
+ * One frame through the recipe in one addon call (native/image/image.cc): decode (a JPEG at
+ * 1/scaleDenom of its size), crop `t`'s box, resize it to size x size (antialiased bilinear, as
+ * PIL's and torch's antialiased resize), flip, normalise, and write [3, size, size] float32 into
+ * `out` from element `offset`. A damaged file is a DataError naming it; a bad box, size or
+ * buffer is a RangeError or TypeError.
+ */
+export function renderFrame(bytes: Uint8Array, file: string, t: FrameTransform, out: Float32Array, offset: number): void {
+  decoding(file, bytes, () => imageCodec().renderFrame(bytes, t, out, offset));
 }
 
 /** Interleaved 8-bit pixels to planar RGB in [0, 1]; alpha is dropped. */

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { DataError } from '../errors.js';
 import type { Rng } from '../rng.js';
 import { resolveSettings, SettingError, settings } from '../../settings.js';
-import { decodePixels, jpegSize, type ScaleDenom } from './decode.js';
+import { imageSize, renderFrame, type ScaleDenom } from './decode.js';
 import type { Box } from './resize.js';
-import { centreSquare, IMAGENET_MEAN, IMAGENET_STD, randomResizedCropBox, renderFrame } from './transforms.js';
+import { centreSquare, IMAGENET_MEAN, IMAGENET_STD, randomResizedCropBox } from './transforms.js';
 
 /** How frames are decoded (an option of every dataset with image frames: cremad, ave, ks, folder). */
 export const FRAME_DECODE_SETTINGS = settings({
@@ -70,30 +70,19 @@ export interface FramesOptions {
   decodeScaling?: boolean;
 }
 
-/** Decoded JPEG frames, reused from frame to frame (a fresh large buffer per frame costs page faults). */
-let pixelScratch = new Uint8Array(0);
-
 /**
  * One image file through the frame recipe: crop box (random resized in training, centred square
- * in evaluation, on the stored size), flip, decode (scaled down where the box allows), resize,
- * ImageNet normalisation; writes [3, size, size] into `out` at `offset`.
+ * in evaluation, on the stored size), flip, then one addon call that decodes (a JPEG scaled down
+ * where the box allows), crops, resizes, flips and ImageNet-normalises, writing [3, size, size]
+ * into `out` at `offset`.
  */
 export function renderImage(bytes: Uint8Array, file: string, opts: FramesOptions, out: Float32Array, offset: number): void {
   const { size, rng } = opts;
-  const stored = jpegSize(bytes, file);
-  let pixels = stored ? null : decodePixels(bytes, file); // PNG: no header-only size, and no scaled decode
-  const { width, height } = stored ?? pixels!;
+  const { width, height, format } = imageSize(bytes, file);
   const box = rng ? randomResizedCropBox(width, height, rng) : centreSquare(width, height);
   const flip = rng ? rng.uniform() < 0.5 : false;
-  const d = stored && (opts.decodeScaling ?? true) ? decodeScaleFor(box, size) : 1;
-  if (!pixels) {
-    const need = Math.ceil(width / d) * Math.ceil(height / d) * 3;
-    if (pixelScratch.length < need) pixelScratch = new Uint8Array(need);
-    pixels = decodePixels(bytes, file, d, pixelScratch);
-  }
-  // decoded pixel j covers stored pixels [j d, (j + 1) d): the box scales by 1/d
-  const scaled = { x: box.x / d, y: box.y / d, width: box.width / d, height: box.height / d };
-  renderFrame(pixels, { box: scaled, size, flip, mean: IMAGENET_MEAN, std: IMAGENET_STD }, out, offset);
+  const scaleDenom = format === 'jpeg' && (opts.decodeScaling ?? true) ? decodeScaleFor(box, size) : 1;
+  renderFrame(bytes, file, { ...box, size, flip, scaleDenom, mean: IMAGENET_MEAN, std: IMAGENET_STD }, out, offset);
 }
 
 /** Loads `count` frames of a folder as one Float32Array [count, 3, size, size], ImageNet-normalised. */

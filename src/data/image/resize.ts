@@ -1,5 +1,8 @@
-import type { Pixels } from './codec.js';
-
+/**
+ * Crop-and-resize of planar float images (avdigits' visual effects). Frames go through the image
+ * addon's renderFrame instead, which applies the same filter to 8-bit pixels; its tests use this
+ * one as their JavaScript reference.
+ */
 /** A region of an image in pixel units (may be fractional). */
 export interface Box {
   x: number;
@@ -63,72 +66,6 @@ function taps(inLen: number, offset: number, length: number, outLen: number, ant
     count[i] = n;
   }
   return { start, count, weights, maxTaps };
-}
-
-/** Where and how `resizePixels` writes: planar [3, outHeight, outWidth] at `offset`, value x scale[c] - shift[c], mirrored left-right with `flip`. */
-export interface PixelTarget {
-  out: Float32Array;
-  offset: number;
-  flip: boolean;
-  scale: readonly number[];
-  shift: readonly number[];
-}
-
-/** The horizontal pass's rows, reused from call to call (a fresh large buffer per frame costs page faults). */
-let rowScratch = new Float32Array(0);
-
-/**
- * Resamples `box` of interleaved 8-bit pixels (RGB or RGBA; alpha ignored) to outHeight x outWidth
- * with the same filter as `resizeRegion`, straight from the decoder's output (no float copy of the
- * whole image first), and writes it through `target`'s affine map and flip.
- */
-export function resizePixels(p: Pixels, box: Box, outHeight: number, outWidth: number, target: PixelTarget): void {
-  const { width, height, channels: C, data } = p;
-  const tx = taps(width, box.x, box.width, outWidth, true);
-  const ty = taps(height, box.y, box.height, outHeight, true);
-  const { rowLo, rows } = rowSpan(ty, height);
-  const plane = rows * outWidth;
-  if (rowScratch.length < 3 * plane) rowScratch = new Float32Array(3 * plane);
-  const tmp = rowScratch;
-  for (let r = 0; r < rows; r++) {
-    const rowAt = (rowLo + r) * width;
-    for (let i = 0; i < outWidth; i++) {
-      let a0 = 0, a1 = 0, a2 = 0;
-      let s = (rowAt + tx.start[i]) * C;
-      const wAt = i * tx.maxTaps;
-      for (let k = 0; k < tx.count[i]; k++, s += C) {
-        const w = tx.weights[wAt + k];
-        a0 += data[s] * w;
-        a1 += data[s + 1] * w;
-        a2 += data[s + 2] * w;
-      }
-      const at = r * outWidth + i;
-      tmp[at] = a0;
-      tmp[plane + at] = a1;
-      tmp[2 * plane + at] = a2;
-    }
-  }
-  const { out, offset, flip } = target;
-  const outPlane = outHeight * outWidth;
-  // Vertical pass a row at a time (contiguous reads); the sums run in the same order, in doubles.
-  const acc = new Float64Array(outWidth);
-  for (let c = 0; c < 3; c++) {
-    const scale = target.scale[c];
-    const shift = target.shift[c];
-    for (let j = 0; j < outHeight; j++) {
-      const wAt = j * ty.maxTaps;
-      const first = c * plane + (ty.start[j] - rowLo) * outWidth;
-      acc.fill(0);
-      for (let k = 0; k < ty.count[j]; k++) {
-        const w = ty.weights[wAt + k];
-        const row = first + k * outWidth;
-        for (let i = 0; i < outWidth; i++) acc[i] += tmp[row + i] * w;
-      }
-      const o = offset + c * outPlane + j * outWidth;
-      if (flip) for (let i = 0; i < outWidth; i++) out[o + outWidth - 1 - i] = acc[i] * scale - shift;
-      else for (let i = 0; i < outWidth; i++) out[o + i] = acc[i] * scale - shift;
-    }
-  }
 }
 
 /**

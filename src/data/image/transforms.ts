@@ -1,7 +1,6 @@
-/** The per-frame transforms of the community's ResNet18 pipelines, seeded. */
+/** The crop boxes of the community's ResNet18 frame pipelines, seeded (the pixel work is the image addon's renderFrame). */
 import type { Rng } from '../rng.js';
-import type { Pixels } from './codec.js';
-import { resizePixels, type Box } from './resize.js';
+import type { Box } from './resize.js';
 
 /** ImageNet channel statistics (torchvision's Normalize in all peer pipelines). */
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
@@ -36,21 +35,4 @@ export function randomResizedCropBox(width: number, height: number, rng: Rng, sc
   if (inRatio < ratio[0]) h = Math.round(w / ratio[0]);
   else if (inRatio > ratio[1]) w = Math.round(h * ratio[1]);
   return { x: Math.floor((width - w) / 2), y: Math.floor((height - h) / 2), width: w, height: h };
-}
-
-/** Options of `renderFrame`. */
-export interface FrameTransform {
-  box: Box;
-  size: number;
-  flip: boolean;
-  mean: readonly number[];
-  std: readonly number[];
-}
-
-/** Crops `box` of decoded pixels, resizes it to size x size (antialiased bilinear), flips if asked, normalises, and writes [3, size, size] into `out` at `offset`. */
-export function renderFrame(p: Pixels, t: FrameTransform, out: Float32Array, offset: number): void {
-  // (v / 255 - mean) / std, with the constants folded
-  const scale = t.std.map((s) => 1 / (255 * s));
-  const shift = t.mean.map((m, c) => m / t.std[c]);
-  resizePixels(p, t.box, t.size, t.size, { out, offset, flip: t.flip, scale, shift });
 }

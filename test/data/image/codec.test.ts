@@ -5,7 +5,7 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { DataError } from '../../../src/data/errors.js';
-import { decodePixels, jpegSize } from '../../../src/data/image/decode.js';
+import { decodePixels, imageSize } from '../../../src/data/image/decode.js';
 import { decodeScaleFor, renderImage } from '../../../src/data/image/frames.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../../../src/data/image/transforms.js';
 import { pythonBytes, pythonMissing } from '../helpers/python.js';
@@ -79,7 +79,8 @@ describe.skipIf(pythonMissing !== null)('image addon against Pillow (the same li
       expect(got.width * got.height * 3).toBe(want.length);
       expect(maxDiff(got, want), name).toBe(0);
     }
-    expect(jpegSize(jpegs.get('rgb444')![0], 'x.jpg')).toEqual({ width: 101, height: 77 });
+    expect(imageSize(jpegs.get('rgb444')![0], 'x.jpg')).toEqual({ width: 101, height: 77, format: 'jpeg' });
+    expect(imageSize(pngs.get('rgb8')![0], 'x.png')).toEqual({ width: 37, height: 23, format: 'png' });
   });
 
   it('decodes into a caller\'s buffer when it is large enough, else into a new one', () => {
@@ -167,7 +168,8 @@ describe.skipIf(pythonMissing !== null)('image addon against Pillow (the same li
       expect(() => decodePixels(bytes, file), file).toThrow(DataError);
       expect(() => decodePixels(bytes, file), file).toThrow(message);
     }
-    expect(() => jpegSize(new Uint8Array([0xff, 0xd8, 0xff, 0, 0]), 'head.jpg')).toThrow(/^head\.jpg: corrupt image/);
+    expect(() => imageSize(new Uint8Array([0xff, 0xd8, 0xff, 0, 0]), 'head.jpg')).toThrow(/^head\.jpg: corrupt image/);
+    expect(() => imageSize(png.subarray(0, 20), 'head.png')).toThrow(/^head\.png: corrupt image/);
   });
 });
 
