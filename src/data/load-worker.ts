@@ -3,18 +3,48 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { DataError } from './errors.js';
 import { openDataset } from './open.js';
 import type { WorkerResult, WorkerTask } from './pool.js';
-import type { DatasetSource } from './types.js';
+import type { DatasetSource, ModalitySpec } from './types.js';
 
 /**
- * Lays each modality's features of the task's samples back to back in one buffer (in task order)
- * and points every sample's features at its part of it: the copy happens here, in the worker, and
- * one buffer per modality crosses to the main thread (transferred, not copied), where a batch of
+ * The batch buffers of a task: per fixed-size modality (no length policy), one buffer holding the
+ * task's samples that need it back to back, in task order, and each sample's slot in it (passed
+ * to `load` as `into`, so that datasets that honour it write their features there directly).
+ * One buffer per modality crosses to the main thread (transferred, not copied), where a batch of
  * samples that all came in one task uses it as the batch's data without another copy.
  */
-function packFeatures(results: WorkerResult[]): ArrayBuffer[] {
-  const names = new Set(results.flatMap((r) => Object.keys(r.features ?? {})));
-  const transfer: ArrayBuffer[] = [];
-  for (const m of names) {
+function batchBuffers(modalities: ModalitySpec[], task: WorkerTask): { buffers: Map<string, Float32Array>; slots: Record<string, Float32Array>[] } {
+  const buffers = new Map<string, Float32Array>();
+  const slots: Record<string, Float32Array>[] = task.indices.map(() => ({}));
+  for (const m of modalities) {
+    if (m.length) continue; // T varies per sample: packed after loading
+    const size = m.shape.reduce((a, b) => a * b, 1);
+    const needing = task.modalities.flatMap((need, i) => (need.includes(m.name) ? [i] : []));
+    if (needing.length === 0) continue;
+    const buffer = new Float32Array(needing.length * size);
+    needing.forEach((i, k) => (slots[i][m.name] = buffer.subarray(k * size, (k + 1) * size)));
+    buffers.set(m.name, buffer);
+  }
+  return { buffers, slots };
+}
+
+/**
+ * Puts every sample's features into the task's batch buffers: those a dataset wrote into its slot
+ * are there already; others (datasets that ignore `into`) are copied into their slot, and
+ * variable-length modalities are laid back to back in a buffer of their own. Returns the buffers
+ * to transfer.
+ */
+function packFeatures(results: WorkerResult[], buffers: Map<string, Float32Array>, slots: Record<string, Float32Array>[]): ArrayBuffer[] {
+  const transfer = [...buffers.values()].map((b) => b.buffer as ArrayBuffer);
+  results.forEach((r, i) => {
+    for (const [m, f] of Object.entries(r.features ?? {})) {
+      const slot = slots[i][m];
+      if (!slot || f === slot || f.length !== slot.length) continue; // a wrong length stays as it is, for the loader's error
+      slot.set(f);
+      r.features![m] = slot;
+    }
+  });
+  const variable = new Set(results.flatMap((r) => Object.keys(r.features ?? {}).filter((m) => !buffers.has(m))));
+  for (const m of variable) {
     const parts = results.filter((r) => r.features?.[m]);
     const packed = new Float32Array(parts.reduce((n, r) => n + r.features![m].length, 0));
     let at = 0;
@@ -34,13 +64,17 @@ const ready = openDataset(source.spec, source.options);
 
 parentPort!.on('message', async ({ id, task }: { id: number; task: WorkerTask }) => {
   const results: WorkerResult[] = [];
+  let buffers = new Map<string, Float32Array>();
+  let slots: Record<string, Float32Array>[] = [];
   try {
     const dataset = await ready;
     const samples = dataset.samples(task.split);
+    ({ buffers, slots } = batchBuffers(dataset.modalities, task));
     for (let i = 0; i < task.indices.length; i++) {
       const index = task.indices[i];
       try {
-        results.push({ index, features: await dataset.load(samples[index], { train: task.train, seed: task.seed, epoch: task.epoch, modalities: task.modalities[i] }) });
+        const opts = { train: task.train, seed: task.seed, epoch: task.epoch, modalities: task.modalities[i], into: slots[i] };
+        results.push({ index, features: await dataset.load(samples[index], opts) });
       } catch (e) {
         const err = e as Error;
         results.push({ index, error: { message: err.message, dataError: e instanceof DataError, file: (e as DataError).file, line: (e as DataError).line } });
@@ -50,6 +84,6 @@ parentPort!.on('message', async ({ id, task }: { id: number; task: WorkerTask })
     // the dataset itself failed to open: every sample reports it
     for (const index of task.indices) results.push({ index, error: { message: (e as Error).message, dataError: false, fatal: true } });
   }
-  const transfer = packFeatures(results);
+  const transfer = packFeatures(results, buffers, slots);
   parentPort!.postMessage({ id, results }, transfer);
 });

@@ -84,6 +84,12 @@ export interface LoadOptions {
   epoch: number;
   /** Only compute these modalities (default: all). */
   modalities?: string[];
+  /**
+   * Where a worker wants fixed-size features (modalities without `length`): into[m] holds exactly
+   * one sample's values of m, inside the batch buffer the worker hands over. A dataset may write
+   * there and return into[m] itself, saving a copy, or ignore it.
+   */
+  into?: Record<string, Float32Array>;
 }
 
 /** A serialisable description from which `openDataset` re-creates a dataset (e.g. in a worker thread). */

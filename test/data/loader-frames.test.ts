@@ -2,6 +2,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createLoader } from '../../src/data/loader.js';
 import { openDataset } from '../../src/data/open.js';
+import { writeRaggedDataset } from '../helpers/ragged-dataset.js';
 import { collect, cremadFixture } from './helpers/fixtures.js';
 
 const TS_WORKERS = ['--import', new URL('./helpers/register-ts.mjs', import.meta.url).href];
@@ -21,5 +22,31 @@ describe('frame loader in worker threads', () => {
     expect(got).toEqual(ref);
     expect(got[0].inputs.visual.shape).toEqual([4, 2, 3, 32, 32]);
     expect(copied).toBe(0);
+  });
+
+  it('the dataset writes a sample\'s frames straight into the slot a worker offers (LoadOptions.into) and returns that slot', async () => {
+    const { root } = cremadFixture();
+    const ds = await openDataset(`cremad:${root}`, { imageSize: 32 });
+    const sample = ds.samples('train')[1];
+    const opts = { train: true, seed: 3, epoch: 1, modalities: ['visual'] };
+    const plain = await ds.load(sample, opts);
+    const batch = new Float32Array(3 * 2 * 3 * 32 * 32);
+    const slot = batch.subarray(2 * 3 * 32 * 32, 4 * 3 * 32 * 32);
+    const got = await ds.load(sample, { ...opts, into: { visual: slot } });
+    expect(got.visual).toBe(slot);
+    expect(Array.from(slot)).toEqual(Array.from(plain.visual));
+    expect(batch.subarray(0, 2 * 3 * 32 * 32).every((v) => v === 0)).toBe(true);
+    await expect(ds.load(sample, { ...opts, into: { visual: new Float32Array(10) } })).rejects.toThrow(/^loadFrames: out holds 10 floats, but 2 frames of 3x32x32 are 6144/);
+  });
+
+  it('packs datasets that ignore `into` and variable-length modalities too (a ragged folder: [T, 6], [T, 8, 8], [10])', async () => {
+    const ds = await openDataset(`folder:${writeRaggedDataset({ vector: true })}`, {});
+    const opts = { batchSize: 5, shuffle: true, seed: 2, memoryCache: false } as const;
+    const ref = await collect(createLoader(ds, 'train', opts));
+    const pooled = createLoader(ds, 'train', { ...opts, workers: 2, workerExecArgv: TS_WORKERS });
+    const got = await collect(pooled);
+    await pooled.close();
+    expect(got).toEqual(ref);
+    expect(got[0].inputs.mfcc.lengths).toBeDefined();
   });
 });

@@ -103,7 +103,7 @@ export function clipDataset(init: ClipDatasetInit): Dataset {
       if (want.includes('audio')) out.audio = await loadAudioItem(e.audioFile, init.audio);
       if (want.includes('visual')) {
         const rng = opts.train ? new Rng(opts.seed, opts.epoch, e.id, 'frames') : null;
-        out.visual = await loadFrames(e.frameDir, { count: init.frames, size: init.imageSize, rng, decodeScaling });
+        out.visual = await loadFrames(e.frameDir, { count: init.frames, size: init.imageSize, rng, decodeScaling }, opts.into?.visual);
       }
       return out;
     },

@@ -134,7 +134,7 @@ export async function openFolder(root: string, options: OpenOptions = {}): Promi
     list.push({ id: r.id, label: index.get(r.label)!, split: r.split, index: list.length, corruption: null, meta: { listFile: manifest, line: r.line } });
   }
 
-  async function loadOne(m: FolderModality, id: string, train: boolean, seed: number, epoch: number): Promise<Float32Array> {
+  async function loadOne(m: FolderModality, id: string, train: boolean, seed: number, epoch: number, into?: Float32Array): Promise<Float32Array> {
     const file = m.path(id);
     const rng = train ? new Rng(seed, epoch, id, m.spec.name) : null;
     switch (m.kind) {
@@ -143,12 +143,12 @@ export async function openFolder(root: string, options: OpenOptions = {}): Promi
       case 'wav':
         return loadAudioItem(file, audioRecipe);
       case 'image': {
-        const out = new Float32Array(3 * size * size);
+        const out = into ?? new Float32Array(3 * size * size);
         renderImage(await readFile(file), file, { size, rng, decodeScaling }, out, 0);
         return out;
       }
       case 'frames':
-        return loadFrames(file, { count: frames, size, rng, decodeScaling });
+        return loadFrames(file, { count: frames, size, rng, decodeScaling }, into);
     }
   }
 
@@ -167,7 +167,7 @@ export async function openFolder(root: string, options: OpenOptions = {}): Promi
       const out: Record<string, Float32Array> = {};
       for (const m of modalities) {
         if (opts.modalities && !opts.modalities.includes(m.spec.name)) continue;
-        out[m.spec.name] = await loadOne(m, sample.id, opts.train, opts.seed, opts.epoch);
+        out[m.spec.name] = await loadOne(m, sample.id, opts.train, opts.seed, opts.epoch, opts.into?.[m.spec.name]);
       }
       return out;
     },

@@ -85,18 +85,24 @@ export function renderImage(bytes: Uint8Array, file: string, opts: FramesOptions
   renderFrame(bytes, file, { ...box, size, flip, scaleDenom, mean: IMAGENET_MEAN, std: IMAGENET_STD }, out, offset);
 }
 
-/** Loads `count` frames of a folder as one Float32Array [count, 3, size, size], ImageNet-normalised. */
-export async function loadFrames(dir: string, opts: FramesOptions & { count: number }): Promise<Float32Array> {
+/**
+ * Loads `count` frames of a folder as [count, 3, size, size], ImageNet-normalised: into `out` when
+ * given (a worker's batch buffer; exactly that many floats), else into a new array.
+ */
+export async function loadFrames(dir: string, opts: FramesOptions & { count: number }, out?: Float32Array): Promise<Float32Array> {
+  const frame = 3 * opts.size * opts.size;
+  if (out && out.length !== opts.count * frame) {
+    throw new RangeError(`loadFrames: out holds ${out.length} floats, but ${opts.count} frames of 3x${opts.size}x${opts.size} are ${opts.count * frame}`);
+  }
   const files = await listFrames(dir);
   const picks = pickFrames(files.length, opts.count, opts.rng);
-  const frame = 3 * opts.size * opts.size;
-  const out = new Float32Array(opts.count * frame);
+  const dst = out ?? new Float32Array(opts.count * frame);
   for (let t = 0; t < picks.length; t++) {
     const file = files[picks[t]];
     const bytes = await readFile(file).catch(() => {
       throw new DataError(file, 'frame file is missing or unreadable');
     });
-    renderImage(bytes, file, opts, out, t * frame);
+    renderImage(bytes, file, opts, dst, t * frame);
   }
-  return out;
+  return dst;
 }
