@@ -14,6 +14,7 @@ import type { CliContext } from './context.js';
 import type { Progress } from './progress.js';
 import { checkResumable, trainOne } from './run-training.js';
 import type { TrainerApi } from './trainer.js';
+import type { ProcessGroup } from '../torch/distributed.js';
 
 export interface GridRun {
   /** Row label in the tables (the method's name unless the grid says otherwise). */
@@ -36,7 +37,12 @@ export async function checkGrid(outDir: string, runs: GridRun[], resume: boolean
   for (const r of runs) await checkResumable(join(outDir, r.dir), resume);
 }
 
-export async function runGrid(ctx: CliContext, trainer: TrainerApi, outDir: string, runs: GridRun[], o: { resume: boolean; progress: Progress }): Promise<GridResult> {
+/**
+ * Trains the runs one after the other. With `group` (one rank of a data-parallel job, `mmgap bench
+ * --nproc`) every rank goes through the same runs in the same order, training each as one rank
+ * of it; rank 0 alone writes (the run directories, the reports).
+ */
+export async function runGrid(ctx: CliContext, trainer: TrainerApi, outDir: string, runs: GridRun[], o: { resume: boolean; progress: Progress; group?: ProcessGroup }): Promise<GridResult> {
   const result: GridResult = { entries: [], runs: [] };
   for (const [i, run] of runs.entries()) {
     const dir = join(outDir, run.dir);
@@ -45,11 +51,12 @@ export async function runGrid(ctx: CliContext, trainer: TrainerApi, outDir: stri
     let report = join(dir, 'report.html');
     if (summary) {
       o.progress.log(`${tag}finished earlier, skipped (${dir})`);
-      if (!existsSync(report)) report = await writeReport(dir);
+      if (!existsSync(report) && (o.group?.rank ?? 0) === 0) report = await writeReport(dir);
     } else {
-      ({ summary, report } = await trainOne(ctx, trainer, run.config, { outDir: dir, resume: o.resume, progress: o.progress, tag, span: [i / runs.length, (i + 1) / runs.length] }));
+      ({ summary, report } = await trainOne(ctx, trainer, run.config, { outDir: dir, resume: o.resume, progress: o.progress, tag, span: [i / runs.length, (i + 1) / runs.length], group: o.group }));
     }
-    result.entries.push(...benchEntries(summary, run.label, dir, run.fold ?? ''));
+    // Only rank 0 reads the predictions back (it wrote them; the others make no tables).
+    result.entries.push(...benchEntries(summary, run.label, (o.group?.rank ?? 0) === 0 ? dir : null, run.fold ?? ''));
     result.runs.push({ label: run.label, seed: run.config.seed, fold: run.fold ?? '', outDir: dir, report: relative(outDir, report) });
   }
   return result;

@@ -1,9 +1,9 @@
 /**
- * `--nproc N`: starts N ranks of the same command on this machine, as torchrun does, each with
- * torchrun's variables (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT), and ends the
- * whole job when any rank fails: a rank killed (kill -9) or failing stops the others, and the
- * launcher names it. Rank 0 speaks for the job (its output is the command's); the others'
- * errors are prefixed with their rank.
+ * `--nproc N` (`mmgap train`, `mmgap bench`): starts N ranks of the same command on this
+ * machine, as torchrun does, each with torchrun's variables (RANK, WORLD_SIZE, LOCAL_RANK,
+ * MASTER_ADDR, MASTER_PORT), and ends the whole job when any rank fails: a rank killed
+ * (kill -9) or failing stops the others, and the launcher names it. Rank 0 speaks for the job
+ * (its output is the command's); the others' errors are prefixed with their rank.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';

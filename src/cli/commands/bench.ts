@@ -12,12 +12,15 @@ import type { RunConfig } from '../../train/types.js';
 import { checkDataSpec } from '../checks.js';
 import { printResult, type CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
+import { launchRanks, parseNproc } from '../launch.js';
 import { checkGrid, runGrid, type GridRun } from '../grid.js';
 import { Progress } from '../progress.js';
 import { resolveRunConfig } from '../resolve-config.js';
 import { addRunFlags, intArg, type RunFlagValues } from '../run-flags.js';
 
 interface BenchFlags extends RunFlagValues {
+  nproc?: number;
+  masterPort?: number;
   methods?: string[];
   reference: string;
   seeds: number[];
@@ -32,6 +35,7 @@ Examples:
   $ mmgap bench --methods ${ROLES.reference},${ROLES.default} --seeds 0,1,2 --out runs/bench
   $ mmgap bench --methods ${ROLES.reference},${ROLES.default} --seeds 0 --folds 0,1,2,3,4,5 --purify --json
   $ mmgap bench --config configs/cremad.yaml --data cremad:/data/CREMA-D --methods ${ROLES.reference},${ROLES.default} --seeds 0 --device cuda
+  $ mmgap bench --methods ${ROLES.reference},${ROLES.default} --seeds 0,1 --batch-size 64 --nproc 2 --sync-batch-norm
 
 Each (method, seed, fold) trains into <out>/<method>-seed<seed>[-fold<k>]; finished runs (summary.json)
 are skipped, so re-running a stopped benchmark continues it. --method-opt keys go to the methods
@@ -41,7 +45,9 @@ predictions are pooled over its folds. Writes bench.md, bench.csv, bench.svg and
 and the difference in accuracy against --reference with a 95 % paired bootstrap interval over test
 samples and McNemar's p. With --purify each method also gets a "method + purify" row. On cremad, ks
 and ave it also writes peers.md: accuracy and macro-F1 per method in the peers' format, beside the
-accuracy BalanceBenchmark or the method's paper published for that dataset (docs/REPRODUCE.md).`;
+accuracy BalanceBenchmark or the method's paper published for that dataset (docs/REPRODUCE.md).
+With --nproc N every run trains as N data-parallel ranks on this machine (as \`mmgap train --nproc\`),
+one run after the other; rank 0 writes the runs and the tables.`;
 
 const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter((s) => s !== '');
 
@@ -73,6 +79,8 @@ export function registerBench(program: Command, ctx: CliContext): void {
     .option('--out <dir>', 'benchmark folder (default runs/bench-<dataset>)')
     .option('--no-resume', 'retrain runs that have a checkpoint (finished runs are still skipped)')
     .option('--json', 'print the aggregated rows and the output files as one JSON line')
+    .option('--nproc <n>', 'train every run as n data-parallel ranks on this machine (as `mmgap train --nproc`): each trains on batchSize / n samples of every batch', parseNproc)
+    .option('--master-port <port>', 'rendezvous port of --nproc (default: a free one)', (t) => Number(t))
     .addHelpText('after', EXAMPLES)
     .action(async (flags: BenchFlags) => {
       const trainer = await ctx.loadTrainer();
@@ -99,8 +107,23 @@ export function registerBench(program: Command, ctx: CliContext): void {
       checkDataSpec(base.data);
       const outDir = resolve(flags.out ?? `runs/bench-${base.data.split(':')[0]}`);
       await checkGrid(outDir, runs, flags.resume);
-      const progress = new Progress(ctx.io, flags.json === true);
-      const grid = await runGrid(ctx, trainer, outDir, runs, { resume: flags.resume, progress });
+      if ((flags.nproc ?? 1) > 1 && ctx.io.env.WORLD_SIZE === undefined) {
+        ctx.exitCode = await launchRanks(ctx.io, ctx.argv, flags.nproc as number, flags.masterPort ?? null);
+        return;
+      }
+      // One rank of a data-parallel job (--nproc, or torchrun's variables): one process group for every run of the grid.
+      const { joinFromEnv } = await import('../../torch/distributed.js');
+      const group = joinFromEnv(ctx.io.env) ?? undefined;
+      const rank = group?.rank ?? 0;
+      // Rank 0 speaks for the job; the others train quietly.
+      const progress = new Progress(ctx.io, flags.json === true || rank !== 0);
+      let grid;
+      try {
+        grid = await runGrid(ctx, trainer, outDir, runs, { resume: flags.resume, progress, group });
+      } finally {
+        group?.shutdown();
+      }
+      if (rank !== 0) return;
       const rows = aggregateBench(grid.entries, { reference: flags.reference });
       const files = await writeBenchOutputs(outDir, rows, {
         title: `mmgap bench: ${base.data}, seeds ${flags.seeds.join(', ')}${flags.folds ? `, folds ${flags.folds.join(', ')}` : ''}`,
