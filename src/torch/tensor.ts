@@ -78,15 +78,33 @@ export class Tensor {
   detach(): Tensor { return ops.detach(this); }
 
   // ---- conversion ----
-  /** A copy in another dtype or on another device; the tensor itself when it is already there (as PyTorch). */
-  to(target: DType | Device, opts: { memoryFormat?: MemoryFormat } = {}): Tensor {
+  /**
+   * A copy in another dtype or on another device; the tensor itself when it is already there (as
+   * PyTorch). `nonBlocking`: a copy from pinned host memory to CUDA returns before it is done (it
+   * runs in order on the current stream), as PyTorch's `non_blocking=True`.
+   */
+  to(target: DType | Device, opts: { memoryFormat?: MemoryFormat; nonBlocking?: boolean } = {}): Tensor {
+    const nonBlocking = opts.nonBlocking ?? false;
     if (isDType(target)) {
       if (!opts.memoryFormat && this.dtype === target) return this;
-      return ops._to_copy(this, target, null, null, null, false, opts.memoryFormat ?? null);
+      return ops._to_copy(this, target, null, null, null, nonBlocking, opts.memoryFormat ?? null);
     }
     if (!opts.memoryFormat && sameDevice(this.device, target)) return this;
-    return ops._to_copy(this, null, null, target, null, false, opts.memoryFormat ?? null);
+    return ops._to_copy(this, null, null, target, null, nonBlocking, opts.memoryFormat ?? null);
   }
+  /**
+   * A copy in page-locked (pinned) host memory, from which a copy to CUDA can run asynchronously.
+   * Pinning needs CUDA: without it (a CPU-only libtorch, or no GPU visible) an error says so
+   * instead of libtorch's dispatcher message.
+   */
+  pinMemory(): Tensor {
+    if (native.cudaDeviceCount() === 0) {
+      throw new Error(`pinMemory(): pinned host memory needs CUDA, and this libtorch (${native.torchVersion}) has none or sees no GPU; pin only when the device is cuda`);
+    }
+    return ops.pin_memory(this);
+  }
+  /** Whether the tensor is in pinned host memory (always false without CUDA). */
+  get isPinned(): boolean { return ops.is_pinned(this); }
   float(): Tensor { return this.to('float32'); }
   double(): Tensor { return this.to('float64'); }
   long(): Tensor { return this.to('int64'); }

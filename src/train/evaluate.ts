@@ -1,5 +1,5 @@
 /** Eval-mode passes and their scores: accuracy, macro-F1 and the confusion matrix, fused and per modality. */
-import { inferenceMode, tidy, nn, tensor, withPrecision, type Precision, type Tensor } from '../torch/index.js';
+import { inferenceMode, tidy, nn, tensor, withPrecision, type Device, type Precision, type Tensor } from '../torch/index.js';
 import { accuracy, argmaxRows, confusionMatrix, macroF1 } from '../core/index.js';
 import type { Batch, Loader } from '../data/index.js';
 import type { ModelOutput, MultimodalModel } from '../models/types.js';
@@ -8,13 +8,16 @@ import type { SplitScores } from './types.js';
 
 /** Copies a data batch into tensors on `device`. */
 export function toTensors(b: Batch, device: string): TrainBatch {
+  // on CUDA through pinned memory and an asynchronous copy, as PyTorch's DataLoader(pin_memory=True)
+  // + .to(device, non_blocking=True): the host goes on while the batch crosses; on the CPU, nothing to pin
+  const onDevice = (t: Tensor): Tensor => (device === 'cpu' ? t : t.pinMemory().to(device as Device, { nonBlocking: true }));
   const inputs: Record<string, Tensor> = {};
   const lengths: Record<string, Tensor> = {};
   for (const [m, { data, shape, lengths: steps, masked }] of Object.entries(b.inputs)) {
-    inputs[m] = tensor(data, shape).to(device as never);
-    if (steps && masked) lengths[m] = tensor(steps, [b.size]).long().to(device as never);
+    inputs[m] = onDevice(tensor(data, shape));
+    if (steps && masked) lengths[m] = onDevice(tensor(steps, [b.size]).long());
   }
-  return { inputs, lengths, labels: tensor(b.labels, [b.size]).long().to(device as never), index: b.index, ids: b.ids, size: b.size };
+  return { inputs, lengths, labels: onDevice(tensor(b.labels, [b.size]).long()), index: b.index, ids: b.ids, size: b.size };
 }
 
 /**
