@@ -67,7 +67,8 @@ struct PngReader {
     img.flags |= PNG_IMAGE_FLAG_16BIT_sRGB;
   }
   ~PngReader() { png_image_free(&img); }
-  size_t bytes() const { return PNG_IMAGE_SIZE(img); }
+  // 8-bit RGBA, row after row (PNG_IMAGE_SIZE computes this in 32 bits, which wraps for huge images)
+  size_t bytes() const { return size_t{4} * img.width * img.height; }
   void read(Napi::Env env, uint8_t* into) {
     if (!png_image_finish_read(&img, nullptr, into, 0, nullptr)) fail(env);
   }
@@ -99,6 +100,12 @@ Napi::Value ImageSize(const Napi::CallbackInfo& info) {
     throw Napi::Error::New(env, "not a JPEG or PNG image");
   }
   return o;
+}
+
+// A header claiming a gigantic image is refused before any memory is asked for (V8 aborts the
+// whole process when it cannot allocate an ArrayBuffer).
+void checkDecodedSize(Napi::Env env, size_t bytes, size_t width, size_t height) {
+  if (bytes > (size_t{1} << 31)) throw Napi::Error::New(env, "the header claims " + std::to_string(width) + "x" + std::to_string(height) + " pixels, over 2 GiB decoded");
 }
 
 // The output buffer: the caller's `into` (info[index]) when given and large enough, so that a
@@ -138,6 +145,7 @@ Napi::Value DecodeJpeg(const Napi::CallbackInfo& info) {
   readJpegHeader(env, h, bytes, &width, &height);
   tjscalingfactor sf{1, denom};
   int w = TJSCALED(width, sf), hgt = TJSCALED(height, sf);
+  checkDecodedSize(env, static_cast<size_t>(w) * hgt * 3, width, height);
   Napi::Uint8Array out = output(info, 2, static_cast<size_t>(w) * hgt * 3);
   decodeJpegInto(env, h, bytes, w, hgt, out.Data());
   return image(env, w, hgt, 3, out);
@@ -148,6 +156,7 @@ Napi::Value DecodeJpeg(const Napi::CallbackInfo& info) {
 Napi::Value DecodePng(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   PngReader png(env, bytesArg(info, "decodePng"));
+  checkDecodedSize(env, png.bytes(), png.img.width, png.img.height);
   Napi::Uint8Array out = output(info, 1, png.bytes());
   png.read(env, out.Data());
   return image(env, static_cast<int>(png.img.width), static_cast<int>(png.img.height), 4, out);
@@ -288,6 +297,13 @@ struct Scratch {
   std::vector<double> acc;
 };
 
+// The decoded pixels' buffer: the thread's scratch, grown as needed.
+uint8_t* pixelsFor(Napi::Env env, Scratch& s, size_t bytes, int width, int height) {
+  checkDecodedSize(env, bytes, width, height);
+  s.pixels.resize(bytes);
+  return s.pixels.data();
+}
+
 // Resamples `box` of interleaved 8-bit pixels (C = 3: RGB, 4: RGBA with alpha ignored) to
 // size x size and writes (value * scale[c] - shift[c]) planar [3, size, size] to `out`, mirrored
 // with `flip`. Horizontal pass first, over only the input rows the vertical pass reads; sums in
@@ -380,19 +396,19 @@ Napi::Value RenderFrame(const Napi::CallbackInfo& info) {
     checkBox(env, t, width, height);
     tjscalingfactor sf{1, t.scaleDenom};
     const int w = TJSCALED(width, sf), hgt = TJSCALED(height, sf);
-    s.pixels.resize(static_cast<size_t>(w) * hgt * 3);
-    decodeJpegInto(env, h, bytes, w, hgt, s.pixels.data());
+    uint8_t* pixels = pixelsFor(env, s, static_cast<size_t>(w) * hgt * 3, width, height);
+    decodeJpegInto(env, h, bytes, w, hgt, pixels);
     // decoded pixel j covers stored pixels [j d, (j + 1) d): the box scales by 1/d
     const double d = t.scaleDenom;
-    resample<3>(s, s.pixels.data(), w, hgt, t.x / d, t.y / d, t.width / d, t.height / d, t, dst);
+    resample<3>(s, pixels, w, hgt, t.x / d, t.y / d, t.width / d, t.height / d, t, dst);
   } else if (isPng(bytes)) {
     if (t.scaleDenom != 1) bad(env, "scaleDenom must be 1 for a PNG (DCT scaling is JPEG's)");
     PngReader png(env, bytes);
     const int width = static_cast<int>(png.img.width), height = static_cast<int>(png.img.height);
     checkBox(env, t, width, height);
-    s.pixels.resize(png.bytes());
-    png.read(env, s.pixels.data());
-    resample<4>(s, s.pixels.data(), width, height, t.x, t.y, t.width, t.height, t, dst);
+    uint8_t* pixels = pixelsFor(env, s, png.bytes(), width, height);
+    png.read(env, pixels);
+    resample<4>(s, pixels, width, height, t.x, t.y, t.width, t.height, t, dst);
   } else {
     throw Napi::Error::New(env, "not a JPEG or PNG image");
   }

@@ -33,6 +33,16 @@ function scene(width: number, height: number, rng: Rng): Uint8Array {
   return d;
 }
 
+/** PNG's chunk checksum (CRC-32, polynomial 0xedb88320). */
+function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}
+
 const rng = new Rng('render-test');
 const JPG = new Uint8Array(jpeg.encode({ width: 340, height: 256, data: Buffer.from(scene(340, 256, rng)) }, 90).data);
 const png = new PNG({ width: 53, height: 37 });
@@ -203,5 +213,16 @@ describe('renderFrame: where it writes, and bad arguments', () => {
     expect(() => renderFrame(cut, 'frames/x/00001.jpg', good, out, 0)).toThrow(/^frames\/x\/00001\.jpg: corrupt image: /);
     expect(() => renderFrame(PNG_BYTES.subarray(0, 60), 'cut.png', { ...good, width: 30, height: 30 }, out, 0)).toThrow(/^cut\.png: corrupt image: /);
     expect(() => renderFrame(new Uint8Array(64), 'zero.jpg', good, out, 0)).toThrow(/^zero\.jpg: not a JPEG or PNG image/);
+  });
+
+  it('a header claiming a gigantic image is a DataError before any memory is asked for (V8 would abort the process)', () => {
+    const huge = PNG_BYTES.slice();
+    const view = new DataView(huge.buffer);
+    view.setUint32(16, 1_000_000); // IHDR width and height (libpng's own limit), then the chunk's CRC
+    view.setUint32(20, 1_000_000);
+    view.setUint32(29, crc32(huge.subarray(12, 29)));
+    const box = { ...good, width: 10, height: 10 };
+    expect(() => renderFrame(huge, 'huge.png', box, new Float32Array(frame), 0)).toThrow(/^huge\.png: corrupt image: the header claims 1000000x1000000 pixels, over 2 GiB decoded$/);
+    expect(() => decodePixels(huge, 'huge.png')).toThrow(/^huge\.png: corrupt image: the header claims 1000000x1000000 pixels/);
   });
 });
