@@ -15,9 +15,9 @@
  * native/src/addon.cc keepFreedMemory) and PyTorch's process gets the same settings through glibc's
  * environment variables; `MMGAP_MALLOC=system npm run bench:engine` runs both with glibc's defaults.
  *
- * Usage: npm run bench:engine -- [--json] [--quick] [--threads N] [--steps N] [--device cuda] [--precision fp32|bf16|fp16]
+ * Usage: npm run bench:engine -- [--json] [--quick] [--threads N] [--steps N] [--device cuda] [--precision fp32|bf16|fp16] [--batches 32,64]
  * Last stdout line (with --json: the only one): a JSON object with mmgap_sps, torch_sps and ratio
- * (mmgap / PyTorch) for batch 32 (and fp32_sps with --precision), and per-batch details.
+ * (mmgap / PyTorch) for the first batch size (32 by default; and fp32_sps with --precision), and per-batch details.
  */
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -41,7 +41,8 @@ const quick = flag('--quick');
 const threads = opt('--threads', availableParallelism());
 const steps = opt('--steps', quick ? 3 : 8);
 const warmup = quick ? 1 : 2;
-const batches = quick ? [32] : [32, 64];
+const batches = args.includes('--batches') ? (args[args.indexOf('--batches') + 1] ?? '').split(',').map(Number) : quick ? [32] : [32, 64];
+if (batches.length === 0 || batches.some((b) => !Number.isInteger(b) || b < 1)) throw new Error('--batches takes batch sizes separated by commas, e.g. --batches 32,64');
 const FORMATS: MemoryFormat[] = ['contiguous', 'channels_last'];
 const log = (s: string): void => { process.stderr.write(s + '\n'); };
 
@@ -187,6 +188,6 @@ if (!json) {
 console.log(JSON.stringify({
   mmgap_sps: first.mmgap_sps, torch_sps: first.torch_sps, ratio: first.ratio,
   ...(precision !== 'fp32' && { fp32_sps: first.fp32_sps, speedup: first.speedup, torch_fp32_sps: first.torch_fp32_sps, torch_speedup: first.torch_speedup }),
-  precision, batch: 32, device, threads, steps, malloc: mallocPolicy,
+  precision, batch: batches[0], device, threads, steps, malloc: mallocPolicy,
   matmul_peak_gflops: peak, step_gflop_per_sample: STEP_FLOPS_PER_SAMPLE / 1e9, results,
 }));
