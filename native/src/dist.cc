@@ -13,6 +13,7 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/reducer.hpp>
+#include <torch/csrc/distributed/c10d/logger.hpp>
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/functions/utils.h>
 #ifdef USE_C10D_NCCL
@@ -20,6 +21,7 @@
 #endif
 
 #include <chrono>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -37,8 +39,12 @@ struct Group {
 };
 
 struct ReducerBox {
-  std::unique_ptr<c10d::Reducer> reducer;
+  std::shared_ptr<c10d::Reducer> reducer;
   c10::intrusive_ptr<c10d::ProcessGroup> pg;  // outlives the reducer
+  // The reducer reports to a logger, which it dereferences unchecked when the set of unused
+  // parameters changes between steps (MLA trains one encoder per step): PyTorch's DDP always
+  // gives it one, and so do we. Declared last, so destroyed before the reducer it holds.
+  std::shared_ptr<c10d::Logger> logger;
 };
 
 template <class T>
@@ -249,9 +255,11 @@ Napi::Value DdpReducer(const Napi::CallbackInfo& info) {
   auto* box = new ReducerBox();
   std::unique_ptr<ReducerBox> owned(box);
   box->pg = g.pg;
-  box->reducer = std::make_unique<c10d::Reducer>(params, buckets, limits, g.pg, sparse, static_cast<int64_t>(bucketBytes), findUnused,
+  box->reducer = std::make_shared<c10d::Reducer>(params, buckets, limits, g.pg, sparse, static_cast<int64_t>(bucketBytes), findUnused,
                                                  /*gradient_as_bucket_view=*/false, std::unordered_map<size_t, std::string>(),
                                                  static_cast<int64_t>(firstBytes));
+  box->logger = std::make_shared<c10d::Logger>(box->reducer);
+  box->reducer->set_logger(box->logger);
   return tagged(env, owned.release(), kReducerTag);
 }
 
@@ -274,8 +282,26 @@ Napi::Value DdpPrepareBackward(const Napi::CallbackInfo& info) {
 // ddpRelease(reducer): removes the reducer's autograd hooks now.
 Napi::Value DdpRelease(const Napi::CallbackInfo& info) {
   auto* box = untag<ReducerBox>(info.Env(), info[0], kReducerTag, "reducer");
+  box->logger.reset();
   box->reducer.reset();
   return info.Env().Undefined();
+}
+
+// seededRandn(like, seed) -> standard normal numbers shaped like `like` (its dtype and device)
+// from a generator of their own, seeded with `seed`: every rank that asks with the same seed draws
+// the same numbers, and libtorch's default generator (dropout, the epoch's seeding) is untouched.
+Napi::Value SeededRandn(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  const auto& like = tensorOf(env, info[0], "seededRandn");
+  if (!info[1].IsNumber()) throw Napi::TypeError::New(env, "seededRandn(like, seed: number)");
+  at::Generator def = at::globalContext().defaultGenerator(like.device());
+  at::Generator gen;
+  {
+    std::lock_guard<std::mutex> lock(def.mutex());
+    gen = def.clone();
+  }
+  gen.set_current_seed(static_cast<uint64_t>(info[1].As<Napi::Number>().Int64Value()));
+  return wrapTensor(env, at::randn(like.sizes(), gen, like.options()));
 }
 
 }  // namespace
@@ -292,6 +318,7 @@ void registerDistributed(Napi::Env env, Napi::Object exports) {
     {"ddpReducer", DdpReducer},
     {"ddpPrepareBackward", DdpPrepareBackward},
     {"ddpRelease", DdpRelease},
+    {"seededRandn", SeededRandn},
   };
   for (const auto& [name, fn] : fns) exportGuarded(env, exports, name, fn);
 }

@@ -23,6 +23,7 @@ interface DistributedBinding {
   ddpReducer(g: GroupHandle, params: TensorHandle[], bucketBytes: number, firstBucketBytes: number, findUnused: boolean): ReducerHandle;
   ddpPrepareBackward(r: ReducerHandle, outputs: TensorHandle[]): void;
   ddpRelease(r: ReducerHandle): void;
+  seededRandn(like: TensorHandle, seed: number): TensorHandle;
 }
 type GroupHandle = { readonly __group: unique symbol };
 type ReducerHandle = { readonly __reducer: unique symbol };
@@ -245,6 +246,17 @@ export class DistributedDataParallel {
     if (this.#reducer) dist.ddpRelease(this.#reducer);
     this.#reducer = null;
   }
+}
+
+/**
+ * Standard normal numbers shaped like `like` (its dtype and device) from a generator of their own,
+ * seeded with `seed` (an integer in [0, 2^53)): every rank that asks with the same seed draws the
+ * same numbers, so noise a method adds to the (already averaged) gradients keeps the replicas
+ * equal; libtorch's default generator, which dropout and the epoch's seeding use, is untouched.
+ */
+export function seededRandn(like: Tensor, seed: number): Tensor {
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seededRandn: seed must be an integer in [0, 2^53), got ${seed}`);
+  return new Tensor(dist.seededRandn(like.handle, seed));
 }
 
 /**
