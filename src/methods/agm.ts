@@ -56,6 +56,10 @@
  * - Two modalities only: the Shapley responses for more need the prediction of every subset of the
  *   modalities, and the model contract gives only the full and the single-modality ones.
  *
+ * - Data-parallel: the scores are means over the global batch (each rank's sums and count, summed
+ *   over the ranks), and the gradients they scale and clip are already averaged over the ranks,
+ *   so every rank applies the 1-process update of the global batch and keeps the same averages.
+ *
  * State for resume: the running averages and the step count.
  */
 import { nn, noGrad, optim, tidy, type Tensor } from '../torch/index.js';
@@ -85,9 +89,14 @@ export function monoModalResponses(fused: Tensor, unimodal: Record<string, Tenso
   return { [a]: fused.sub(zb).add(za).div(2), [b]: fused.sub(za).add(zb).div(2) };
 }
 
+/** Per sample -log max(softmax(phi)_i[y_i], 1e-8), [N]: the mono-modal cross-entropies, floored as the reference. */
+function monoModalLosses(response: Tensor, labels: Tensor): Tensor {
+  return noGrad(() => response.softmax(1).gather(1, labels.unsqueeze(1)).clamp(PROB_FLOOR).log().neg().reshape([-1]));
+}
+
 /** s = mean_i -log max(softmax(phi)_i[y_i], 1e-8): the mono-modal cross-entropy, floored as the reference. */
 export function monoModalScore(response: Tensor, labels: Tensor): Tensor {
-  return noGrad(() => response.softmax(1).gather(1, labels.unsqueeze(1)).clamp(PROB_FLOOR).log().neg().mean());
+  return noGrad(() => monoModalLosses(response, labels).mean());
 }
 
 export interface AgmCoefficients {
@@ -165,10 +174,14 @@ export const agm = defineMethod({
 
       beforeStep(out: ModelOutput, batch, ctx) {
         const mods = twoModalities(ctx.modalities);
-        const scores = tidy(() => noGrad(() => {
+        const local = tidy(() => noGrad(() => {
           const phi = monoModalResponses(out.fused.detach(), Object.fromEntries(mods.map((m) => [m, (out.unimodal[m] as Tensor | undefined)?.detach() as Tensor])), mods);
-          return readScalars(Object.fromEntries(mods.map((m) => [m, monoModalScore(phi[m] as Tensor, batch.labels)])));
+          return readScalars(Object.fromEntries(mods.map((m) => [m, monoModalLosses(phi[m] as Tensor, batch.labels).sum()])));
         }));
+        // Means over the global batch: sums and the count, summed over the ranks.
+        const sums = ctx.allReduceSum([...mods.map((m) => local[m] as number), batch.size]);
+        const n = sums[mods.length] as number;
+        const scores = Object.fromEntries(mods.map((m, i) => [m, (sums[i] as number) / n]));
         const before = Object.fromEntries(mods.map((m) => [m, averages[m] ?? 0]));
         const { ratio, coeff } = agmCoefficients(scores, before, alpha, cap, direction);
         steps++;

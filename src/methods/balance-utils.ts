@@ -9,11 +9,14 @@ export function trueClassScore(logits: Tensor, labels: Tensor): Tensor {
   return noGrad(() => logits.softmax(1).gather(1, labels.unsqueeze(1)).sum());
 }
 
-/** Reads named scalar tensors with one device-to-host copy. */
+/**
+ * Reads named scalar tensors with one device-to-host copy, in float64 (exact for float32 scalars;
+ * a float64 model's keep all their digits).
+ */
 export function readScalars(scalars: Record<string, Tensor>): Record<string, number> {
   const keys = Object.keys(scalars);
   if (keys.length === 0) return {};
-  const values = noGrad(() => stack(keys.map((k) => (scalars[k] as Tensor).detach().float().reshape([]))).toFloat32Array());
+  const values = noGrad(() => stack(keys.map((k) => (scalars[k] as Tensor).detach().double().reshape([]))).toFloat64Array());
   return Object.fromEntries(keys.map((k, i) => [k, values[i] as number]));
 }
 

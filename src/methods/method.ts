@@ -15,6 +15,15 @@
  * and at every evaluation (validation, test, the training-set gap pass):
  *   fuse(out, ctx)                     -> the method's own fused logits; default out.fused
  *
+ * In a data-parallel run (several ranks, src/train/distributed.ts) every rank calls the same hooks
+ * on its slice of each global batch; the default backward averages the gradients over the ranks,
+ * so beforeStep sees the 1-process gradients of the global batch. What a method computes from its
+ * batch must come out as the 1-process run's too, and the StepContext gives it the means, the same
+ * in one process (where they do nothing): statistics of the batch summed over the ranks
+ * (allReduceSum), gradients of its own backward averaged over them (allReduceMeanGrads; a method
+ * with its own backward must use it, since the trainer then averages nothing), and random numbers
+ * that every rank draws alike (randnLike). A method never learns its rank.
+ *
  * A method is declared with `defineMethod`: its options once (name, default, range, help; see
  * src/settings.ts), from which validation, `mmgap methods` and the docs are derived.
  */
@@ -65,6 +74,27 @@ export interface StepContext {
   step: number;
   modalities: string[];
   numClasses: number;
+  /**
+   * Element-wise sums of `values` over every rank (in one process: `values`). For statistics of
+   * the batch (sums, counts; a mean is a sum and a count): each rank passes its slice's, and every
+   * rank gets the global batch's, as the 1-process run computes them. Every rank must make the
+   * same calls, with as many values, in the same order.
+   */
+  allReduceSum(values: number[]): number[];
+  /**
+   * Gradients averaged over every rank (new tensors; in one process `grads` itself): the gradient
+   * of a mean loss over the global batch, from each rank's over its slice. For a method with its
+   * own `backward` (in a data-parallel run the trainer then averages no gradient itself, as
+   * PyTorch's no_sync): it averages each per-objective gradient here before combining them, and
+   * must, or the ranks' models would drift apart. Same calls on every rank, same shapes.
+   */
+  allReduceMeanGrads(grads: Tensor[]): Tensor[];
+  /**
+   * Standard normal numbers shaped like `like`, the same on every rank and in one process: the
+   * k-th draw of a step comes from a generator seeded with (run seed, step, k), not from libtorch's
+   * global one (which dropout consumes by the rank's batch size).
+   */
+  randnLike(like: Tensor): Tensor;
 }
 
 export interface EpochContext {

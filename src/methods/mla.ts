@@ -64,9 +64,15 @@
  * - The reference's unimodal logits under --gs_flag carry the whole bias b; ours carry b / M (the
  *   model contract).
  *
+ * - The projector is kept in the head's dtype (float32 unless the model is float64).
+ * - Data-parallel: r is the mean over the global batch (each rank's feature sums and count, summed
+ *   over the ranks) and the head gradient it projects is already averaged over the ranks, so every
+ *   rank keeps the 1-process P and applies its update; the share of the epoch counts the global
+ *   batches' samples.
+ *
  * State for resume: the projector P and the number of steps so far.
  */
-import { cat, keep, nn, noGrad, ops, tidy, type Tensor } from '../torch/index.js';
+import { cat, keep, nn, noGrad, ops, tensor, tidy, type Tensor } from '../torch/index.js';
 import type { ModelOutput, MultimodalModel } from '../models/types.js';
 import { defineMethod, type MethodState } from './method.js';
 import { readScalars } from './balance-utils.js';
@@ -141,15 +147,12 @@ function unimodalOf(out: ModelOutput, m: string): Tensor {
   return z;
 }
 
-/** The head's mean augmented input for modality m: [0, ..., mean f_m, ..., 0, 1/M]. */
-export function meanHeadInput(features: Tensor, offset: number, total: number, numModalities: number): Tensor {
-  return noGrad(() => {
-    const f = features.detach().float().mean(0);
-    const r = ops.new_zeros(f, [total + 1]);
-    r.narrow(0, offset, f.size(0)).copy_(f);
-    r.narrow(0, total, 1).fill_(1 / numModalities);
-    return r;
-  });
+/** The head's mean augmented input for modality m, [0, ..., mean f_m, ..., 0, 1/M], in `like`'s dtype and on its device. */
+export function meanHeadInput(mean: ArrayLike<number>, offset: number, total: number, numModalities: number, like: Tensor): Tensor {
+  const r = new Float64Array(total + 1);
+  r.set(Array.from(mean), offset);
+  r[total] = 1 / numModalities;
+  return tensor(r).to(like.dtype).to(like.device as never);
 }
 
 export const mla = defineMethod({
@@ -177,19 +180,22 @@ export const mla = defineMethod({
       if (old && old !== t) old.dispose();
     };
 
-    /** Projects the head gradient (after backward) and records this step's input direction. */
-    const project = (out: ModelOutput, m: string, modalities: string[], model: MultimodalModel, alpha: number): Record<string, number> => {
+    /**
+     * Projects the head gradient (after backward) and records this step's input direction, from
+     * the mean features of the global batch (`mean`), in the head's dtype.
+     */
+    const project = (out: ModelOutput, m: string, mean: number[], modalities: string[], model: MultimodalModel, alpha: number): Record<string, number> => {
       const head = concatHead(model, out, modalities);
       const i = modalities.indexOf(m);
       const total = head.dims.reduce((a, b) => a + b, 0);
       return tidy(() => noGrad(() => {
-        const r = meanHeadInput(featuresOf(out, m), head.offsets[i] as number, total, modalities.length);
-        const P0 = projector && projector.device === r.device ? projector : (projector ? projector.to(r.device as never) : ops.eye(total + 1, 'float32', null, r.device as never));
+        const r = meanHeadInput(mean, head.offsets[i] as number, total, modalities.length, head.weight);
+        const P0 = projector ? projector.to(r.dtype).to(r.device as never) : ops.eye(total + 1, r.dtype, null, r.device as never);
         const P = updateProjector(P0, r, alpha);
         setProjector(P);
         const gw = head.weight.grad ?? ops.zeros_like(head.weight);
         const gb = head.bias.grad ?? ops.zeros_like(head.bias);
-        const G = cat([gw.float(), gb.float().unsqueeze(1)], 1);
+        const G = cat([gw, gb.unsqueeze(1)], 1);
         const projected = G.matmul(P.t());
         const next = projection === 'add' ? G.add(projected) : projected;
         head.weight.grad = next.narrow(1, 0, total).to(gw.dtype).contiguous();
@@ -224,12 +230,18 @@ export const mla = defineMethod({
         const m = trainedModality(ctx.modalities, ctx.step);
         const share = epochSize ? Math.min(seen / epochSize, 1) : 0;
         const alpha = projectionAlpha ** (1 + share);
-        // The first step is not projected: its ratio is 1 (so that epoch means count every step).
-        let logs: Record<string, number> = projection === 'off' ? {} : { head_grad_ratio: 1 };
-        if (projection !== 'off' && updates > 0) logs = project(out, m, ctx.modalities, ctx.model, alpha);
         updates++;
-        seen += batch.size;
-        return logs;
+        if (projection === 'off') {
+          seen += batch.size;
+          return {};
+        }
+        // The global batch's feature sums and size (this rank's slice's, summed over the ranks).
+        const local = tidy(() => noGrad(() => Array.from(featuresOf(out, m).detach().sum(0).toFloat64Array())));
+        const sums = ctx.allReduceSum([...local, batch.size]);
+        const n = sums.pop() as number;
+        seen += n;
+        // The first step is not projected: its ratio is 1 (so that epoch means count every step).
+        return updates > 1 ? project(out, m, sums.map((v) => v / n), ctx.modalities, ctx.model, alpha) : { head_grad_ratio: 1 };
       },
 
       fuse(out, ctx) {

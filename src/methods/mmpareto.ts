@@ -18,6 +18,9 @@
  * the fused head's own slice), not separate unimodal heads. The cosine test is strict (> 0) as in
  * the reference. In the degenerate case g_mm = g_u the weights are (1/2, 1/2); the reference's
  * solver clips to 0.999/0.001 where ours clips to 1/0 (only reachable with a zero gradient).
+ * Data-parallel: every per-objective gradient is averaged over the ranks (the StepContext's
+ * allReduceMeanGrads) before the cosines, weights and norms are taken, which makes them the
+ * global batch's, as in one process; the trainer's own gradient average is then not armed.
  */
 import { cat, grad, nn, noGrad, ops, tidy, where, type Tensor } from '../torch/index.js';
 import { defineMethod } from './method.js';
@@ -80,13 +83,21 @@ export const mmpareto = defineMethod({
         const stats: Record<string, number> = {};
         tidy(() => {
           const lossMM = nn.F.crossEntropy(out.fused, batch.labels);
-          const gMM = grad([lossMM], [...enc.flat(), ...shared], { retainGraph: true, allowUnused: true });
-          const sharedGrad = gMM.slice(gMM.length - shared.length);
+          const perObjective = [grad([lossMM], [...enc.flat(), ...shared], { retainGraph: true, allowUnused: true })];
+          mods.forEach((m, i) => {
+            const lossU = unimodalLoss(out.unimodal[m], batch.labels, m);
+            perObjective.push(grad([lossU], [...(enc[i] as Tensor[]), ...shared], { retainGraph: i < mods.length - 1, allowUnused: true }));
+          });
+          // Each objective's gradient of the global batch (averaged over the ranks, in one
+          // all-reduce) before any is combined: the weights depend on them non-linearly.
+          const averaged = ctx.allReduceMeanGrads(perObjective.flat().filter((g): g is Tensor => g !== null));
+          let next = 0;
+          const [gMM, ...gUs] = perObjective.map((gs) => gs.map((g) => (g ? averaged[next++] as Tensor : null))) as (Tensor | null)[][];
+          const sharedGrad = (gMM as (Tensor | null)[]).slice(enc.flat().length);
           let offset = 0;
           mods.forEach((m, i) => {
             const ps = enc[i] as Tensor[];
-            const lossU = unimodalLoss(out.unimodal[m], batch.labels, m);
-            const gU = grad([lossU], [...ps, ...shared], { retainGraph: i < mods.length - 1, allowUnused: true });
+            const gU = gUs[i] as (Tensor | null)[];
             noGrad(() => {
               // Unused parameters get no gradient: count them as zeros.
               const g1 = ps.map((p, j) => gMM[offset + j] ?? ops.zeros_like(p));

@@ -22,6 +22,14 @@
  * - `form: paper` is Eq. 10, which jumps from 1 to 1 - tanh(alpha) as rho crosses 1; `continuous`
  *   uses 1 - tanh(alpha * (rho - 1)) instead.
  * - With more than two modalities only the single strongest one has rho > 1 (ratio to the strongest other).
+ *
+ * Where we depart from the reference code:
+ * - The GE noise comes from a generator of its own, seeded with (run seed, step, draw) (the
+ *   StepContext's randnLike), not from the global stream that dropout also draws from: the same
+ *   noise on every rank of a data-parallel run and in one process on the same global batch.
+ * - Data-parallel: s_m is summed over the global batch (each rank's slice, summed over the ranks),
+ *   and the gradients it scales are already averaged over the ranks, so every rank applies the
+ *   1-process update of the global batch.
  */
 import { nn, noGrad, ops, tidy, type Tensor } from '../torch/index.js';
 import { defineMethod } from './method.js';
@@ -53,14 +61,14 @@ export function ogmCoefficients(scores: Record<string, number>, alpha: number, f
   return { ratio, coeff };
 }
 
-/** g <- k * g (+ N(0, std(g)^2) noise with GE), in place on each parameter's gradient. */
-function modulate(params: Tensor[], k: number, enhance: boolean): void {
+/** g <- k * g (+ N(0, std(g)^2) noise with GE, standard normals from `randn`), in place on each parameter's gradient. */
+function modulate(params: Tensor[], k: number, randn: ((like: Tensor) => Tensor) | null): void {
   tidy(() => noGrad(() => {
     for (const p of params) {
       const g = p.grad;
       if (!g) continue;
       // The noise scale is the unscaled gradient's standard deviation (unbiased, as torch.std).
-      const noise = enhance ? ops.randn_like(g).mul(g.numel > 1 ? ops.std(g).add(1e-8) : 1e-8) : null;
+      const noise = randn ? randn(g).mul(g.numel > 1 ? ops.std(g).add(1e-8) : 1e-8) : null;
       if (k !== 1) g.mul_(k);
       if (noise) g.add_(noise);
     }
@@ -88,11 +96,14 @@ export const ogmGe = defineMethod({
       loss: (out, batch) => ({ loss: nn.F.crossEntropy(out.fused, batch.labels) }),
 
       beforeStep(out, batch, ctx) {
-        const scores = tidy(() => readScalars(Object.fromEntries(ctx.modalities.map((m) => {
+        const local = tidy(() => readScalars(Object.fromEntries(ctx.modalities.map((m) => {
           const z = out.unimodal[m];
           if (!z) throw new Error(`${NAME}: the model gave no unimodal logits for "${m}"`);
           return [m, trueClassScore(z, batch.labels)];
         }))));
+        // Sums over the global batch (this rank's slice's, summed over the ranks).
+        const sums = ctx.allReduceSum(ctx.modalities.map((m) => local[m] as number));
+        const scores = Object.fromEntries(ctx.modalities.map((m, i) => [m, sums[i] as number]));
         const { ratio, coeff } = ogmCoefficients(scores, alpha, form);
         const active = starts <= ctx.epoch && ctx.epoch <= ends;
         const logs: Record<string, number> = {};
@@ -100,7 +111,7 @@ export const ogmGe = defineMethod({
           const k = active ? (coeff[m] as number) : 1;
           if (active) {
             const ps = ctx.model.encoder(m).parameters();
-            modulate(which === 'conv' ? ps.filter((p) => p.ndim === 4) : ps, k, enhance);
+            modulate(which === 'conv' ? ps.filter((p) => p.ndim === 4) : ps, k, enhance ? ctx.randnLike : null);
           }
           logs[`ratio_${m}`] = ratio[m] as number;
           logs[`k_${m}`] = k;

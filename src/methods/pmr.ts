@@ -29,6 +29,11 @@
  * class means of the batches seen so far serve as prototypes (the PMR terms wait until every class
  * has been seen). The dominant modality is the one with the higher prototype score (BalanceBenchmark
  * picks it for PER by the lower unimodal loss).
+ *
+ * Data-parallel: the class sums and counts and the scores s_m are the global batch's (each rank's,
+ * summed over the ranks: StepContext.allReduceSum), so every rank keeps the 1-process prototypes
+ * and coefficients; the batch-summed PER term is scaled by the global batch size over the rank's,
+ * so that the ranks' averaged gradient is that of the global batch's sum.
  */
 import { nn, noGrad, ops, tensor, tidy, keep, type Tensor } from '../torch/index.js';
 import type { ModelOutput } from '../models/types.js';
@@ -93,20 +98,37 @@ export const pmr = defineMethod({
       if (old && old !== t) old.dispose();
     };
 
-    /** Adds the batch's detached features to the class sums (resumed state may sit on another device). */
-    const accumulate = (out: ModelOutput, labels: Tensor, modalities: string[], numClasses: number): void => {
+    /**
+     * Adds the global batch's detached features to the class sums, and returns the global batch's
+     * size: this rank's per-class sums and counts, summed over the ranks (resumed state may sit on
+     * another device).
+     */
+    const accumulate = (out: ModelOutput, labels: Tensor, modalities: string[], numClasses: number, allReduceSum: (v: number[]) => number[]): number => {
       if (counts.length !== numClasses) counts = new Float64Array(numClasses);
-      for (const y of labels.toArray()) counts[y] = (counts[y] as number) + 1;
+      const local = new Array<number>(numClasses).fill(0);
+      for (const y of labels.toArray()) local[y] = (local[y] as number) + 1;
+      const dims = modalities.map((m) => featuresOf(out, m).size(1));
+      const batchSums = tidy(() => noGrad(() => modalities.flatMap((m) => {
+        const f = featuresOf(out, m);
+        return Array.from(ops.index_add(ops.new_zeros(f, [numClasses, f.size(1)]), 0, labels, f.detach()).toFloat64Array());
+      })));
+      const all = allReduceSum([...local, ...batchSums]);
+      all.slice(0, numClasses).forEach((c, k) => { counts[k] = (counts[k] as number) + c; });
+      let at = numClasses;
       tidy(() => noGrad(() => {
-        for (const m of modalities) {
+        modalities.forEach((m, i) => {
           const f = featuresOf(out, m);
+          const d = dims[i] as number;
           const s = sums.get(m);
-          if (!s || s.device !== f.device) replace(sums, m, s ? s.to(f.device as never) : ops.new_zeros(f, [numClasses, f.size(1)]));
-          ops.index_add_(sums.get(m) as Tensor, 0, labels, f.detach());
+          if (!s || s.device !== f.device) replace(sums, m, s ? s.to(f.device as never) : ops.new_zeros(f, [numClasses, d]));
+          const sum = sums.get(m) as Tensor;
+          sum.add_(tensor(Float64Array.from(all.slice(at, at + numClasses * d)), [numClasses, d]).to(sum.dtype).to(sum.device as never));
+          at += numClasses * d;
           const p = prototypes.get(m);
           if (p && p.device !== f.device) replace(prototypes, m, p.to(f.device as never));
-        }
+        });
       }));
+      return all.slice(0, numClasses).reduce((a, b) => a + b, 0);
     };
 
     /** The prototypes to use now: the folded ones, else (first epoch) the running class means, once every class has been seen. */
@@ -124,7 +146,7 @@ export const pmr = defineMethod({
       loss(out, batch, ctx) {
         const y = batch.labels;
         const ce = nn.F.crossEntropy(out.fused, y);
-        accumulate(out, y, ctx.modalities, ctx.numClasses);
+        const total = accumulate(out, y, ctx.modalities, ctx.numClasses, ctx.allReduceSum);
         const protos = starts <= ctx.epoch && ctx.epoch <= ends ? ctx.modalities.map((m) => current(m)) : [null];
         if (protos.some((p) => p === null)) return { loss: ce, logs: readScalars({ ce }) };
 
@@ -135,7 +157,9 @@ export const pmr = defineMethod({
           ...Object.fromEntries(ctx.modalities.map((m, i) => [`pce_${m}`, pce[i] as Tensor])),
           ...Object.fromEntries(ctx.modalities.map((m, i) => [`score_${m}`, trueClassScore(logits[i] as Tensor, y)])),
         });
-        const { dominant, beta } = pmrBalance(Object.fromEntries(ctx.modalities.map((m) => [m, read[`score_${m}`] as number])));
+        // The scores of the global batch (this rank's sums, summed over the ranks).
+        const scores = ctx.allReduceSum(ctx.modalities.map((m) => read[`score_${m}`] as number));
+        const { dominant, beta } = pmrBalance(Object.fromEntries(ctx.modalities.map((m, i) => [m, scores[i] as number])));
 
         let loss = ce;
         const logs: Record<string, number> = { ce: read.ce as number };
@@ -147,8 +171,10 @@ export const pmr = defineMethod({
         });
         const bMax = Math.max(...Object.values(beta));
         if (ctx.epoch < starts + perEpochs && mu > 0 && bMax > 0) {
+          // A sum over the batch: this rank's share of the global batch's sum, scaled by the
+          // global size over this rank's, so that the ranks' average gradient is the sum's.
           const per = batchEntropy(logits[ctx.modalities.indexOf(dominant)] as Tensor);
-          loss = loss.sub(per.mul(mu * bMax));
+          loss = loss.sub(per.mul(mu * bMax * (total / batch.size)));
         }
         return { loss, logs };
       },

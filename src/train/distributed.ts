@@ -8,7 +8,7 @@
  * Rank 0 alone writes the run directory.
  */
 import { createHash } from 'node:crypto';
-import { tensor, type Tensor } from '../torch/index.js';
+import { cat, noGrad, tensor, type Tensor } from '../torch/index.js';
 import { DistributedDataParallel, DistributedError, type ProcessGroup } from '../torch/distributed.js';
 import type { Loader, Sample } from '../data/index.js';
 import type { Method, MethodState, SplitPredictions } from '../methods/method.js';
@@ -36,15 +36,14 @@ export class TrainingJob {
   get worldSize(): number { return this.group.worldSize; }
 
   /**
-   * Checks, before any work, what must hold on every rank: a batch that splits evenly, a method
-   * whose gradients DDP's average covers, and the same config (compared by hash).
+   * Checks, before any work, what must hold on every rank: a batch that splits evenly and the same
+   * config (compared by hash). Methods that edit gradients per batch need no check here: they
+   * reduce their batch statistics and gradients through the StepContext (src/methods/method.ts),
+   * and a method with its own backward that does not is stopped at its first step (Session).
    */
-  checkRun(cfg: RunConfig, method: Method): void {
+  checkRun(cfg: RunConfig): void {
     if (cfg.batchSize % this.worldSize !== 0) {
       throw new ConfigError(`batch size ${cfg.batchSize} does not split over ${this.worldSize} ranks; use a multiple of ${this.worldSize} (each rank trains on batchSize / ranks samples per step)`, 'batchSize');
-    }
-    if (method.backward || method.beforeStep) {
-      throw new ConfigError(`method ${method.name} changes gradients per batch (${method.backward ? 'its own backward' : 'beforeStep'}), which data-parallel training does not yet keep consistent across ranks; train it in one process`, 'method');
     }
     const shared = Object.fromEntries(Object.entries(cfg).filter(([k]) => !PER_RANK_SETTINGS.has(k)));
     this.sameOnAllRanks('the run config', JSON.stringify(shared), 'start every rank with the same flags and config file');
@@ -160,6 +159,31 @@ export class TrainingJob {
   /** Sums of per-rank values (an epoch's loss sums and counts), the same on every rank. */
   sum(values: number[]): number[] {
     return this.group.allReduce(tensor(values, { dtype: 'float64' })).toArray();
+  }
+
+  /**
+   * The mean over the ranks of each tensor (new tensors, in `ts`'s order): one all-reduce per
+   * dtype and device, of the tensors flattened together. Every rank passes the same shapes.
+   */
+  meanTensors(ts: Tensor[]): Tensor[] {
+    const out: Tensor[] = new Array<Tensor>(ts.length);
+    const groups = new Map<string, number[]>();
+    ts.forEach((t, i) => {
+      const key = `${t.dtype}/${t.device}`;
+      groups.set(key, [...(groups.get(key) ?? []), i]);
+    });
+    noGrad(() => {
+      for (const idx of groups.values()) {
+        const flat = this.group.allReduce(cat(idx.map((i) => (ts[i] as Tensor).detach().reshape([-1])))).div(this.worldSize);
+        let at = 0;
+        for (const i of idx) {
+          const t = ts[i] as Tensor;
+          out[i] = flat.narrow(0, at, t.numel).reshape(t.shape);
+          at += t.numel;
+        }
+      }
+    });
+    return out;
   }
 
   /** Checks that a method's per-sample state came out the same on every rank (it is derived from gathered predictions). */

@@ -46,7 +46,7 @@ export async function trainRun(input: ConfigInput, opts: RunOptions): Promise<Ru
   const cfg = resolveConfig(input, METHODS);
   const started = performance.now();
   const job = opts.group && opts.group.worldSize > 1 ? new TrainingJob(opts.group) : null;
-  job?.checkRun(cfg, getMethod(cfg.method).create(cfg.methodOptions));
+  job?.checkRun(cfg);
   // Rank 0 alone writes the directory; the others read it once rank 0 has set it up.
   const dir = job && job.rank !== 0 ? new ReadOnlyRunDir(opts.outDir) : new RunDir(opts.outDir);
   const emit = opts.onEvent ?? (() => undefined);

@@ -14,6 +14,7 @@ import { diagnose, rowsToCsv, type Diagnostics } from './diagnostics.js';
 import type { RunDir } from './rundir.js';
 import type { Best, StageName } from './stage.js';
 import type { TrainingJob } from './distributed.js';
+import { DistributedError, seededRandn } from '../torch/distributed.js';
 import type { EpochMetrics, RunConfig, RunOptions } from './types.js';
 
 /** Thrown when the AbortSignal of RunOptions fires; finished epochs are checkpointed. */
@@ -24,6 +25,37 @@ export interface Loaders { train: Loader; trainEval: Loader; val: Loader; test: 
 /** Every epoch reseeds libtorch (and the loader shuffles) from (seed, epoch): what makes a resumed run end with the same numbers. */
 export function epochSeed(seed: number, epoch: number): number {
   return (seed * 1_000_003 + epoch * 7_919 + 17) % 2_147_483_647;
+}
+
+/** The seed of the `draw`-th random draw of global step `step`: a splitmix64 mix of (seed, step, draw), 53 bits. */
+export function drawSeed(seed: number, step: number, draw: number): number {
+  const M = (1n << 64n) - 1n;
+  let x = (BigInt(seed) * 0x9e3779b97f4a7c15n + BigInt(step) * 0xbf58476d1ce4e5b9n + BigInt(draw) * 0x94d049bb133111ebn + 0x2545f4914f6cdd1dn) & M;
+  x = ((x ^ (x >> 30n)) * 0xbf58476d1ce4e5b9n) & M;
+  x = ((x ^ (x >> 27n)) * 0x94d049bb133111ebn) & M;
+  return Number((x ^ (x >> 31n)) >> 11n);
+}
+
+/** What StepContext gives a method to agree with the other ranks (src/methods/method.ts). */
+export type StepTools = Pick<StepContext, 'allReduceSum' | 'allReduceMeanGrads' | 'randnLike'>;
+
+/**
+ * The StepContext tools of global step `step`: backed by the job's process group in a
+ * data-parallel run, the identity in one process (`job` null); random draws seeded from (seed,
+ * step, draw) either way. `gradsAveraged` tells whether the method averaged gradients this step.
+ */
+export function stepTools(seed: number, step: number, job: TrainingJob | null): StepTools & { gradsAveraged(): boolean } {
+  let draws = 0;
+  let averaged = false;
+  return {
+    allReduceSum: (values) => (job ? job.sum(values) : [...values]),
+    allReduceMeanGrads: (grads) => {
+      averaged = true;
+      return job ? job.meanTensors(grads) : grads;
+    },
+    randnLike: (like) => seededRandn(like, drawSeed(seed, step, draws++)),
+    gradsAveraged: () => averaged,
+  };
 }
 
 /** How one epoch trains. */
@@ -181,7 +213,8 @@ export class Session {
         // SIGINT handler (the CLI's Ctrl-C) can abort between steps.
         await new Promise<void>((resolve) => setImmediate(resolve));
         if (this.opts.signal?.aborted) throw new RunAborted(`stopped during epoch ${epoch + 1}; epochs before it are saved in ${this.dir.path}; run the same command again to resume`);
-        const sctx: StepContext = { model: this.model, optimizer, epoch, stage, step: this.step, modalities: this.modalities, numClasses: this.numClasses };
+        const tools = stepTools(this.cfg.seed, this.step, this.job);
+        const sctx: StepContext = { model: this.model, optimizer, epoch, stage, step: this.step, modalities: this.modalities, numClasses: this.numClasses, ...tools };
         const r = tidy(() => {
           const tb = toTensors(b, this.device);
           optimizer.zeroGrad();
@@ -190,7 +223,9 @@ export class Session {
           // sees the model's outputs in float32, so its loss is a float32 computation. Backward
           // runs outside the region, in the dtypes the forward pass recorded.
           const { out, res } = withPrecision(this.cfg.precision, this.device, () => {
-            const o = float32Output(this.model.forward(tb.inputs, tb.lengths));
+            // (fp32: as the model gives them, so that a float64 model trains in float64.)
+            const y = this.model.forward(tb.inputs, tb.lengths);
+            const o = this.cfg.precision === 'fp32' ? y : float32Output(y);
             return { out: o, res: method.loss(o, tb, sctx) };
           });
           if (passRows) this.#gatherTrainPass(passRows, b, out);
@@ -199,8 +234,13 @@ export class Session {
             throw new Error(`loss is ${value} at epoch ${epoch + 1}, step ${steps + 1} (method ${method.name}, lr ${lr}); ` +
               'lower --lr, or check the data with `mmgap data verify`');
           }
-          if (method.backward) method.backward(res, out, tb, sctx);
-          else {
+          if (method.backward) {
+            // The method's own gradients: the trainer averages nothing (no DDP hook armed), the method must.
+            method.backward(res, out, tb, sctx);
+            if (this.job && !tools.gradsAveraged()) {
+              throw new DistributedError(`method ${method.name} computes its own gradients without ctx.allReduceMeanGrads, so its ranks would train different models; average them there (src/methods/method.ts) or train it in one process`);
+            }
+          } else {
             const loss = this.scaler ? this.scaler.scaleLoss(res.loss) : res.loss;
             this.job?.ddp?.prepareBackward(loss);
             loss.backward();

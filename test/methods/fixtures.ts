@@ -2,6 +2,7 @@
 import { buildModel, type MultimodalClassifier } from '../../src/models/classifier.js';
 import { manualSeed, noGrad, optim, randn, tensor, tidy, type Tensor } from '../../src/torch/index.js';
 import type { EpochContext, Method, SplitPredictions, StepContext, TrainBatch } from '../../src/methods/method.js';
+import { stepTools } from '../../src/train/session.js';
 
 export const MODALITIES = ['audio', 'visual'];
 export const CLASSES = 4;
@@ -37,7 +38,7 @@ export function sgd(model: MultimodalClassifier, lr = 0.05): optim.SGD {
 }
 
 export function stepContext(model: MultimodalClassifier, optimizer: optim.SGD, epoch = 0, step = 0): StepContext {
-  return { model, optimizer, epoch, stage: 'main', step, modalities: MODALITIES, numClasses: CLASSES };
+  return { model, optimizer, epoch, stage: 'main', step, modalities: MODALITIES, numClasses: CLASSES, ...stepTools(0, step, null) };
 }
 
 /** Eval-mode predictions of the model on the split (what the trainer's trainPredictions gives). */

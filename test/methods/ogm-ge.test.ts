@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ogmCoefficients, ogmGe } from '../../src/methods/ogm-ge.js';
-import { noGrad, type Tensor } from '../../src/torch/index.js';
+import { manualSeed, noGrad, randn, type Tensor } from '../../src/torch/index.js';
 import type { MultimodalClassifier } from '../../src/models/classifier.js';
 import type { Method, StepContext, TrainBatch } from '../../src/methods/method.js';
 import {
@@ -105,6 +105,25 @@ describe('ogm-ge gradient modulation', () => {
       expect(sd(noise) / sd(g0)).toBeLessThan(1.05);
       expect(Math.abs(noise.reduce((s, v) => s + v, 0) / noise.length)).toBeLessThan(0.05 * sd(g0));
     }
+  });
+
+  it("GE noise is a function of (run seed, step) alone: the same again for the same step, another for the next, libtorch's global generator untouched", () => {
+    const noiseOf = (step: number): Float32Array[] => {
+      const model = tinyModel(5);
+      const { after } = modulateOnce(ogmGe.create({ alpha: 0.5 }), model, batch, stepContext(model, sgd(model), 0, step));
+      return MODALITIES.flatMap((m) => after[m] as Float32Array[]);
+    };
+    const [a, b, c] = [noiseOf(3), noiseOf(3), noiseOf(4)];
+    a.forEach((g, j) => expect(maxAbsDiff(g, b[j] as Float32Array)).toBe(0));
+    expect(a.some((g, j) => maxAbsDiff(g, c[j] as Float32Array) > 0)).toBe(true);
+    // The draws come from generators of their own: the global stream goes on as if none were made.
+    manualSeed(11);
+    const plain = randn([4]).toFloat32Array();
+    manualSeed(11);
+    const model = tinyModel(5);
+    manualSeed(11);
+    modulateOnce(ogmGe.create({ alpha: 0.5 }), model, batch, stepContext(model, sgd(model), 0, 3));
+    expect(Array.from(randn([4]).toFloat32Array())).toEqual(Array.from(plain));
   });
 });
 
