@@ -15,6 +15,7 @@ import type { RunConfig, RunSummary } from '../../src/train/types.js';
 import { tempDir } from '../helpers/python.js';
 
 const CHILD = fileURLToPath(new URL('../helpers/train-rank.mjs', import.meta.url));
+const SESSION_CHILD = fileURLToPath(new URL('../helpers/session-rank.mjs', import.meta.url));
 
 /** 48 train / 12 val / 12 test samples of two vector modalities (MLP encoders: no BatchNorm, whose per-rank statistics would differ from one process's by design). */
 function vectorDataset(): string {
@@ -38,9 +39,9 @@ function vectorDataset(): string {
 
 
 interface Out { status: number | null; stdout: string; stderr: string }
-function rankProcess(cfg: Partial<RunConfig>, out: string, rank: number, world: number, port: number): Promise<Out> {
+function rankProcess(cfg: Partial<RunConfig>, out: string, rank: number, world: number, port: number, child = CHILD, extra: string[] = []): Promise<Out> {
   return new Promise((resolve) => {
-    const c = spawn(process.execPath, [CHILD, JSON.stringify(cfg), out, String(rank), String(world), String(port)],
+    const c = spawn(process.execPath, [child, JSON.stringify(cfg), out, String(rank), String(world), String(port), ...extra],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GLOG_minloglevel: '3' } });
     let stdout = '', stderr = '';
     c.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -54,6 +55,32 @@ async function train(cfg: Partial<RunConfig>, world: number): Promise<{ out: str
   const port = await freePort();
   const outs = await Promise.all(Array.from({ length: world }, (_, r) => rankProcess(cfg, out, r, world, port)));
   return { out, outs };
+}
+
+/** What test/helpers/session-rank.mjs prints: a rank's float64 parameters and its epochs' logs. */
+interface SessionResult {
+  params: Record<string, { dtype: string; values: number[] }>;
+  epochs: { logs: Record<string, number>; method: Record<string, number>; loss: number }[];
+  steps: number;
+}
+
+/** The trainer's Session on a float64 model, by `world` ranks (each its own run directory); `extra`: session-rank.mjs's options. */
+async function sessionRanks(cfg: Partial<RunConfig>, world: number, extra: string[] = []): Promise<Out[]> {
+  const port = await freePort();
+  return Promise.all(Array.from({ length: world }, (_, r) => rankProcess(cfg, tempDir('mmgap-dist-f64-'), r, world, port, SESSION_CHILD, extra)));
+}
+
+async function trainFloat64(cfg: Partial<RunConfig>, world: number): Promise<SessionResult[]> {
+  const outs = await sessionRanks(cfg, world);
+  for (const o of outs) expect(o.status, o.stderr).toBe(0);
+  return outs.map((o) => JSON.parse(o.stdout) as SessionResult);
+}
+
+/** max |a - b| / max |b| over one parameter (or one list of logged numbers). */
+function rel(a: number[], b: number[]): number {
+  expect(a.length).toBe(b.length);
+  const scale = b.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  return a.reduce((m, v, i) => Math.max(m, Math.abs(v - (b[i] as number))), 0) / Math.max(scale, 1e-300);
 }
 
 const data = `folder:${vectorDataset()}`;
@@ -110,4 +137,67 @@ describe('trainRun as 2 ranks (c10d, Gloo on loopback)', () => {
       expect(o.stderr.trim()).toBe('ConfigError: batch size 15 does not split over 2 ranks; use a multiple of 2 (each rank trains on batchSize / ranks samples per step)');
     }
   });
+});
+
+/**
+ * Methods that edit gradients per batch (and PMR, whose loss uses batch statistics), as 2 ranks
+ * against 1 process on the same global batches, through the trainer's own Session on a float64
+ * copy of the run's model: each method sums its batch statistics over the ranks
+ * (StepContext.allReduceSum), MMPareto averages its per-objective gradients (allReduceMeanGrads)
+ * instead of the trainer's DDP average, and OGM-GE's noise comes from a generator seeded by
+ * (seed, step, draw) on every rank.
+ */
+describe('gradient-editing methods as 2 ranks = 1 process (float64 model)', () => {
+  const f64 = { ...base, epochs: 3, warmup: 0, width: 4, diagnose: 'selected' as const, optimizer: 'sgd' as const, lr: 0.05 };
+  type Epoch = SessionResult['epochs'][number];
+  // Each method's coefficients, and a sign that the run exercised them (not all neutral).
+  const cases: { method: string; methodOptions: Record<string, unknown>; cfg?: Partial<RunConfig>; logged: string[]; active: (e: Epoch) => boolean }[] = [
+    // params all: the MLP encoders have no convolution kernels to modulate; GE noise on.
+    { method: 'ogm-ge', methodOptions: { alpha: 0.8, params: 'all' }, logged: ['k_audio', 'k_visual', 'ratio_audio'], active: (e) => Math.min(e.logs.k_audio!, e.logs.k_visual!) < 0.5 },
+    { method: 'agm', methodOptions: { alpha: 0.5 }, logged: ['k_audio', 'k_visual', 'score_audio', 'clipped'], active: (e) => Math.abs(e.logs.k_audio! - 1) > 0.01 },
+    { method: 'mla', methodOptions: {}, logged: ['head_grad_ratio'], active: (e) => Math.abs(e.logs.head_grad_ratio! - 1) > 0.01 },
+    // PMR sums its per-batch class sums and scores in loss(); the entropy term (a batch sum) on for 2 epochs.
+    { method: 'pmr', methodOptions: { mu: 0.1, perEpochs: 2 }, logged: ['beta_visual', 'pce_audio'], active: (e) => e.logs.beta_visual! > 0.1 },
+    // Smaller batches and a larger step: some steps' gradients conflict, and take the min-norm weights.
+    { method: 'mmpareto', methodOptions: {}, cfg: { batchSize: 8, lr: 0.2 }, logged: ['cos_audio', 'wmm_audio', 'cos_visual'], active: (e) => (e.method.conflict_visual ?? 0) > 0 },
+  ];
+  for (const { method, methodOptions, cfg: own, logged, active } of cases) {
+    it(`${method}: parameters within 1e-9 (relative) of one process after 3 epochs, the same coefficients logged, identical replicas`, async () => {
+      const cfg = { ...f64, ...own, method, methodOptions };
+      const [[one], two] = await Promise.all([trainFloat64(cfg, 1), trainFloat64(cfg, 2)]);
+      const [r0, r1] = two as [SessionResult, SessionResult];
+      expect(r0.steps).toBe(one!.steps);
+      // Every rank applied the same update: the replicas are bitwise equal.
+      expect(r1.params).toEqual(r0.params);
+      let worst = 0;
+      for (const [k, p] of Object.entries(one!.params)) {
+        expect(p.dtype).toBe('float64');
+        worst = Math.max(worst, rel(r0.params[k]!.values, p.values));
+      }
+      expect(worst).toBeLessThan(1e-9);
+      // The method's per-step coefficients (epoch means) and its endEpoch diagnostics, and the loss.
+      let worstLog = 0;
+      one!.epochs.forEach((e, i) => {
+        const d = r0.epochs[i]!;
+        for (const k of logged) expect([...Object.keys(d.logs), ...Object.keys(d.method)]).toContain(k);
+        expect(Object.keys(d.logs).sort()).toEqual(Object.keys(e.logs).sort());
+        expect(Object.keys(d.method).sort()).toEqual(Object.keys(e.method).sort());
+        for (const k of Object.keys(e.logs)) worstLog = Math.max(worstLog, rel([d.logs[k]!], [e.logs[k]!]));
+        for (const k of Object.keys(e.method)) worstLog = Math.max(worstLog, rel([d.method[k]!], [e.method[k]!]));
+        worstLog = Math.max(worstLog, rel([d.loss], [e.loss]));
+      });
+      expect(worstLog).toBeLessThan(1e-9);
+      expect(one!.epochs.some(active), JSON.stringify(one!.epochs)).toBe(true);
+      console.log(`${method}: max relative parameter difference ${worst.toExponential(2)}, logs ${worstLog.toExponential(2)}`);
+    }, 120_000);
+  }
+
+  it('a method with its own backward that does not average its gradients over the ranks is a one-line error at its first step', async () => {
+    // session-rank.mjs's plain-backward: joint with a backward of its own, loss.backward() and nothing more.
+    const outs = await sessionRanks({ ...f64, method: 'joint' }, 2, ['plain-backward']);
+    for (const o of outs) {
+      expect(o.status).toBe(1);
+      expect(o.stderr.trim()).toBe('DistributedError: method joint computes its own gradients without ctx.allReduceMeanGrads, so its ranks would train different models; average them there (src/methods/method.ts) or train it in one process');
+    }
+  }, 60_000);
 });
