@@ -26,6 +26,7 @@ import { createLoader } from '../src/data/loader.js';
 import { openDataset } from '../src/data/open.js';
 import { Rng } from '../src/data/rng.js';
 import type { Dataset } from '../src/data/types.js';
+import { mallocPolicyEnv } from '../src/torch/index.js';
 import { trainingEpochs } from './training-epoch.js';
 
 const PYTHON = process.env.MMGAP_PYTHON ?? '/usr/bin/python3';
@@ -37,7 +38,8 @@ function flag(name: string, fallback: number): number {
 }
 
 function python(args: string[]): Record<string, number> {
-  const out = execFileSync(PYTHON, [SCRIPT, ...args], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
+  // PyTorch's processes get the allocator policy of this one (see bench/engine.ts).
+  const out = execFileSync(PYTHON, [SCRIPT, ...args], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...mallocPolicyEnv() } });
   return JSON.parse(out.trim().split('\n').pop() as string) as Record<string, number>;
 }
 

@@ -130,6 +130,16 @@ describe('trainRun as 2 ranks (c10d, Gloo on loopback)', () => {
     expect(tensors.get('method.gamma')!.shape).toEqual([48]);
   });
 
+  it('ranks started with different configs (compared by hash at the start) are a one-line error on every rank', async () => {
+    const out = tempDir('mmgap-dist-mismatch-');
+    const port = await freePort();
+    const outs = await Promise.all([0, 1].map((r) => rankProcess({ ...base, method: 'joint', lr: r === 0 ? 0.01 : 0.02 }, out, r, 2, port)));
+    for (const o of outs) {
+      expect(o.status).toBe(1);
+      expect(o.stderr.trim()).toBe('DistributedError: the run config differs between rank 0 and rank 1; start every rank with the same flags and config file');
+    }
+  });
+
   it('a batch that does not split over the ranks is a one-line error on every rank', async () => {
     const odd = await train({ ...base, batchSize: 15, method: 'gmm-adaptive' }, 2);
     for (const o of odd.outs) {
