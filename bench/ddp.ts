@@ -27,8 +27,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../src/cli/launch.js';
-import { nn, optim, randn, randint, cat, setNumThreads, manualSeed, tidy, mallocPolicy, mallocPolicyEnv, type Tensor, type MemoryFormat } from '../src/torch/index.js';
+import { nn, optim, randn, randint, setNumThreads, manualSeed, tidy, mallocPolicy, mallocPolicyEnv, type MemoryFormat } from '../src/torch/index.js';
 import { DistributedDataParallel, joinFromEnv } from '../src/torch/distributed.js';
+import { AudioVisual } from './engine-model.js';
 
 const PYTHON = process.env.MMGAP_PYTHON ?? '/usr/bin/python3';
 const BATCH = 32;
@@ -48,14 +49,6 @@ const num = (name: string, dflt: number, min = 1): number => {
 const format = opt('--format', 'channels_last') as MemoryFormat;
 if (format !== 'channels_last' && format !== 'contiguous') throw new Error(`--format must be channels_last or contiguous, got ${String(format)}`);
 const log = (s: string): void => { process.stderr.write(s + '\n'); };
-
-/** The engine benchmark's model (bench/engine.ts). */
-class AudioVisual extends nn.Module {
-  readonly audio = this.module('audio', new nn.ResNet18({ inChannels: 1 }));
-  readonly visual = this.module('visual', new nn.ResNet18({ inChannels: 3 }));
-  readonly fc = this.module('fc', new nn.Linear(1024, 10));
-  forward(a: Tensor, v: Tensor): Tensor { return this.fc.forward(cat([this.audio.forward(a), this.visual.forward(v)], 1)); }
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -9,12 +9,12 @@ The job is described by torchrun's variables (MASTER_ADDR, MASTER_PORT, RANK, WO
 mmgap's launcher sets them.
 Usage: RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=29500 /usr/bin/python3 bench/ddp_torch.py --batch 32 --steps 10 --warmup 3 --threads 1
 """
-import argparse, json, os, time
+import argparse, json, os
 import torch
 import torch.distributed as dist
 import torch.nn as nn
 
-from engine_torch import AV
+from engine_torch import AV, timed_steps
 
 
 def main():
@@ -49,13 +49,7 @@ def main():
         opt.step()
         return loss.item()
 
-    for _ in range(args.warmup):
-        step()
-    times = []
-    for _ in range(args.steps):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
+    times = timed_steps(step, args.warmup, args.steps)
     dist.barrier()
     dist.destroy_process_group()
     print(json.dumps({'rank': rank, 'world': world, 'batch': args.batch, 'threads': torch.get_num_threads(), 'format': args.format,

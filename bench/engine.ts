@@ -22,8 +22,9 @@
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { nn, optim, randn, randint, cat, setNumThreads, manualSeed, tidy, ops, withPrecision, checkPrecision, GradScaler, PRECISIONS, mallocPolicy, mallocPolicyEnv,
-  type Device, type Tensor, type MemoryFormat, type Precision } from '../src/torch/index.js';
+import { nn, optim, randn, randint, setNumThreads, manualSeed, tidy, ops, withPrecision, checkPrecision, GradScaler, PRECISIONS, mallocPolicy, mallocPolicyEnv,
+  type Device, type MemoryFormat, type Precision } from '../src/torch/index.js';
+import { AudioVisual } from './engine-model.js';
 
 const PYTHON = process.env.MMGAP_PYTHON ?? '/usr/bin/python3';
 const args = process.argv.slice(2);
@@ -45,13 +46,6 @@ const batches = args.includes('--batches') ? (args[args.indexOf('--batches') + 1
 if (batches.length === 0 || batches.some((b) => !Number.isInteger(b) || b < 1)) throw new Error('--batches takes batch sizes separated by commas, e.g. --batches 32,64');
 const FORMATS: MemoryFormat[] = ['contiguous', 'channels_last'];
 const log = (s: string): void => { process.stderr.write(s + '\n'); };
-
-class AudioVisual extends nn.Module {
-  readonly audio = this.module('audio', new nn.ResNet18({ inChannels: 1 }));
-  readonly visual = this.module('visual', new nn.ResNet18({ inChannels: 3 }));
-  readonly fc = this.module('fc', new nn.Linear(1024, 10));
-  forward(a: Tensor, v: Tensor): Tensor { return this.fc.forward(cat([this.audio.forward(a), this.visual.forward(v)], 1)); }
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -30,6 +30,18 @@ class AV(nn.Module):
         return self.fc(torch.cat([self.audio(a), self.visual(v)], 1))
 
 
+def timed_steps(step, warmup, steps):
+    """Seconds of each of `steps` calls of `step` after `warmup` untimed ones."""
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--batch', type=int, default=32)
@@ -69,13 +81,7 @@ def main():
             opt.step()
         return loss.item()
 
-    for _ in range(args.warmup):
-        step()
-    times = []
-    for _ in range(args.steps):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
+    times = timed_steps(step, args.warmup, args.steps)
     times.sort()
     med = times[len(times) // 2]
     print(json.dumps({'format': args.format, 'precision': args.precision, 'batch': args.batch, 'threads': torch.get_num_threads(), 'device': args.device,

@@ -1,0 +1,13 @@
+/**
+ * The engine benchmarks' model (bench/engine.ts, bench/ddp.ts; PyTorch's twin is `AV` in
+ * bench/engine_torch.py): a ResNet18 audio encoder on 1x128x128 and a ResNet18 visual encoder on
+ * 3x112x112, their pooled features concatenated into a Linear to 10 classes.
+ */
+import { nn, cat, type Tensor } from '../src/torch/index.js';
+
+export class AudioVisual extends nn.Module {
+  readonly audio = this.module('audio', new nn.ResNet18({ inChannels: 1 }));
+  readonly visual = this.module('visual', new nn.ResNet18({ inChannels: 3 }));
+  readonly fc = this.module('fc', new nn.Linear(1024, 10));
+  forward(a: Tensor, v: Tensor): Tensor { return this.fc.forward(cat([this.audio.forward(a), this.visual.forward(v)], 1)); }
+}
