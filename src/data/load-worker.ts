@@ -62,7 +62,16 @@ function packFeatures(results: WorkerResult[], buffers: Map<string, Float32Array
 const { source } = workerData as { source: DatasetSource };
 const ready = openDataset(source.spec, source.options);
 
-parentPort!.on('message', async ({ id, task }: { id: number; task: WorkerTask }) => {
+// Tasks run one after another, in the order they came: a batch is finished before the next one
+// starts, so the first batch of an epoch waits for its own samples only, not for the prefetched
+// batches behind it (their loads would otherwise interleave with its own).
+let queue: Promise<void> = Promise.resolve();
+parentPort!.on('message', (message: { id: number; task: WorkerTask }) => {
+  // (A failure outside the per-sample handling still ends the worker, as an uncaught error does.)
+  queue = queue.then(() => runTask(message)).catch((e: unknown) => { process.nextTick(() => { throw e; }); });
+});
+
+async function runTask({ id, task }: { id: number; task: WorkerTask }): Promise<void> {
   const results: WorkerResult[] = [];
   let buffers = new Map<string, Float32Array>();
   let slots: Record<string, Float32Array>[] = [];
@@ -86,4 +95,4 @@ parentPort!.on('message', async ({ id, task }: { id: number; task: WorkerTask })
   }
   const transfer = packFeatures(results, buffers, slots);
   parentPort!.postMessage({ id, results }, transfer);
-});
+}

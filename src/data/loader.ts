@@ -131,6 +131,7 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
   const prefetch = Math.max(1, options.prefetch ?? Math.max(2, workers));
   const skipped: SkippedSample[] = dataset.skipped.filter((s) => s.split === split || s.split === null);
   let pool: WorkerPool | null = null;
+  let inThread: Promise<unknown> = Promise.resolve();
   let closed = false;
 
   const memKey = (s: Sample, m: string): string => `${split}/${s.index}/${m}`;
@@ -144,16 +145,21 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
       for (const r of results) out.set(r.index, r);
       return out;
     }
-    for (let i = 0; i < batch.length; i++) {
-      const s = batch[i];
-      try {
-        out.set(s.index, { index: s.index, features: await dataset.load(s, { train, seed, epoch, modalities: need[i] }) });
-      } catch (e) {
-        const d = e instanceof DataError ? e : null;
-        out.set(s.index, { index: s.index, error: { message: (e as Error).message, dataError: d !== null, file: d?.file, line: d?.line } });
+    // In this thread, too, batches are computed one after another (see load-worker.ts).
+    const run = inThread.then(async () => {
+      for (let i = 0; i < batch.length; i++) {
+        const s = batch[i];
+        try {
+          out.set(s.index, { index: s.index, features: await dataset.load(s, { train, seed, epoch, modalities: need[i] }) });
+        } catch (e) {
+          const d = e instanceof DataError ? e : null;
+          out.set(s.index, { index: s.index, error: { message: (e as Error).message, dataError: d !== null, file: d?.file, line: d?.line } });
+        }
       }
-    }
-    return out;
+      return out;
+    });
+    inThread = run.catch(() => undefined);
+    return run;
   }
 
   async function makeBatch(order: Int32Array, b: number, epoch: number): Promise<Batch | null> {

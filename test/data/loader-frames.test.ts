@@ -2,6 +2,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createLoader } from '../../src/data/loader.js';
 import { openDataset } from '../../src/data/open.js';
+import { WorkerPool } from '../../src/data/pool.js';
 import { writeRaggedDataset } from '../helpers/ragged-dataset.js';
 import { collect, cremadFixture } from './helpers/fixtures.js';
 
@@ -22,6 +23,24 @@ describe('frame loader in worker threads', () => {
     expect(got).toEqual(ref);
     expect(got[0].inputs.visual.shape).toEqual([4, 2, 3, 32, 32]);
     expect(copied).toBe(0);
+  });
+
+  it('a worker finishes its tasks in the order they came: a large batch sent first is not overtaken by a small one (the first batch of an epoch waits for its own samples only)', async () => {
+    const { root } = cremadFixture();
+    const ds = await openDataset(`cremad:${root}`, { imageSize: 64 });
+    const pool = new WorkerPool(ds.source, { size: 1, execArgv: TS_WORKERS });
+    const task = (indices: number[]) => ({ split: 'train' as const, indices, train: true, seed: 0, epoch: 0, modalities: indices.map(() => ['audio', 'visual']) });
+    const done: string[] = [];
+    try {
+      await pool.run(task([0])); // the worker has opened its dataset
+      const big = pool.run(task(Array.from({ length: 12 }, (_, i) => i))).then(() => done.push('big'));
+      const small = pool.run(task([3])).then(() => done.push('small'));
+      await Promise.all([big, small]);
+    } finally {
+      await pool.close();
+    }
+    // Interleaved, the one-sample task finished first.
+    expect(done).toEqual(['big', 'small']);
   });
 
   it('the dataset writes a sample\'s frames straight into the slot a worker offers (LoadOptions.into) and returns that slot', async () => {
