@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../src/cli/launch.js';
 import { nn, optim, randn, randint, setNumThreads, manualSeed, tidy, mallocPolicy, mallocPolicyEnv, type MemoryFormat } from '../src/torch/index.js';
 import { DistributedDataParallel, joinFromEnv } from '../src/torch/distributed.js';
-import { AudioVisual } from './engine-model.js';
+import { AudioVisual, timedSteps } from './engine-model.js';
 
 const PYTHON = process.env.MMGAP_PYTHON ?? '/usr/bin/python3';
 const BATCH = 32;
@@ -80,13 +80,7 @@ function worker(): void {
     sgd.step();
     loss.item();
   });
-  for (let i = 0; i < warmup; i++) step();
-  const times: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const t0 = performance.now();
-    step();
-    times.push((performance.now() - t0) / 1000);
-  }
+  const times = timedSteps(step, warmup, steps);
   group?.barrier();
   ddp?.release();
   group?.shutdown();

@@ -24,7 +24,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { nn, optim, randn, randint, setNumThreads, manualSeed, tidy, ops, withPrecision, checkPrecision, GradScaler, PRECISIONS, mallocPolicy, mallocPolicyEnv,
   type Device, type MemoryFormat, type Precision } from '../src/torch/index.js';
-import { AudioVisual } from './engine-model.js';
+import { AudioVisual, timedSteps } from './engine-model.js';
 
 const PYTHON = process.env.MMGAP_PYTHON ?? '/usr/bin/python3';
 const args = process.argv.slice(2);
@@ -74,13 +74,7 @@ function mmgapSps(batch: number, format: MemoryFormat, prec: Precision): number 
     }
     loss.item();
   });
-  for (let i = 0; i < warmup; i++) step();
-  const times: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const t0 = performance.now();
-    step();
-    times.push((performance.now() - t0) / 1000);
-  }
+  const times = timedSteps(step, warmup, steps);
   return batch / median(times);
 }
 
