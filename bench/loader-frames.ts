@@ -119,7 +119,7 @@ export async function framesBench(): Promise<void> {
     const trainWorkers = Math.max(1, availableParallelism() - 1);
     training = { workers: trainWorkers, ...(await trainingEpochs(ds, { batchSize, workers: trainWorkers, workerExecArgv: process.execArgv }, availableParallelism())) };
     say(`training epoch: ${training.loader_s.toFixed(2)} s fed by the loader (${trainWorkers} worker${trainWorkers > 1 ? 's' : ''}), ${training.memory_s.toFixed(2)} s from tensors in memory ` +
-      `(ratio ${training.ratio.toFixed(3)}; first, cold epoch with the loader ${training.cold_s.toFixed(2)} s)`);
+      `(medians; the median of the paired ratios ${training.ratio.toFixed(3)}: ${training.ratios.map((r) => r.toFixed(3)).join(', ')}; first, cold epoch with the loader ${training.cold_s.toFixed(2)} s)`);
   }
   const at = loader[loader.length - 1]!;
   console.log(JSON.stringify({ dataset: 'frames', root, clips: train.length, frames_per_clip: 2, image_size: size, batch_size: batchSize, cores: availableParallelism(), decode, loader, training_epoch: training }));

@@ -61,7 +61,7 @@ if (dataset === 'frames') {
     report('warm_memory', await epoch({}, 2));
     const training = await trainingEpochs(await openDataset('avdigits'), { batchSize }, 2);
     console.log(`training epoch: ${training.loader_s.toFixed(2)} s fed by the loader, ${training.memory_s.toFixed(2)} s from tensors in memory ` +
-      `(ratio ${training.ratio.toFixed(3)}; first, cold epoch with the loader ${training.cold_s.toFixed(2)} s)`);
+      `(medians; the median of the paired ratios ${training.ratio.toFixed(3)}: ${training.ratios.map((r) => r.toFixed(3)).join(', ')}; first, cold epoch with the loader ${training.cold_s.toFixed(2)} s)`);
     console.log(JSON.stringify({ dataset: 'avdigits', split: 'train', batch_size: batchSize, batches_per_s: results, training_epoch: training }));
   } finally {
     rmSync(cacheDir, { recursive: true, force: true });

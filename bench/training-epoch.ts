@@ -1,7 +1,10 @@
 /**
- * Whether loading keeps up with training: median of 3 training epochs (the default small encoders,
- * Adam) fed by a loader, as the trainer feeds them (await each batch, yield a turn, copy it into
- * tensors, step), against 3 epochs fed from the same batches made into tensors beforehand.
+ * Whether loading keeps up with training: training epochs (the default small encoders, Adam) fed by
+ * a loader, as the trainer feeds them (await each batch, yield a turn, copy it into tensors, step),
+ * against epochs fed from the same batches made into tensors beforehand, in `rounds` interleaved
+ * pairs (which of the two goes first alternates). This VM's speed drifts by tens of percent from
+ * one minute to the next, so the overhead is the median of the pairs' ratios, each pair measured
+ * back to back.
  */
 import { createLoader, type LoaderOptions } from '../src/data/loader.js';
 import type { Dataset } from '../src/data/types.js';
@@ -15,11 +18,13 @@ export interface TrainingEpochs {
   cold_s: number;
   loader_s: number;
   memory_s: number;
-  /** loader_s / memory_s: 1.10 is 10 % overhead. */
+  /** The median over the pairs of (epoch fed by the loader) / (epoch from memory): 1.10 is 10 % overhead. */
   ratio: number;
+  /** Every pair's ratio, in order. */
+  ratios: number[];
 }
 
-export async function trainingEpochs(ds: Dataset, loaderOptions: Partial<LoaderOptions> & { batchSize: number }, threads: number): Promise<TrainingEpochs> {
+export async function trainingEpochs(ds: Dataset, loaderOptions: Partial<LoaderOptions> & { batchSize: number }, threads: number, rounds = 5): Promise<TrainingEpochs> {
   setNumThreads(threads);
   manualSeed(0);
   const model = buildModel(ds.modalities, ds.classes.length, { encoder: 'small-cnn', fusion: 'concat', width: 16 });
@@ -43,15 +48,26 @@ export async function trainingEpochs(ds: Dataset, loaderOptions: Partial<LoaderO
   const inMemory: TrainBatch[] = [];
   loader.epoch = 1;
   for await (const b of loader) inMemory.push(toTensors(b, 'cpu'));
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[1] as number;
-  const loaderTimes: number[] = [], memoryTimes: number[] = [];
-  for (let e = 1; e <= 3; e++) {
-    loaderTimes.push(await fedByLoader(e));
+  const median = (xs: number[]): number => {
+    const o = [...xs].sort((a, b) => a - b), h = o.length >> 1;
+    return o.length % 2 ? o[h] as number : ((o[h - 1] as number) + (o[h] as number)) / 2;
+  };
+  const fromMemory = (): number => {
     const t0 = performance.now();
     for (const tb of inMemory) step(tb);
-    memoryTimes.push((performance.now() - t0) / 1000);
+    return (performance.now() - t0) / 1000;
+  };
+  const loaderTimes: number[] = [], memoryTimes: number[] = [];
+  for (let e = 1; e <= rounds; e++) {
+    if (e % 2) {
+      loaderTimes.push(await fedByLoader(e));
+      memoryTimes.push(fromMemory());
+    } else {
+      memoryTimes.push(fromMemory());
+      loaderTimes.push(await fedByLoader(e));
+    }
   }
   await loader.close();
-  const loaderS = median(loaderTimes), memoryS = median(memoryTimes);
-  return { cold_s: cold, loader_s: loaderS, memory_s: memoryS, ratio: loaderS / memoryS };
+  const ratios = loaderTimes.map((t, i) => t / (memoryTimes[i] as number));
+  return { cold_s: cold, loader_s: median(loaderTimes), memory_s: median(memoryTimes), ratio: median(ratios), ratios };
 }

@@ -786,9 +786,12 @@ void exportGuarded(Napi::Env env, Napi::Object exports, const char* name, Export
 // them afresh on the next step, so every training step page-faults through its whole activation
 // memory again; on a VM that doubled the step time of a ResNet18 pair at batch 64 (RESULTS §2.1).
 // Keep freed memory in the heap instead, as PyTorch's CUDA caching allocator and the jemalloc/
-// tcmalloc setups recommended for PyTorch on CPUs do: no mmap'd blocks, and trim only past 2 GiB
-// free at the top. MMGAP_MALLOC=system, or any MALLOC_*_ / GLIBC_TUNABLES malloc setting of the
-// user's, leaves glibc as configured.
+// tcmalloc setups recommended for PyTorch on CPUs do: no mmap'd blocks, and no trimming of the
+// heap's top (a 2 GiB threshold still gave back GBs of 224-pixel activations between steps). One
+// arena for every thread: a thread's own arena lives in 64 MiB heaps, so its larger blocks (a
+// loader worker's batch of frames) are mmap'd and unmapped whatever M_MMAP_MAX says (RESULTS §4).
+// MMGAP_MALLOC=system, or any MALLOC_*_ / GLIBC_TUNABLES malloc setting of the user's, leaves
+// glibc as configured.
 const char* keepFreedMemory() {
 #ifdef __GLIBC__
   static const char* policy = [] {
@@ -799,7 +802,7 @@ const char* keepFreedMemory() {
       if (std::getenv(var)) return "user";
     }
     if (tunables && std::strstr(tunables, "glibc.malloc.")) return "user";
-    if (mallopt(M_MMAP_MAX, 0) != 1 || mallopt(M_TRIM_THRESHOLD, INT_MAX) != 1) return "system";
+    if (mallopt(M_MMAP_MAX, 0) != 1 || mallopt(M_TRIM_THRESHOLD, -1) != 1 || mallopt(M_ARENA_MAX, 1) != 1) return "system";
     return "keep-freed";
   }();
   return policy;
