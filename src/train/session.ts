@@ -16,6 +16,7 @@ import type { Best, StageName } from './stage.js';
 import type { TrainingJob } from './distributed.js';
 import { DistributedError, seededRandn } from '../torch/distributed.js';
 import type { EpochMetrics, RunConfig, RunOptions } from './types.js';
+import { NonFiniteLosses } from './nonfinite.js';
 
 /** Thrown when the AbortSignal of RunOptions fires; finished epochs are checkpointed. */
 export class RunAborted extends Error {}
@@ -121,6 +122,7 @@ export class Session {
   #trainCache: SplitPredictions | null = null;
   /** Dynamic loss scaling, for fp16 only (bf16 has float32's range). */
   readonly scaler: GradScaler | null;
+  readonly nonFinite: NonFiniteLosses;
   /** Seconds spent on training-set gap passes (predictions and GMM) in the current epoch. */
   #gapSeconds = 0;
   /** This process's part in a data-parallel job, or null when it trains alone. */
@@ -136,6 +138,7 @@ export class Session {
     this.numClasses = model.numClasses;
     this.trainSize = dataset.samples('train').length;
     this.scaler = cfg.precision === 'fp16' ? new GradScaler() : null;
+    this.nonFinite = new NonFiniteLosses(this.scaler !== null);
     if (this.scaler && predictor.backward) {
       throw new Error(`precision fp16: method ${predictor.name} computes its own gradients, which loss scaling does not cover. Fix: use --precision bf16 or fp32`);
     }
@@ -182,6 +185,7 @@ export class Session {
     manualSeed(epochSeed(this.cfg.seed, epoch));
     this.#gapSeconds = 0;
     const skippedBefore = this.scaler?.skippedSteps ?? 0;
+    const nonFiniteBefore = this.nonFinite.count;
     const ectx: EpochContext = {
       model: this.model, epoch, stage, modalities: this.modalities, numClasses: this.numClasses, trainSize: this.trainSize,
       trainPredictions: (o) => this.trainPredictions(o), log: (l) => this.log(l),
@@ -197,7 +201,7 @@ export class Session {
     if (plan.frozenEncoders) this.#setFrozen(true);
     this.invalidate();
     const lr = optimizer.lrs[0] as number;
-    let lossSum = 0, correct = 0, seen = 0, steps = 0;
+    let lossSum = 0, lossSeen = 0, correct = 0, seen = 0, steps = 0, loggedSteps = 0;
     const logSums: Record<string, number> = {};
     const total = loader.length;
     const passRows = this.cfg.gapSource === 'train-pass' ? new TrainPassRows() : null;
@@ -217,6 +221,7 @@ export class Session {
         const sctx: StepContext = { model: this.model, optimizer, epoch, stage, step: this.step, modalities: this.modalities, numClasses: this.numClasses, ...tools };
         const r = tidy(() => {
           const tb = toTensors(b, this.device);
+          loader.recycle(b);
           optimizer.zeroGrad();
           this.job?.ddp?.syncBuffers();
           // The forward pass and the loss run under autocast (as PyTorch's recipe); the method
@@ -230,10 +235,7 @@ export class Session {
           });
           if (passRows) this.#gatherTrainPass(passRows, b, out);
           const value = res.loss.item();
-          if (!Number.isFinite(value)) {
-            throw new Error(`loss is ${value} at epoch ${epoch + 1}, step ${steps + 1} (method ${method.name}, lr ${lr}); ` +
-              'lower --lr, or check the data with `mmgap data verify`');
-          }
+          const counts = this.nonFinite.check(value, `epoch ${epoch + 1}, step ${steps + 1} (method ${method.name}, lr ${lr})`);
           if (method.backward) {
             // The method's own gradients: the trainer averages nothing (no DDP hook armed), the method must.
             method.backward(res, out, tb, sctx);
@@ -257,14 +259,19 @@ export class Session {
           const pred = (out.fused as Tensor).detach().argmax(1).toArray();
           let ok = 0;
           pred.forEach((p, i) => { if (p === b.labels[i]) ok++; });
-          return { value, ok, logs: { ...res.logs, ...(extra ?? {}) } };
+          return { value, counts, ok, logs: { ...res.logs, ...(extra ?? {}) } };
         });
-        lossSum += r.value * b.size;
         correct += r.ok;
         seen += b.size;
         steps++;
         this.step++;
-        for (const [k, v] of Object.entries(r.logs)) logSums[k] = (logSums[k] ?? 0) + v;
+        // A step the loss scaler skips for a non-finite loss adds nothing to the loss or the logs.
+        if (r.counts) {
+          lossSum += r.value * b.size;
+          lossSeen += b.size;
+          loggedSteps++;
+          for (const [k, v] of Object.entries(r.logs)) logSums[k] = (logSums[k] ?? 0) + v;
+        }
         this.opts.onEvent?.({ kind: 'step', epoch, epochs, stage, step: steps, steps: total, loss: r.value });
         asked = performance.now();
       }
@@ -273,11 +280,11 @@ export class Session {
     }
     const data = { waitSeconds, steps, loopSeconds: (performance.now() - loopStart) / 1000 };
     if (this.job) {
-      // The epoch's numbers over all ranks (each rank took the same number of steps).
+      // The epoch's numbers over all ranks.
       const keys = Object.keys(logSums).sort();
-      const [l, c, n, ...logs] = this.job.sum([lossSum, correct, seen, ...keys.map((k) => logSums[k] as number)]);
-      [lossSum, correct, seen] = [l as number, c as number, n as number];
-      keys.forEach((k, i) => { logSums[k] = (logs[i] as number) / this.job!.worldSize; });
+      const [l, ls, c, n, k, ...logs] = this.job.sum([lossSum, lossSeen, correct, seen, loggedSteps, ...keys.map((key) => logSums[key] as number)]);
+      [lossSum, lossSeen, correct, seen, loggedSteps] = [l as number, ls as number, c as number, n as number, k as number];
+      keys.forEach((key, i) => { logSums[key] = logs[i] as number; });
     }
     if (passRows) {
       const p = passRows.predictions(this.trainSize, this.modalities, this.numClasses);
@@ -289,10 +296,11 @@ export class Session {
     const val = scoreSplit(await this.predict(this.loaders.val));
     return {
       epoch: epoch + 1, stage, lr,
-      train: { loss: lossSum / Math.max(seen, 1), acc: correct / Math.max(seen, 1), logs: Object.fromEntries(Object.entries(logSums).map(([k, v]) => [k, v / Math.max(steps, 1)])) },
+      // (an epoch whose every loss was non-finite, each step skipped by the loss scaler, has no loss: NaN)
+      train: { loss: lossSeen > 0 ? lossSum / lossSeen : seen > 0 ? Number.NaN : 0, acc: correct / Math.max(seen, 1), logs: Object.fromEntries(Object.entries(logSums).map(([k, v]) => [k, v / Math.max(loggedSteps, 1)])) },
       val, gap: diag?.gap ?? null, gmm: diag?.gmm ?? null, method: methodDiag, seconds: (performance.now() - t0) / 1000,
       gapSeconds: this.#gapSeconds, data,
-      ...(this.scaler && { amp: { lossScale: this.scaler.scale, skippedSteps: this.scaler.skippedSteps - skippedBefore } }),
+      ...(this.scaler && { amp: { lossScale: this.scaler.scale, skippedSteps: this.scaler.skippedSteps - skippedBefore, nonFiniteLosses: this.nonFinite.count - nonFiniteBefore } }),
     };
   }
 

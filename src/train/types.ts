@@ -70,8 +70,8 @@ export interface EpochMetrics {
    * seconds in all, the steps, and the loop's seconds (waits included); absent in runs before it was measured.
    */
   data?: { waitSeconds: number; steps: number; loopSeconds: number };
-  /** fp16 only: the loss scale after the epoch and the optimizer steps skipped for inf/NaN gradients in it. */
-  amp?: { lossScale: number; skippedSteps: number };
+  /** fp16: the loss scale after the epoch, the optimizer steps the scaler skipped, and of those, the steps whose loss was non-finite (not only their gradients). */
+  amp?: { lossScale: number; skippedSteps: number; nonFiniteLosses: number };
 }
 
 export interface PurificationSummary {
