@@ -68,7 +68,10 @@ async function mmgapEpoch(ds: Dataset, workers: number, batchSize: number, epoch
     const t0 = performance.now();
     for (let e = 1; e <= epochs; e++) {
       loader.epoch = e;
-      for await (const b of loader) seen += b.size;
+      for await (const b of loader) {
+        seen += b.size;
+        loader.recycle(b); // as the trainer hands each batch back once copied into tensors
+      }
     }
     return seen / ((performance.now() - t0) / 1000);
   } finally {

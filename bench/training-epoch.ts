@@ -40,7 +40,11 @@ export async function trainingEpochs(ds: Dataset, loaderOptions: Partial<LoaderO
     const t0 = performance.now();
     for await (const b of loader) {
       await new Promise<void>((r) => setImmediate(r)); // the trainer's per-step yield
-      tidy(() => step(toTensors(b, 'cpu')));
+      tidy(() => {
+        const tb = toTensors(b, 'cpu');
+        loader.recycle(b);
+        step(tb);
+      });
     }
     return (performance.now() - t0) / 1000;
   };

@@ -20,11 +20,26 @@ function batchBuffers(modalities: ModalitySpec[], task: WorkerTask): { buffers: 
     const size = m.shape.reduce((a, b) => a * b, 1);
     const needing = task.modalities.flatMap((need, i) => (need.includes(m.name) ? [i] : []));
     if (needing.length === 0) continue;
-    const buffer = new Float32Array(needing.length * size);
+    const buffer = spareBuffer(needing.length * size);
     needing.forEach((i, k) => (slots[i][m.name] = buffer.subarray(k * size, (k + 1) * size)));
     buffers.set(m.name, buffer);
   }
   return { buffers, slots };
+}
+
+/**
+ * Batch buffers the main thread handed back once their batch was copied into tensors (Loader.recycle),
+ * by byte length: the next batch of the same size is written into one instead of a new allocation,
+ * so a run's batches do not churn (and fragment) the heap with 10-100 MB blocks freed whenever the
+ * main thread's garbage collector gets to them. Every slot of a reused buffer is overwritten
+ * before it leaves (a failed sample's slot is never part of a batch).
+ */
+const spare = new Map<number, ArrayBuffer[]>();
+const SPARE_PER_SIZE = 4;
+
+function spareBuffer(length: number): Float32Array {
+  const reused = spare.get(length * 4)?.pop();
+  return reused ? new Float32Array(reused) : new Float32Array(length);
 }
 
 /**
@@ -66,7 +81,15 @@ const ready = openDataset(source.spec, source.options);
 // starts, so the first batch of an epoch waits for its own samples only, not for the prefetched
 // batches behind it (their loads would otherwise interleave with its own).
 let queue: Promise<void> = Promise.resolve();
-parentPort!.on('message', (message: { id: number; task: WorkerTask }) => {
+parentPort!.on('message', (message: { id: number; task: WorkerTask } | { recycle: ArrayBuffer[] }) => {
+  if ('recycle' in message) {
+    for (const b of message.recycle) {
+      const list = spare.get(b.byteLength) ?? [];
+      if (list.length < SPARE_PER_SIZE) list.push(b);
+      spare.set(b.byteLength, list);
+    }
+    return;
+  }
   // (A failure outside the per-sample handling still ends the worker, as an uncaught error does.)
   queue = queue.then(() => runTask(message)).catch((e: unknown) => { process.nextTick(() => { throw e; }); });
 });

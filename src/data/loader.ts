@@ -58,6 +58,13 @@ export interface Loader extends AsyncIterable<Batch> {
   indices: Int32Array | null;
   /** Samples skipped so far: those skipped when the dataset was opened, then those that failed to load. */
   readonly skipped: SkippedSample[];
+  /**
+   * Hands a batch's buffers back to the worker threads once it has been copied into tensors (the
+   * trainer does so after each step's copy): later batches are written into them instead of new
+   * 10-100 MB allocations. The data a worker filled is detached (empty) afterwards; other data
+   * is left as it is. Optional: without it, the buffers are freed by garbage collection.
+   */
+  recycle(batch: Batch): void;
   /** Stops the worker threads (iteration after close is an error). */
   close(): Promise<void>;
 }
@@ -131,6 +138,8 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
   const prefetch = Math.max(1, options.prefetch ?? Math.max(2, workers));
   const skipped: SkippedSample[] = dataset.skipped.filter((s) => s.split === split || s.split === null);
   let pool: WorkerPool | null = null;
+  /** Batch data buffers a worker filled whole (what `recycle` may hand back). */
+  const fromWorkers = new WeakSet<ArrayBuffer>();
   let inThread: Promise<unknown> = Promise.resolve();
   let closed = false;
 
@@ -220,6 +229,7 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
       // Features a worker packed for exactly this batch become its data. Copied: those the memory
       // cache holds (normalisation works in place) and, in the main thread, whatever `load` returned.
       const packed = workers === 0 || m.length || (memory && cacheable.includes(m.name)) ? null : packedRun(keep.map((i) => features[i][m.name]), size);
+      if (packed) fromWorkers.add(packed.buffer as ArrayBuffer);
       const data = packed ?? new Float32Array(n * size);
       if (m.length) {
         const lengths = new Int32Array(n);
@@ -272,6 +282,14 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
         fill();
         if (batch) yield batch;
       }
+    },
+    recycle(batch) {
+      const buffers: ArrayBuffer[] = [];
+      for (const { data } of Object.values(batch.inputs)) {
+        const buffer = data.buffer as ArrayBuffer;
+        if (fromWorkers.delete(buffer)) buffers.push(buffer);
+      }
+      if (pool && !closed) pool.recycle(buffers);
     },
     async close() {
       closed = true;

@@ -46,6 +46,7 @@ export interface PoolOptions {
 export class WorkerPool {
   private readonly workers: { worker: Worker; busy: number; pending: Map<number, Pending> }[] = [];
   private nextId = 0;
+  private nextRecycle = 0;
   private failure: Error | null = null;
 
   constructor(source: DatasetSource, opts: PoolOptions) {
@@ -85,6 +86,13 @@ export class WorkerPool {
       slot.pending.set(id, { resolve, reject });
       slot.worker.postMessage({ id, task });
     });
+  }
+
+  /** Hands batch buffers back to a worker (in turn), which writes later batches into them; they are detached here. */
+  recycle(buffers: ArrayBuffer[]): void {
+    if (this.failure || buffers.length === 0) return;
+    const slot = this.workers[this.nextRecycle++ % this.workers.length];
+    slot?.worker.postMessage({ recycle: buffers }, buffers);
   }
 
   /** Terminates the workers. */

@@ -68,6 +68,7 @@ export async function predict(model: MultimodalModel, loader: Loader, device: st
     for await (const b of loader) {
       tidy(() => inferenceMode(() => {
         const tb = toTensors(b, device);
+        loader.recycle(b);
         const out = float32Output(withPrecision(o.precision ?? 'fp32', device, () => model.forward(tb.inputs, tb.lengths)));
         const z = o.method?.fuse ? o.method.fuse(out, fctx) : out.fused;
         fused.push(nn.F.softmax(z.float(), 1).toFloat32Array());

@@ -25,6 +25,29 @@ describe('frame loader in worker threads', () => {
     expect(copied).toBe(0);
   });
 
+  it('recycled batch buffers (Loader.recycle) are written again by later batches and epochs, which stay equal to the main thread\'s', async () => {
+    const { root } = cremadFixture();
+    const ds = await openDataset(`cremad:${root}`, { imageSize: 32 });
+    const opts = { batchSize: 3, shuffle: true, seed: 5, memoryCache: false } as const;
+    const ref = createLoader(ds, 'train', opts);
+    const pooled = createLoader(ds, 'train', { ...opts, workers: 1, workerExecArgv: TS_WORKERS });
+    let detached = 0;
+    for (let epoch = 0; epoch < 3; epoch++) {
+      ref.epoch = pooled.epoch = epoch;
+      const want = await collect(ref);
+      const got = [];
+      for await (const b of pooled) {
+        got.push({ ...b, inputs: Object.fromEntries(Object.entries(b.inputs).map(([m, x]) => [m, { ...x, data: Float32Array.from(x.data) }])) });
+        pooled.recycle(b);
+        if (b.inputs.visual.data.length === 0) detached++;
+      }
+      expect(got).toEqual(want);
+    }
+    await pooled.close();
+    // every batch's frames came packed from the worker and went back to it
+    expect(detached).toBe(3 * pooled.length);
+  });
+
   it('a worker finishes its tasks in the order they came: a large batch sent first is not overtaken by a small one (the first batch of an epoch waits for its own samples only)', async () => {
     const { root } = cremadFixture();
     const ds = await openDataset(`cremad:${root}`, { imageSize: 64 });
