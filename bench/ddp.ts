@@ -30,6 +30,7 @@ import { freePort } from '../src/cli/launch.js';
 import { nn, optim, randn, randint, setNumThreads, manualSeed, tidy, mallocPolicy, mallocPolicyEnv, type MemoryFormat } from '../src/torch/index.js';
 import { DistributedDataParallel, joinFromEnv } from '../src/torch/distributed.js';
 import { AudioVisual, timedSteps } from './engine-model.js';
+import { median } from './stats.js';
 
 const PYTHON = process.env.MMGAP_PYTHON ?? '/usr/bin/python3';
 const BATCH = 32;
@@ -49,12 +50,6 @@ const num = (name: string, dflt: number, min = 1): number => {
 const format = opt('--format', 'channels_last') as MemoryFormat;
 if (format !== 'channels_last' && format !== 'contiguous') throw new Error(`--format must be channels_last or contiguous, got ${String(format)}`);
 const log = (s: string): void => { process.stderr.write(s + '\n'); };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
 
 /**
  * A worker (`--worker --local-batch B --threads T --steps S --warmup W`): trains on B random

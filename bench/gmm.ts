@@ -19,6 +19,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GaussianMixture, SeededRandom } from '../src/core/index.js';
+import { median } from './stats.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -54,12 +55,6 @@ function drawGaps(n: number, seed: number): Float64Array {
     gaps[i] = rng.uniform() < 0.75 ? 0.02 + 0.06 * rng.normal() : 0.55 + 0.18 * rng.normal();
   }
   return gaps;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : 0.5 * (sorted[mid - 1] + sorted[mid]);
 }
 
 /** The repository root: the nearest ancestor of this script holding package.json (works from src or dist). */

@@ -12,6 +12,7 @@ import type { TrainBatch } from '../src/methods/method.js';
 import { buildModel } from '../src/models/classifier.js';
 import { manualSeed, nn, optim, setNumThreads, tidy } from '../src/torch/index.js';
 import { toTensors } from '../src/train/evaluate.js';
+import { median } from './stats.js';
 
 export interface TrainingEpochs {
   /** The first epoch fed by the loader (worker start-up, caches filling). */
@@ -52,10 +53,6 @@ export async function trainingEpochs(ds: Dataset, loaderOptions: Partial<LoaderO
   const inMemory: TrainBatch[] = [];
   loader.epoch = 1;
   for await (const b of loader) inMemory.push(toTensors(b, 'cpu'));
-  const median = (xs: number[]): number => {
-    const o = [...xs].sort((a, b) => a - b), h = o.length >> 1;
-    return o.length % 2 ? o[h] as number : ((o[h - 1] as number) + (o[h] as number)) / 2;
-  };
   const fromMemory = (): number => {
     const t0 = performance.now();
     for (const tb of inMemory) step(tb);

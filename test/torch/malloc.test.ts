@@ -8,26 +8,7 @@ import { describe, expect, it } from 'vitest';
 const glibc = process.platform === 'linux' &&
   (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header?.glibcVersionRuntime !== undefined;
 
-/** Trains a ResNet18 on 8 x 3 x 64 x 64 for 16 steps in a child; the policy and the page faults of steps 6-15 (after the heap has grown to its working size). */
-function steadyFaults(env: Record<string, string>): { policy: string; faults: number } {
-  const script = `
-    import { readFileSync } from 'node:fs';
-    const { nn, optim, randn, randint, tidy, manualSeed, setNumThreads, mallocPolicy } = await import(${JSON.stringify(new URL('../../dist/src/torch/index.js', import.meta.url).pathname)});
-    const minflt = () => Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[7]);
-    setNumThreads(1); manualSeed(0);
-    const net = new nn.ResNet18({ inChannels: 3, numClasses: 4 });
-    const opt = new optim.SGD(net.parameters(), { lr: 0.01 });
-    const x = randn([8, 3, 64, 64]), y = randint(0, 4, [8]);
-    const step = () => tidy(() => { opt.zeroGrad(); const l = nn.F.crossEntropy(net.forward(x), y); l.backward(); opt.step(); l.item(); });
-    for (let i = 0; i < 6; i++) step();
-    const before = minflt();
-    for (let i = 6; i < 16; i++) step();
-    console.log(JSON.stringify({ policy: mallocPolicy, faults: minflt() - before }));`;
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, MMGAP_MALLOC: '', ...env }, encoding: 'utf8' });
-  return JSON.parse(out.trim().split('\n').pop() as string) as { policy: string; faults: number };
-}
-
-/** Runs `body` (an ES module; `minflt()` and the torch index's exports in scope) in a child under `env`; its last stdout line, parsed. */
+/** Runs `body` (an ES module; `minflt()` and the torch index's exports as `torch` in scope) in a child under `env`; its last stdout line, parsed. */
 function child<T>(body: string, env: Record<string, string>, nodeArgs: string[] = []): T {
   const script = `
     import { readFileSync } from 'node:fs';
@@ -36,6 +17,21 @@ function child<T>(body: string, env: Record<string, string>, nodeArgs: string[] 
     ${body}`;
   const out = execFileSync(process.execPath, [...nodeArgs, '--input-type=module', '-e', script], { env: { ...process.env, MMGAP_MALLOC: '', ...env }, encoding: 'utf8' });
   return JSON.parse(out.trim().split('\n').pop() as string) as T;
+}
+
+/** Trains a ResNet18 on 8 x 3 x 64 x 64 for 16 steps in a child; the policy and the page faults of steps 6-15 (after the heap has grown to its working size). */
+function steadyFaults(env: Record<string, string>): { policy: string; faults: number } {
+  return child(`
+    const { nn, optim, randn, randint, tidy, manualSeed, setNumThreads, mallocPolicy } = torch;
+    setNumThreads(1); manualSeed(0);
+    const net = new nn.ResNet18({ inChannels: 3, numClasses: 4 });
+    const opt = new optim.SGD(net.parameters(), { lr: 0.01 });
+    const x = randn([8, 3, 64, 64]), y = randint(0, 4, [8]);
+    const step = () => tidy(() => { opt.zeroGrad(); const l = nn.F.crossEntropy(net.forward(x), y); l.backward(); opt.step(); l.item(); });
+    for (let i = 0; i < 6; i++) step();
+    const before = minflt();
+    for (let i = 6; i < 16; i++) step();
+    console.log(JSON.stringify({ policy: mallocPolicy, faults: minflt() - before }));`, env);
 }
 
 describe.runIf(glibc)('allocator policy', () => {
