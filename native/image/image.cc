@@ -22,10 +22,21 @@ struct Decompressor {
   ~Decompressor() { if (handle) tjDestroy(handle); }
 };
 
+thread_local Decompressor threadDecompressor;
+
 tjhandle decompressor() {
-  thread_local Decompressor d;
-  if (!d.handle) throw std::runtime_error("cannot start a libjpeg-turbo decompressor");
-  return d.handle;
+  if (!threadDecompressor.handle) throw std::runtime_error("cannot start a libjpeg-turbo decompressor");
+  return threadDecompressor.handle;
+}
+
+// A handle that failed mid-stream (a corrupt file) can misread the next file's header, so the
+// thread's decompressor is replaced before the error is thrown.
+[[noreturn]] void jpegError(Napi::Env env, tjhandle h, std::string message) {
+  if (h == threadDecompressor.handle) {
+    tjDestroy(threadDecompressor.handle);
+    threadDecompressor.handle = tjInitDecompress();
+  }
+  throw Napi::Error::New(env, message);
 }
 
 Napi::Uint8Array bytesArg(const Napi::CallbackInfo& info, const char* fn) {
@@ -50,10 +61,8 @@ Napi::Object image(Napi::Env env, int width, int height, int channels, Napi::Uin
 // The stored size; a stream cut inside its header reads as 0 x 0 without an error, hence the check.
 void readJpegHeader(Napi::Env env, tjhandle h, const Napi::Uint8Array& bytes, int* width, int* height) {
   int subsamp = 0, colorspace = 0;
-  if (tjDecompressHeader3(h, bytes.Data(), bytes.ByteLength(), width, height, &subsamp, &colorspace) != 0) {
-    throw Napi::Error::New(env, tjGetErrorStr2(h));
-  }
-  if (*width < 1 || *height < 1) throw Napi::Error::New(env, "JPEG header ends before the image size");
+  if (tjDecompressHeader3(h, bytes.Data(), bytes.ByteLength(), width, height, &subsamp, &colorspace) != 0) jpegError(env, h, tjGetErrorStr2(h));
+  if (*width < 1 || *height < 1) jpegError(env, h, "JPEG header ends before the image size");
 }
 
 // A PNG opened with libpng's simplified API (header read, pixels not yet), closed on scope exit.
@@ -129,9 +138,7 @@ int scaleDenomOf(Napi::Env env, const char* fn, Napi::Value v) {
 // libjpeg does) into `out`, which holds TJSCALED(width) x TJSCALED(height) x 3 bytes. Warnings (a
 // truncated or damaged stream) are errors too: a frame is either decoded whole or reported.
 void decodeJpegInto(Napi::Env env, tjhandle h, const Napi::Uint8Array& bytes, int w, int hgt, uint8_t* out) {
-  if (tjDecompress2(h, bytes.Data(), bytes.ByteLength(), out, w, 0, hgt, TJPF_RGB, TJFLAG_STOPONWARNING) != 0) {
-    throw Napi::Error::New(env, tjGetErrorStr2(h));
-  }
+  if (tjDecompress2(h, bytes.Data(), bytes.ByteLength(), out, w, 0, hgt, TJPF_RGB, TJFLAG_STOPONWARNING) != 0) jpegError(env, h, tjGetErrorStr2(h));
 }
 
 // decodeJpeg(bytes, scaleDenom, into?) -> { width, height, channels: 3, data }: RGB at 1/scaleDenom

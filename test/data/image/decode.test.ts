@@ -69,4 +69,15 @@ describe('decodeImage', () => {
     expect(() => decodeImage(enc.subarray(0, enc.length / 2), 'cut.jpg')).toThrow(/^cut\.jpg: corrupt image/);
     expect(() => decodeImage(new Uint8Array(50), 'zero.jpg')).toThrow(/^zero\.jpg: not a JPEG or PNG image/);
   });
+
+  // The decoder is one per thread: a file that fails mid-header must not spoil the next file's
+  // header (a loader skipping a corrupt frame lost the next, valid one too).
+  it('decodes a valid JPEG after a corrupt one as it does before it', () => {
+    const enc = jpeg.encode({ width: 32, height: 24, data: Buffer.from(rgba(32, 24)) }, 90).data;
+    const before = decodeImage(enc, 'a.jpg');
+    expect(() => decodeImage(enc.subarray(0, 300), 'cut.jpg')).toThrow(/^cut\.jpg: corrupt image/);
+    const after = decodeImage(enc, 'a.jpg');
+    expect([after.width, after.height]).toEqual([32, 24]);
+    expect(after.data).toEqual(before.data);
+  });
 });
