@@ -1,9 +1,9 @@
 /** Worker-thread entry: re-opens the dataset from its source and answers feature requests. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { DataError } from './errors.js';
+import { loadSamples } from './load-samples.js';
 import { openDataset } from './open.js';
 import type { WorkerResult, WorkerTask } from './pool.js';
-import type { DatasetSource, ModalitySpec } from './types.js';
+import type { DatasetSource, ModalitySpec, Sample } from './types.js';
 
 /**
  * The batch buffers of a task: per fixed-size modality (no length policy), one buffer holding the
@@ -95,26 +95,19 @@ parentPort!.on('message', (message: { id: number; task: WorkerTask } | { recycle
 });
 
 async function runTask({ id, task }: { id: number; task: WorkerTask }): Promise<void> {
-  const results: WorkerResult[] = [];
+  let results: WorkerResult[];
   let buffers = new Map<string, Float32Array>();
   let slots: Record<string, Float32Array>[] = [];
   try {
     const dataset = await ready;
     const samples = dataset.samples(task.split);
     ({ buffers, slots } = batchBuffers(dataset.modalities, task));
-    for (let i = 0; i < task.indices.length; i++) {
-      const index = task.indices[i];
-      try {
-        const opts = { train: task.train, seed: task.seed, epoch: task.epoch, modalities: task.modalities[i], into: slots[i] };
-        results.push({ index, features: await dataset.load(samples[index], opts) });
-      } catch (e) {
-        const err = e as Error;
-        results.push({ index, error: { message: err.message, dataError: e instanceof DataError, file: (e as DataError).file, line: (e as DataError).line } });
-      }
-    }
+    results = await loadSamples(dataset, task.indices.map((i) => samples[i] as Sample), (i) => ({
+      train: task.train, seed: task.seed, epoch: task.epoch, modalities: task.modalities[i], into: slots[i],
+    }));
   } catch (e) {
     // the dataset itself failed to open: every sample reports it
-    for (const index of task.indices) results.push({ index, error: { message: (e as Error).message, dataError: false, fatal: true } });
+    results = task.indices.map((index) => ({ index, error: { message: (e as Error).message, dataError: false, fatal: true } }));
   }
   const transfer = packFeatures(results, buffers, slots);
   parentPort!.postMessage({ id, results }, transfer);

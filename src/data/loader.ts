@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { FeatureCache } from './cache.js';
-import { DataError } from './errors.js';
+import { loadSamples } from './load-samples.js';
 import { normalizeBatch, type Normalization } from './normalize.js';
 import { reviveError, WorkerPool, type WorkerResult } from './pool.js';
 import { Rng } from './rng.js';
@@ -145,28 +145,14 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
 
   const memKey = (s: Sample, m: string): string => `${split}/${s.index}/${m}`;
 
-  /** Features of some samples; failures are returned, not thrown. */
-  async function compute(batch: Sample[], need: string[][], epoch: number): Promise<Map<number, WorkerResult>> {
-    const out = new Map<number, WorkerResult>();
+  /** Features of some samples, in order; failures are returned, not thrown. */
+  function compute(batch: Sample[], need: string[][], epoch: number): Promise<WorkerResult[]> {
     if (workers > 0) {
       pool ??= new WorkerPool(dataset.source, { size: workers, execArgv: options.workerExecArgv });
-      const results = await pool.run({ split, indices: batch.map((s) => s.index), train, seed, epoch, modalities: need });
-      for (const r of results) out.set(r.index, r);
-      return out;
+      return pool.run({ split, indices: batch.map((s) => s.index), train, seed, epoch, modalities: need });
     }
     // In this thread, too, batches are computed one after another (see load-worker.ts).
-    const run = inThread.then(async () => {
-      for (let i = 0; i < batch.length; i++) {
-        const s = batch[i];
-        try {
-          out.set(s.index, { index: s.index, features: await dataset.load(s, { train, seed, epoch, modalities: need[i] }) });
-        } catch (e) {
-          const d = e instanceof DataError ? e : null;
-          out.set(s.index, { index: s.index, error: { message: (e as Error).message, dataError: d !== null, file: d?.file, line: d?.line } });
-        }
-      }
-      return out;
-    });
+    const run = inThread.then(() => loadSamples(dataset, batch, (i) => ({ train, seed, epoch, modalities: need[i] })));
     inThread = run.catch(() => undefined);
     return run;
   }
@@ -196,9 +182,9 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
         epoch,
       );
       const writes: Promise<void>[] = [];
-      for (const i of todo) {
+      for (const [k, i] of todo.entries()) {
         const s = picked[i];
-        const r = results.get(s.index)!;
+        const r = results[k]!;
         if (r.error) {
           if (!skip || r.error.fatal) throw reviveError(r.error);
           skipped.push({ id: s.id, split, file: r.error.file ?? '', ...(r.error.line !== undefined && { line: r.error.line }), reason: r.error.message });

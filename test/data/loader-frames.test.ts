@@ -66,6 +66,24 @@ describe('frame loader in worker threads', () => {
     expect(done).toEqual(['big', 'small']);
   });
 
+  it('a queued task goes to the first worker to be free: small tasks behind a large one all run on the other worker and finish first', async () => {
+    const { root } = cremadFixture();
+    const ds = await openDataset(`cremad:${root}`, { imageSize: 64 });
+    const pool = new WorkerPool(ds.source, { size: 2, execArgv: TS_WORKERS });
+    const task = (indices: number[]) => ({ split: 'train' as const, indices, train: true, seed: 0, epoch: 0, modalities: indices.map(() => ['audio', 'visual']) });
+    const done: string[] = [];
+    try {
+      await Promise.all([pool.run(task([0])), pool.run(task([1]))]); // both workers have opened their dataset
+      const big = pool.run(task(Array.from({ length: 48 }, (_, i) => i % 12))).then(() => done.push('big'));
+      const small = [1, 2, 3].map((k) => pool.run(task([k])).then(() => done.push(`small ${k}`)));
+      await Promise.all([big, ...small]);
+    } finally {
+      await pool.close();
+    }
+    // Assigned ahead to the least busy worker, "small 2" queued behind the large task and finished after it.
+    expect(done).toEqual(['small 1', 'small 2', 'small 3', 'big']);
+  });
+
   it('the dataset writes a sample\'s frames straight into the slot a worker offers (LoadOptions.into) and returns that slot', async () => {
     const { root } = cremadFixture();
     const ds = await openDataset(`cremad:${root}`, { imageSize: 32 });
