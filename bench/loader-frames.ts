@@ -5,7 +5,8 @@
  *             JPEG ~20 KB, 16 kHz WAVs of 1.5-3.5 s), kept in --root (default: the temp folder) for reuse
  *   decode    ms per frame to decode every frame once (bytes in memory, one thread): mmgap's image
  *             addon vs Pillow; and mmgap's whole frame recipe (decode, crop, resize, normalise) per frame
- *   loader    samples/s of one shuffled training epoch (after an untimed one that starts the workers),
+ *   loader    samples/s over --epochs (3) shuffled training epochs (after an untimed one that starts the workers;
+ *             one epoch of 512 clips lasts 1-3 s, which this VM's drift moves by a third),
  *             with 1 and --workers worker threads (mmgap) / processes (PyTorch). mmgap_sps: the training
  *             loader as runs use it (audio spectrograms, which do not change, kept in memory after the
  *             first epoch; frames, augmented, made every epoch); mmgap_nocache_sps: everything recomputed
@@ -86,7 +87,7 @@ export async function framesBench(): Promise<void> {
   const workers = flag('workers', 2);
   const batchSize = flag('batch', 64);
   const size = flag('image-size', 224);
-  const epochs = flag('epochs', 1);
+  const epochs = flag('epochs', 3);
   const rootAt = process.argv.indexOf('--root');
   const root = rootAt < 0 ? join(tmpdir(), `mmgap-bench-frames-${clips}`) : (process.argv[rootAt + 1] as string);
   if (!existsSync(join(root, 'train.csv'))) {

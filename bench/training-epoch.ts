@@ -2,9 +2,11 @@
  * Whether loading keeps up with training: training epochs (the default small encoders, Adam) fed by
  * a loader, as the trainer feeds them (await each batch, yield a turn, copy it into tensors, step),
  * against epochs fed from the same batches made into tensors beforehand, in `rounds` interleaved
- * pairs (which of the two goes first alternates). This VM's speed drifts by tens of percent from
- * one minute to the next, so the overhead is the median of the pairs' ratios, each pair measured
- * back to back.
+ * pairs (which of the two goes first alternates), after one untimed epoch of each: the heap keeps
+ * growing for two or three epochs after the first (about 150,000 page faults in the first epoch
+ * from memory, 25,000 in the third), which would have slowed the first pair's epoch from memory
+ * most. This VM's speed drifts by tens of percent from one minute to the next, so the overhead is
+ * the median of the pairs' ratios, each pair measured back to back.
  */
 import { createLoader, type LoaderOptions } from '../src/data/loader.js';
 import type { Dataset } from '../src/data/types.js';
@@ -58,9 +60,11 @@ export async function trainingEpochs(ds: Dataset, loaderOptions: Partial<LoaderO
     for (const tb of inMemory) step(tb);
     return (performance.now() - t0) / 1000;
   };
+  await fedByLoader(1);
+  fromMemory();
   const loaderTimes: number[] = [], memoryTimes: number[] = [];
-  for (let e = 1; e <= rounds; e++) {
-    if (e % 2) {
+  for (let e = 2; e <= rounds + 1; e++) {
+    if (e % 2 === 0) {
       loaderTimes.push(await fedByLoader(e));
       memoryTimes.push(fromMemory());
     } else {
