@@ -1,7 +1,8 @@
 /**
  * The batch loader: seeded epoch-dependent shuffling, batching, feature computation in the main
- * thread or a worker pool, a few batches of prefetch, and two caches for deterministic features
- * (an in-memory one, on by default for small datasets such as avdigits, and an optional disk one).
+ * thread or a worker pool, a few batches of prefetch (into the next epoch too), and two caches for
+ * deterministic features (an in-memory one, on by default for small datasets such as avdigits, and
+ * an optional disk one).
  */
 import { availableParallelism } from 'node:os';
 import { FeatureCache } from './cache.js';
@@ -29,7 +30,13 @@ export interface LoaderOptions {
    * when mmgap runs from its TypeScript sources, which a worker thread cannot load.
    */
   workers?: number | 'auto';
-  /** Batches prepared ahead of the consumer (default max(2, workers)). */
+  /**
+   * Batches prepared ahead of the consumer (default max(2, workers)). With worker threads, a
+   * shuffling loader over every sample (`indices` null) also begins the next epoch's first batches
+   * while the current epoch's last ones are consumed, within the same window, so that a trainer
+   * does not wait for a whole batch at every epoch's start; the next iteration uses them when it
+   * is that epoch over every sample, and withdraws them otherwise.
+   */
   prefetch?: number;
   /** Drop a last incomplete batch (default false). */
   dropLast?: boolean;
@@ -115,6 +122,24 @@ function packedRun(parts: Float32Array[], size: number): Float32Array | null {
   return new Float32Array(buffer, 0, parts.length * size);
 }
 
+/** A batch as made (null when every sample of it failed and was skipped) and the samples it skipped. */
+interface Made {
+  batch: Batch | null;
+  skips: SkippedSample[];
+}
+
+/** One iteration's batches, made in order, a window of them ahead of the consumer. */
+interface Pass {
+  epoch: number;
+  indices: Int32Array | null;
+  order: Int32Array;
+  length: number;
+  next: number;
+  pending: Promise<Made>[];
+  /** Withdraws its batches still queued for the workers (a pass begun ahead that the next iteration does not use). */
+  drop: AbortController;
+}
+
 /** Creates a loader over one split of a dataset. */
 export function createLoader(dataset: Dataset, split: Split, options: LoaderOptions): Loader {
   const batchSize = options.batchSize;
@@ -146,10 +171,10 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
   const memKey = (s: Sample, m: string): string => `${split}/${s.index}/${m}`;
 
   /** Features of some samples, in order; failures are returned, not thrown. */
-  function compute(batch: Sample[], need: string[][], epoch: number): Promise<WorkerResult[]> {
+  function compute(batch: Sample[], need: string[][], epoch: number, signal: AbortSignal): Promise<WorkerResult[]> {
     if (workers > 0) {
       pool ??= new WorkerPool(dataset.source, { size: workers, execArgv: options.workerExecArgv });
-      return pool.run({ split, indices: batch.map((s) => s.index), train, seed, epoch, modalities: need });
+      return pool.run({ split, indices: batch.map((s) => s.index), train, seed, epoch, modalities: need }, signal);
     }
     // In this thread, too, batches are computed one after another (see load-worker.ts).
     const run = inThread.then(() => loadSamples(dataset, batch, (i) => ({ train, seed, epoch, modalities: need[i] })));
@@ -157,7 +182,9 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
     return run;
   }
 
-  async function makeBatch(order: Int32Array, b: number, epoch: number): Promise<Batch | null> {
+  /** Batch `b` of `order`, and the samples skipped from it (recorded once the batch is consumed). */
+  async function makeBatch(order: Int32Array, b: number, epoch: number, signal: AbortSignal): Promise<Made> {
+    const skips: SkippedSample[] = [];
     const picked = Array.from(order.subarray(b * batchSize, Math.min(order.length, (b + 1) * batchSize)), (i) => samples[i]);
     const features: Record<string, Float32Array>[] = picked.map(() => ({}));
     await Promise.all(
@@ -180,6 +207,7 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
         todo.map((i) => picked[i]),
         need,
         epoch,
+        signal,
       );
       const writes: Promise<void>[] = [];
       for (const [k, i] of todo.entries()) {
@@ -187,7 +215,7 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
         const r = results[k]!;
         if (r.error) {
           if (!skip || r.error.fatal) throw reviveError(r.error);
-          skipped.push({ id: s.id, split, file: r.error.file ?? '', ...(r.error.line !== undefined && { line: r.error.line }), reason: r.error.message });
+          skips.push({ id: s.id, split, file: r.error.file ?? '', ...(r.error.line !== undefined && { line: r.error.line }), reason: r.error.message });
           failed.add(i);
           continue;
         }
@@ -207,7 +235,7 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
       await Promise.all(writes);
     }
     const keep = picked.map((_, i) => i).filter((i) => !failed.has(i));
-    if (keep.length === 0) return null;
+    if (keep.length === 0) return { batch: null, skips };
     const n = keep.length;
     const inputs: Batch['inputs'] = {};
     for (const m of dataset.modalities) {
@@ -238,8 +266,27 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
       size: n,
     };
     if (options.normalize) normalizeBatch(batch, dataset.modalities, options.normalize);
-    return batch;
+    return { batch, skips };
   }
+
+  const startPass = (epoch: number, indices: Int32Array | null): Pass => {
+    const base = indices ?? Int32Array.from(samples, (_, i) => i);
+    for (const i of base) if (!(i >= 0 && i < samples.length)) throw new RangeError(`loader.indices holds ${i}, outside the ${split} split (0..${samples.length - 1})`);
+    const order = shuffle ? shuffledOrder(base, seed, epoch, split) : base;
+    return { epoch, indices, order, length: batchesFor(order.length), next: 0, pending: [], drop: new AbortController() };
+  };
+  const fill = (pass: Pass, room: number): void => {
+    while (pass.next < pass.length && pass.pending.length < room) {
+      const p = makeBatch(pass.order, pass.next++, pass.epoch, pass.drop.signal);
+      p.catch(() => undefined); // awaited in order by the iteration; avoid an unhandled rejection meanwhile
+      pass.pending.push(p);
+    }
+  };
+  /**
+   * The next epoch's first batches, begun while the current epoch's last ones are consumed (see
+   * Loader): used when the next iteration is that epoch over every sample, dropped otherwise.
+   */
+  let ahead: Pass | null = null;
 
   const loader: Loader = {
     get length() { return batchesFor(loader.indices?.length ?? samples.length); },
@@ -248,25 +295,19 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
     skipped,
     async *[Symbol.asyncIterator]() {
       if (closed) throw new Error('loader is closed');
-      const epoch = loader.epoch;
-      const base = loader.indices ?? Int32Array.from(samples, (_, i) => i);
-      for (const i of base) if (!(i >= 0 && i < samples.length)) throw new RangeError(`loader.indices holds ${i}, outside the ${split} split (0..${samples.length - 1})`);
-      const order = shuffle ? shuffledOrder(base, seed, epoch, split) : base;
-      const length = batchesFor(order.length);
-      const pending: Promise<Batch | null>[] = [];
-      let next = 0;
-      const fill = (): void => {
-        while (next < length && pending.length <= prefetch) {
-          const p = makeBatch(order, next++, epoch);
-          p.catch(() => undefined); // awaited in order below; avoid an unhandled rejection meanwhile
-          pending.push(p);
+      const pass = ahead?.epoch === loader.epoch && ahead.indices === loader.indices ? ahead : startPass(loader.epoch, loader.indices);
+      if (pass !== ahead) ahead?.drop.abort();
+      ahead = null;
+      fill(pass, prefetch + 1);
+      while (pass.pending.length > 0) {
+        const made = await pass.pending.shift()!;
+        fill(pass, prefetch + 1);
+        if (pass.next === pass.length && pass.indices === null && shuffle && workers > 0 && !closed) {
+          ahead ??= startPass(pass.epoch + 1, null);
+          fill(ahead, prefetch + 1 - pass.pending.length);
         }
-      };
-      fill();
-      while (pending.length > 0) {
-        const batch = await pending.shift()!;
-        fill();
-        if (batch) yield batch;
+        skipped.push(...made.skips);
+        if (made.batch) yield made.batch;
       }
     },
     recycle(batch) {
@@ -279,6 +320,8 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
     },
     async close() {
       closed = true;
+      ahead?.drop.abort();
+      ahead = null;
       await pool?.close();
       pool = null;
     },

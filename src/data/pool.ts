@@ -96,11 +96,19 @@ export class WorkerPool {
     }
   }
 
-  /** Queues a task; it runs on the first worker to be free. */
-  run(task: WorkerTask): Promise<WorkerResult[]> {
+  /** Queues a task; it runs on the first worker to be free. `signal` withdraws it while it is still queued (the promise then rejects). */
+  run(task: WorkerTask, signal?: AbortSignal): Promise<WorkerResult[]> {
     if (this.failure) return Promise.reject(this.failure);
+    if (signal?.aborted) return Promise.reject(new Error('data task withdrawn'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, task, resolve, reject });
+      const job: Job = { id: this.nextId++, task, resolve, reject };
+      signal?.addEventListener('abort', () => {
+        const at = this.queue.indexOf(job);
+        if (at < 0) return; // running or answered: its answer comes as usual
+        this.queue.splice(at, 1);
+        reject(new Error('data task withdrawn'));
+      }, { once: true });
+      this.queue.push(job);
       this.dispatch();
     });
   }

@@ -84,6 +84,26 @@ describe('frame loader in worker threads', () => {
     expect(done).toEqual(['small 1', 'small 2', 'small 3', 'big']);
   });
 
+  it('a task withdrawn (AbortSignal) while queued never runs and rejects; one already running still answers', async () => {
+    const { root } = cremadFixture();
+    const ds = await openDataset(`cremad:${root}`, { imageSize: 32 });
+    const pool = new WorkerPool(ds.source, { size: 1, execArgv: TS_WORKERS });
+    const task = (indices: number[]) => ({ split: 'train' as const, indices, train: false, seed: 0, epoch: 0, modalities: indices.map(() => ['visual']) });
+    try {
+      const drop = new AbortController();
+      const running = pool.run(task([0, 1]), drop.signal);
+      const queued = pool.run(task([2]), drop.signal);
+      const after = pool.run(task([3]));
+      drop.abort();
+      await expect(queued).rejects.toThrow(/withdrawn/);
+      expect((await running).map((r) => r.index)).toEqual([0, 1]);
+      expect((await after).map((r) => r.index)).toEqual([3]);
+      await expect(pool.run(task([4]), drop.signal)).rejects.toThrow(/withdrawn/);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('the dataset writes a sample\'s frames straight into the slot a worker offers (LoadOptions.into) and returns that slot', async () => {
     const { root } = cremadFixture();
     const ds = await openDataset(`cremad:${root}`, { imageSize: 32 });

@@ -1,10 +1,11 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DataError } from '../../src/data/errors.js';
 import { writeNpy } from '../../src/data/io/npy.js';
 import { createLoader } from '../../src/data/loader.js';
 import { openDataset } from '../../src/data/open.js';
+import { WorkerPool } from '../../src/data/pool.js';
 import type { Dataset } from '../../src/data/types.js';
 import { collect, frameFolder, put, tempDir, toneWav } from './helpers/fixtures.js';
 
@@ -89,6 +90,41 @@ describe('createLoader', () => {
     await lenient.close();
     expect(batches.map((b) => b.ids)).toEqual([['s0', 's1', 's2', 's3'], ['s5']]);
     expect(lenient.skipped).toEqual([{ id: 's4', split: 'train', file: bad, reason: expect.stringContaining('truncated WAV') }]);
+  });
+
+  it('a shuffling worker loader begins the next epoch ahead: used when the next iteration is that epoch over every sample, withdrawn otherwise; skips count when consumed', async () => {
+    const root = folderDataset(8);
+    const bad = join(root, 'b', 's4.wav');
+    writeFileSync(bad, readFileSync(bad).subarray(0, 60));
+    const ds = await openDataset(`folder:${root}`, { audioRecipe: 'avdigits' });
+    const opts = { batchSize: 2, shuffle: true, seed: 1, skipBadSamples: true, memoryCache: false } as const;
+    const ref = createLoader(ds, 'train', opts);
+    const run = vi.spyOn(WorkerPool.prototype, 'run');
+    const pooled = createLoader(ds, 'train', { ...opts, workers: 1, workerExecArgv: TS_WORKERS });
+    const tasksOf = (epoch: number) => run.mock.calls.filter(([task]) => task.epoch === epoch).length;
+    try {
+      expect(await collect(pooled)).toEqual(await collect(ref));
+      await new Promise((r) => setImmediate(r));
+      // the window of 3 batches moved on into epoch 1 as epoch 0's last ones were taken
+      expect(tasksOf(1)).toBe(3);
+      await Promise.allSettled(run.mock.results.map((r) => r.value as Promise<unknown>));
+      expect(pooled.skipped).toHaveLength(1); // s4 failed in epoch 1's batches too, not yet consumed
+      ref.epoch = pooled.epoch = 1;
+      expect(await collect(pooled)).toEqual(await collect(ref));
+      expect(tasksOf(1)).toBe(4); // no batch made twice
+      expect(pooled.skipped).toHaveLength(2);
+      expect(tasksOf(2)).toBe(3);
+      // epoch 2 over a subset: the batches begun for the whole split are not used
+      ref.epoch = pooled.epoch = 2;
+      ref.indices = pooled.indices = Int32Array.of(0, 1, 2, 3, 5);
+      expect(await collect(pooled)).toEqual(await collect(ref));
+      expect(tasksOf(2)).toBe(3 + 3);
+      expect(tasksOf(3)).toBe(0); // nothing is begun ahead of a subset
+      expect(pooled.skipped).toHaveLength(2);
+    } finally {
+      run.mockRestore();
+      await pooled.close();
+    }
   });
 
   it('the disk cache stores deterministic features once (atomically) and serves them back', async () => {
