@@ -77,10 +77,6 @@ function packFeatures(results: WorkerResult[], buffers: Map<string, Float32Array
 const { source } = workerData as { source: DatasetSource };
 const ready = openDataset(source.spec, source.options);
 
-// Tasks run one after another, in the order they came: a batch is finished before the next one
-// starts, so the first batch of an epoch waits for its own samples only, not for the prefetched
-// batches behind it (their loads would otherwise interleave with its own).
-let queue: Promise<void> = Promise.resolve();
 parentPort!.on('message', (message: { id: number; task: WorkerTask } | { recycle: ArrayBuffer[] }) => {
   if ('recycle' in message) {
     for (const b of message.recycle) {
@@ -90,8 +86,9 @@ parentPort!.on('message', (message: { id: number; task: WorkerTask } | { recycle
     }
     return;
   }
-  // (A failure outside the per-sample handling still ends the worker, as an uncaught error does.)
-  queue = queue.then(() => runTask(message)).catch((e: unknown) => { process.nextTick(() => { throw e; }); });
+  // The pool sends a worker one task at a time, the next once this one is answered (pool.ts). A
+  // failure outside the per-sample handling still ends the worker, as an uncaught error does.
+  runTask(message).catch((e: unknown) => { process.nextTick(() => { throw e; }); });
 });
 
 async function runTask({ id, task }: { id: number; task: WorkerTask }): Promise<void> {

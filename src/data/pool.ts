@@ -46,9 +46,11 @@ export interface PoolOptions {
 
 /**
  * Fixed-size pool. Tasks wait in one queue, in order, and a worker takes the next one when it is
- * free: assigned ahead to the least busy worker, a batch could queue behind another one on a
- * worker while the other worker sat idle and the loader waited for that batch (on the frame
- * benchmark a second worker then added 5-10 %). Workers do not keep the process alive.
+ * free, so a worker finishes a batch before it starts another (the first batch of an epoch waits
+ * for its own samples only). Assigned ahead to the least busy worker instead, a batch could queue
+ * behind another one on a worker while the other worker sat idle and the loader waited for that
+ * batch (on the frame benchmark a second worker then added 5-10 %). Workers do not keep the
+ * process alive.
  */
 export class WorkerPool {
   private readonly workers: { worker: Worker; job: Job | null }[] = [];
