@@ -27,6 +27,8 @@ interface Job {
   task: WorkerTask;
   resolve: (r: WorkerResult[]) => void;
   reject: (e: Error) => void;
+  /** Stops listening to the task's AbortSignal once it leaves the queue (a pass's batches share one). */
+  unlisten?: () => void;
 }
 
 /** Rebuilds a worker's error, keeping DataError's file and line. */
@@ -85,7 +87,10 @@ export class WorkerPool {
       slot.job?.reject(this.failure);
       slot.job = null;
     }
-    for (const job of this.queue.splice(0)) job.reject(this.failure);
+    for (const job of this.queue.splice(0)) {
+      job.unlisten?.();
+      job.reject(this.failure);
+    }
   }
 
   /** Hands queued tasks, in order, to the free workers. */
@@ -93,6 +98,7 @@ export class WorkerPool {
     for (const slot of this.workers) {
       const job = slot.job === null ? this.queue.shift() : undefined;
       if (!job) continue;
+      job.unlisten?.();
       slot.job = job;
       slot.worker.postMessage({ id: job.id, task: job.task });
     }
@@ -104,12 +110,16 @@ export class WorkerPool {
     if (signal?.aborted) return Promise.reject(new Error('data task withdrawn'));
     return new Promise((resolve, reject) => {
       const job: Job = { id: this.nextId++, task, resolve, reject };
-      signal?.addEventListener('abort', () => {
-        const at = this.queue.indexOf(job);
-        if (at < 0) return; // running or answered: its answer comes as usual
-        this.queue.splice(at, 1);
-        reject(new Error('data task withdrawn'));
-      }, { once: true });
+      if (signal) {
+        const withdraw = (): void => {
+          const at = this.queue.indexOf(job); // (always queued: the listener goes when the job leaves the queue)
+          if (at < 0) return;
+          this.queue.splice(at, 1);
+          reject(new Error('data task withdrawn'));
+        };
+        signal.addEventListener('abort', withdraw, { once: true });
+        job.unlisten = () => signal.removeEventListener('abort', withdraw);
+      }
       this.queue.push(job);
       this.dispatch();
     });

@@ -1,4 +1,5 @@
 /** The loader on a frame dataset (CREMA-D layout): worker threads run the whole frame recipe and hand over packed batches. */
+import { getEventListeners } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import { createLoader } from '../../src/data/loader.js';
 import { openDataset } from '../../src/data/open.js';
@@ -99,6 +100,12 @@ describe('frame loader in worker threads', () => {
       expect((await running).map((r) => r.index)).toEqual([0, 1]);
       expect((await after).map((r) => r.index)).toEqual([3]);
       await expect(pool.run(task([4]), drop.signal)).rejects.toThrow(/withdrawn/);
+      // an epoch's batches share one signal: each stops listening once it leaves the queue
+      const pass = new AbortController();
+      const many = Array.from({ length: 20 }, (_, k) => pool.run(task([k % 12]), pass.signal));
+      expect(getEventListeners(pass.signal, 'abort').length).toBeLessThanOrEqual(20);
+      await Promise.all(many);
+      expect(getEventListeners(pass.signal, 'abort')).toHaveLength(0);
     } finally {
       await pool.close();
     }
