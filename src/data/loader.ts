@@ -4,6 +4,7 @@
  * deterministic features (an in-memory one, on by default for small datasets such as avdigits, and
  * an optional disk one).
  */
+import { setMaxListeners } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { FeatureCache } from './cache.js';
 import { loadSamples } from './load-samples.js';
@@ -273,7 +274,9 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
     const base = indices ?? Int32Array.from(samples, (_, i) => i);
     for (const i of base) if (!(i >= 0 && i < samples.length)) throw new RangeError(`loader.indices holds ${i}, outside the ${split} split (0..${samples.length - 1})`);
     const order = shuffle ? shuffledOrder(base, seed, epoch, split) : base;
-    return { epoch, indices, order, length: batchesFor(order.length), next: 0, pending: [], drop: new AbortController() };
+    const drop = new AbortController();
+    setMaxListeners(0, drop.signal); // one listener per queued batch, as many as the prefetch window: not a leak
+    return { epoch, indices, order, length: batchesFor(order.length), next: 0, pending: [], drop };
   };
   const fill = (pass: Pass, room: number): void => {
     while (pass.next < pass.length && pass.pending.length < room) {

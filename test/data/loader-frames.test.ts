@@ -111,6 +111,23 @@ describe('frame loader in worker threads', () => {
     }
   });
 
+  it('a prefetch window larger than 10 batches queues them without Node\'s listener-leak warning', async () => {
+    const { root } = cremadFixture();
+    const ds = await openDataset(`cremad:${root}`, { imageSize: 16 });
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    const loader = createLoader(ds, 'train', { batchSize: 1, workers: 1, prefetch: 12, workerExecArgv: TS_WORKERS });
+    try {
+      expect(await collect(loader)).toHaveLength(12);
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+      await loader.close();
+    }
+    expect(warnings).toEqual([]);
+  });
+
   it('the dataset writes a sample\'s frames straight into the slot a worker offers (LoadOptions.into) and returns that slot', async () => {
     const { root } = cremadFixture();
     const ds = await openDataset(`cremad:${root}`, { imageSize: 32 });
