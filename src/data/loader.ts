@@ -1,8 +1,8 @@
 /**
  * The batch loader: seeded epoch-dependent shuffling, batching, feature computation in the main
- * thread or a worker pool, a few batches of prefetch (into the next epoch too), and two caches for
- * deterministic features (an in-memory one, on by default for small datasets such as avdigits, and
- * an optional disk one).
+ * thread or a worker pool, a few batches of prefetch (into the next epoch too, on request), and two
+ * caches for deterministic features (an in-memory one, on by default for small datasets such as
+ * avdigits, and an optional disk one).
  */
 import { setMaxListeners } from 'node:events';
 import { availableParallelism } from 'node:os';
@@ -31,14 +31,18 @@ export interface LoaderOptions {
    * when mmgap runs from its TypeScript sources, which a worker thread cannot load.
    */
   workers?: number | 'auto';
-  /**
-   * Batches prepared ahead of the consumer (default max(2, workers)). With worker threads, a
-   * shuffling loader over every sample (`indices` null) also begins the next epoch's first batches
-   * while the current epoch's last ones are consumed, within the same window, so that a trainer
-   * does not wait for a whole batch at every epoch's start; the next iteration uses them when it
-   * is that epoch over every sample, and withdraws them otherwise.
-   */
+  /** Batches prepared ahead of the consumer (default max(2, workers)). */
   prefetch?: number;
+  /**
+   * With worker threads, a shuffling loader over every sample (`indices` null) begins the next
+   * epoch's first batches, within the prefetch window, while the current epoch's last ones are
+   * consumed, so that a trainer does not wait for a whole batch at each epoch's start; the next
+   * iteration uses them when it is that epoch over every sample, and withdraws them otherwise.
+   * Default false. The trainer turns it on when the model is on a GPU, where the cores are free
+   * between epochs; training on the CPU, libtorch has every core in the evaluation passes those
+   * batches would be made during (docs/RESULTS.md §4: not faster there).
+   */
+  nextEpochAhead?: boolean;
   /** Drop a last incomplete batch (default false). */
   dropLast?: boolean;
   /** Skip samples whose features fail to load, listing them in `loader.skipped` (default false: throw). */
@@ -290,6 +294,7 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
    * Loader): used when the next iteration is that epoch over every sample, dropped otherwise.
    */
   let ahead: Pass | null = null;
+  const aheadWanted = (options.nextEpochAhead ?? false) && shuffle && workers > 0;
 
   const loader: Loader = {
     get length() { return batchesFor(loader.indices?.length ?? samples.length); },
@@ -305,7 +310,7 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
       while (pass.pending.length > 0) {
         const made = await pass.pending.shift()!;
         fill(pass, prefetch + 1);
-        if (pass.next === pass.length && pass.indices === null && shuffle && workers > 0 && !closed) {
+        if (aheadWanted && pass.next === pass.length && pass.indices === null && !closed) {
           ahead ??= startPass(pass.epoch + 1, null);
           fill(ahead, prefetch + 1 - pass.pending.length);
         }

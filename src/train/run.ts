@@ -57,7 +57,8 @@ export async function trainRun(input: ConfigInput, opts: RunOptions): Promise<Ru
   if (job && job.rank === 0) job.group.barrier();
   const { device, dataset } = data;
   const loaders: Loaders = {
-    train: runLoader(cfg, data, 'train', { batchSize: cfg.batchSize / (job?.worldSize ?? 1), shuffle: !job, train: true, seed: cfg.seed }),
+    // (on the CPU the next epoch's batches would be made during the evaluation passes, competing with libtorch for the cores)
+    train: runLoader(cfg, data, 'train', { batchSize: cfg.batchSize / (job?.worldSize ?? 1), shuffle: !job, train: true, seed: cfg.seed, nextEpochAhead: device !== 'cpu' }),
     trainEval: runLoader(cfg, data, 'train'),
     val: runLoader(cfg, data, 'val'),
     test: runLoader(cfg, data, 'test'),

@@ -92,7 +92,7 @@ describe('createLoader', () => {
     expect(lenient.skipped).toEqual([{ id: 's4', split: 'train', file: bad, reason: expect.stringContaining('truncated WAV') }]);
   });
 
-  it('a shuffling worker loader begins the next epoch ahead: used when the next iteration is that epoch over every sample, withdrawn otherwise; skips count when consumed', async () => {
+  it('with nextEpochAhead a shuffling worker loader begins the next epoch ahead (none without): used when the next iteration is that epoch over every sample, withdrawn otherwise; skips count when consumed', async () => {
     const root = folderDataset(8);
     const bad = join(root, 'b', 's4.wav');
     writeFileSync(bad, readFileSync(bad).subarray(0, 60));
@@ -100,7 +100,7 @@ describe('createLoader', () => {
     const opts = { batchSize: 2, shuffle: true, seed: 1, skipBadSamples: true, memoryCache: false } as const;
     const ref = createLoader(ds, 'train', opts);
     const run = vi.spyOn(WorkerPool.prototype, 'run');
-    const pooled = createLoader(ds, 'train', { ...opts, workers: 1, workerExecArgv: TS_WORKERS });
+    const pooled = createLoader(ds, 'train', { ...opts, workers: 1, nextEpochAhead: true, workerExecArgv: TS_WORKERS });
     const tasksOf = (epoch: number) => run.mock.calls.filter(([task]) => task.epoch === epoch).length;
     try {
       expect(await collect(pooled)).toEqual(await collect(ref));
@@ -121,6 +121,10 @@ describe('createLoader', () => {
       expect(tasksOf(2)).toBe(3 + 3);
       expect(tasksOf(3)).toBe(0); // nothing is begun ahead of a subset
       expect(pooled.skipped).toHaveLength(2);
+      // without the option, an epoch ends without a task of the next one
+      const plain = createLoader(ds, 'train', { ...opts, epoch: 10, workers: 1, workerExecArgv: TS_WORKERS });
+      await collect(plain).finally(() => plain.close());
+      expect([tasksOf(10), tasksOf(11)]).toEqual([4, 0]);
     } finally {
       run.mockRestore();
       await pooled.close();
