@@ -3,11 +3,19 @@ import { getEventListeners } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import { createLoader } from '../../src/data/loader.js';
 import { openDataset } from '../../src/data/open.js';
-import { WorkerPool } from '../../src/data/pool.js';
+import { WorkerPool, type WorkerTask } from '../../src/data/pool.js';
 import { writeRaggedDataset } from '../helpers/ragged-dataset.js';
 import { collect, cremadFixture } from './helpers/fixtures.js';
 
 const TS_WORKERS = ['--import', new URL('./helpers/register-ts.mjs', import.meta.url).href];
+
+/** A pool of `size` workers over the CREMA-D fixture, and a task of some of its training samples. */
+async function fixturePool(size: number): Promise<{ pool: WorkerPool; task: (indices: number[]) => WorkerTask }> {
+  const { root } = cremadFixture();
+  const ds = await openDataset(`cremad:${root}`, { imageSize: 64 });
+  const pool = new WorkerPool(ds.source, { size, execArgv: TS_WORKERS });
+  return { pool, task: (indices) => ({ split: 'train', indices, train: true, seed: 0, epoch: 0, modalities: indices.map(() => ['audio', 'visual']) }) };
+}
 
 describe('frame loader in worker threads', () => {
   it('gives the main thread\'s augmented batches, packed in the worker: no per-sample copy in the main thread', async () => {
@@ -50,10 +58,7 @@ describe('frame loader in worker threads', () => {
   });
 
   it('a worker finishes its tasks in the order they came: a large batch sent first is not overtaken by a small one (the first batch of an epoch waits for its own samples only)', async () => {
-    const { root } = cremadFixture();
-    const ds = await openDataset(`cremad:${root}`, { imageSize: 64 });
-    const pool = new WorkerPool(ds.source, { size: 1, execArgv: TS_WORKERS });
-    const task = (indices: number[]) => ({ split: 'train' as const, indices, train: true, seed: 0, epoch: 0, modalities: indices.map(() => ['audio', 'visual']) });
+    const { pool, task } = await fixturePool(1);
     const done: string[] = [];
     try {
       await pool.run(task([0])); // the worker has opened its dataset
@@ -63,15 +68,12 @@ describe('frame loader in worker threads', () => {
     } finally {
       await pool.close();
     }
-    // Interleaved, the one-sample task finished first.
+    // (The pool hands a worker one task at a time, in order; a worker interleaving its tasks' loads finished the one-sample task first.)
     expect(done).toEqual(['big', 'small']);
   });
 
   it('a queued task goes to the first worker to be free: small tasks behind a large one all run on the other worker and finish first', async () => {
-    const { root } = cremadFixture();
-    const ds = await openDataset(`cremad:${root}`, { imageSize: 64 });
-    const pool = new WorkerPool(ds.source, { size: 2, execArgv: TS_WORKERS });
-    const task = (indices: number[]) => ({ split: 'train' as const, indices, train: true, seed: 0, epoch: 0, modalities: indices.map(() => ['audio', 'visual']) });
+    const { pool, task } = await fixturePool(2);
     const done: string[] = [];
     try {
       await Promise.all([pool.run(task([0])), pool.run(task([1]))]); // both workers have opened their dataset
@@ -86,10 +88,7 @@ describe('frame loader in worker threads', () => {
   });
 
   it('a task withdrawn (AbortSignal) while queued never runs and rejects; one already running still answers', async () => {
-    const { root } = cremadFixture();
-    const ds = await openDataset(`cremad:${root}`, { imageSize: 32 });
-    const pool = new WorkerPool(ds.source, { size: 1, execArgv: TS_WORKERS });
-    const task = (indices: number[]) => ({ split: 'train' as const, indices, train: false, seed: 0, epoch: 0, modalities: indices.map(() => ['visual']) });
+    const { pool, task } = await fixturePool(1);
     try {
       const drop = new AbortController();
       const running = pool.run(task([0, 1]), drop.signal);
