@@ -291,7 +291,8 @@ export function createLoader(dataset: Dataset, split: Split, options: LoaderOpti
   };
   /**
    * The next epoch's first batches, begun while the current epoch's last ones are consumed (see
-   * Loader): used when the next iteration is that epoch over every sample, dropped otherwise.
+   * LoaderOptions.nextEpochAhead): used when the next iteration is that epoch over every sample,
+   * withdrawn otherwise.
    */
   let ahead: Pass | null = null;
   const aheadWanted = (options.nextEpochAhead ?? false) && shuffle && workers > 0;
