@@ -15,7 +15,10 @@
  * native/src/addon.cc keepFreedMemory) and PyTorch's process gets the same settings through glibc's
  * environment variables; `MMGAP_MALLOC=system npm run bench:engine` runs both with glibc's defaults.
  *
- * Usage: npm run bench:engine -- [--json] [--quick] [--threads N] [--steps N] [--device cuda] [--precision fp32|bf16|fp16] [--batches 32,64]
+ * With --rounds N the whole interleaved measurement is repeated N times: each figure is the median
+ * over the rounds, and each batch's row lists every round's ratio (round_ratios).
+ *
+ * Usage: npm run bench:engine -- [--json] [--quick] [--threads N] [--steps N] [--rounds N] [--device cuda] [--precision fp32|bf16|fp16] [--batches 32,64]
  * Last stdout line (with --json: the only one): a JSON object with mmgap_sps, torch_sps and ratio
  * (mmgap / PyTorch) for the first batch size (32 by default; and fp32_sps with --precision), and per-batch details.
  */
@@ -41,6 +44,8 @@ const json = flag('--json');
 const quick = flag('--quick');
 const threads = opt('--threads', availableParallelism());
 const steps = opt('--steps', quick ? 3 : 8);
+const rounds = opt('--rounds', 1);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds takes a positive whole number, got ${rounds}`);
 const warmup = quick ? 1 : 2;
 const batches = args.includes('--batches') ? (args[args.indexOf('--batches') + 1] ?? '').split(',').map(Number) : quick ? [32] : [32, 64];
 if (batches.length === 0 || batches.some((b) => !Number.isInteger(b) || b < 1)) throw new Error('--batches takes batch sizes separated by commas, e.g. --batches 32,64');
@@ -139,22 +144,37 @@ const best = (r: ByFormat): [MemoryFormat, number] =>
 // With a reduced precision, fp32 is timed too (in the same run, interleaved) for the speed-ups.
 const precisions: Precision[] = precision === 'fp32' ? ['fp32'] : [precision, 'fp32'];
 for (const batch of batches) {
-  const m: Partial<Record<Precision, ByFormat>> = {};
-  const t: Partial<Record<Precision, ByFormat>> = {};
-  // Interleaved, so that drift in machine load hits both sides alike.
-  for (const f of FORMATS) {
-    for (const p of precisions) {
-      (t[p] ??= {})[f] = torchSps(batch, f, p);
-      (m[p] ??= {})[f] = mmgapSps(batch, f, p);
-      log(`  batch ${batch} ${p} ${f.padEnd(13)} mmgap ${m[p][f]?.toFixed(2)} samples/s   PyTorch ${t[p][f]?.toFixed(2)} samples/s`);
+  // Every (side, precision, format) measured once a round, interleaved, so that drift in machine
+  // load hits both sides alike; with --rounds > 1 each figure is the median over the rounds, and
+  // round_ratios the ratio of each round's best figures (this VM moves by 20 % between minutes).
+  const mRounds: Partial<Record<Precision, ByFormat>>[] = [];
+  const tRounds: Partial<Record<Precision, ByFormat>>[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const m: Partial<Record<Precision, ByFormat>> = {};
+    const t: Partial<Record<Precision, ByFormat>> = {};
+    for (const f of FORMATS) {
+      for (const p of precisions) {
+        (t[p] ??= {})[f] = torchSps(batch, f, p);
+        (m[p] ??= {})[f] = mmgapSps(batch, f, p);
+        log(`  batch ${batch}${rounds > 1 ? ` round ${r + 1}` : ''} ${p} ${f.padEnd(13)} mmgap ${m[p][f]?.toFixed(2)} samples/s   PyTorch ${t[p][f]?.toFixed(2)} samples/s`);
+      }
     }
+    mRounds.push(m);
+    tRounds.push(t);
   }
+  const overRounds = (per: Partial<Record<Precision, ByFormat>>[]): Partial<Record<Precision, ByFormat>> =>
+    Object.fromEntries(precisions.map((p) => [p, Object.fromEntries(FORMATS.map((f) => [f, median(per.map((x) => x[p]?.[f] as number))]))]));
+  const m = overRounds(mRounds);
+  const t = overRounds(tRounds);
+  const roundRatios = mRounds.map((x, r) => best(x[precision] as ByFormat)[1] / best(tRounds[r]?.[precision] as ByFormat)[1]);
   const [mf, ms] = best(m[precision] as ByFormat);
   const [tf, ts] = best(t[precision] as ByFormat);
   const gflops = (ms * STEP_FLOPS_PER_SAMPLE) / 1e9;
   const row: Record<string, unknown> = { batch, precision, mmgap_sps: ms, mmgap_format: mf, torch_sps: ts, torch_format: tf, ratio: ms / ts,
-    mmgap_gflops: gflops, torch_gflops: (ts * STEP_FLOPS_PER_SAMPLE) / 1e9, mmgap_by_format: m[precision], torch_by_format: t[precision] };
-  log(`batch ${batch} ${precision}: mmgap ${ms.toFixed(2)} (${mf}) vs PyTorch ${ts.toFixed(2)} (${tf}) samples/s -> ratio ${(ms / ts).toFixed(3)}; ` +
+    mmgap_gflops: gflops, torch_gflops: (ts * STEP_FLOPS_PER_SAMPLE) / 1e9, mmgap_by_format: m[precision], torch_by_format: t[precision],
+    ...(rounds > 1 && { round_ratios: roundRatios }) };
+  log(`batch ${batch} ${precision}: mmgap ${ms.toFixed(2)} (${mf}) vs PyTorch ${ts.toFixed(2)} (${tf}) samples/s -> ratio ${(ms / ts).toFixed(3)}` +
+    `${rounds > 1 ? ` (medians of ${rounds} rounds; the rounds' ratios ${roundRatios.map((x) => x.toFixed(3)).join(', ')})` : ''}; ` +
     `${gflops.toFixed(0)} GFLOP/s = ${((100 * gflops) / peak).toFixed(0)} % of fp32 matmul peak`);
   if (precision !== 'fp32') {
     const [, m32] = best(m.fp32 as ByFormat);
@@ -176,6 +196,6 @@ if (!json) {
 console.log(JSON.stringify({
   mmgap_sps: first.mmgap_sps, torch_sps: first.torch_sps, ratio: first.ratio,
   ...(precision !== 'fp32' && { fp32_sps: first.fp32_sps, speedup: first.speedup, torch_fp32_sps: first.torch_fp32_sps, torch_speedup: first.torch_speedup }),
-  precision, batch: batches[0], device, threads, steps, malloc: mallocPolicy,
+  precision, batch: batches[0], device, threads, steps, rounds, malloc: mallocPolicy,
   matmul_peak_gflops: peak, step_gflop_per_sample: STEP_FLOPS_PER_SAMPLE / 1e9, results,
 }));
