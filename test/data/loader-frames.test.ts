@@ -1,5 +1,5 @@
 /** The loader on a frame dataset (CREMA-D layout): worker threads run the whole frame recipe and hand over packed batches. */
-import { getEventListeners } from 'node:events';
+import { getEventListeners, setMaxListeners } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import { createLoader } from '../../src/data/loader.js';
 import { openDataset } from '../../src/data/open.js';
@@ -101,6 +101,7 @@ describe('frame loader in worker threads', () => {
       await expect(pool.run(task([4]), drop.signal)).rejects.toThrow(/withdrawn/);
       // an epoch's batches share one signal: each stops listening once it leaves the queue
       const pass = new AbortController();
+      setMaxListeners(0, pass.signal); // as the loader does for its passes (20 queued at once are not a leak)
       const many = Array.from({ length: 20 }, (_, k) => pool.run(task([k % 12]), pass.signal));
       expect(getEventListeners(pass.signal, 'abort').length).toBeLessThanOrEqual(20);
       await Promise.all(many);
