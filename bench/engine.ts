@@ -11,14 +11,19 @@
  * fp32 in the same run, interleaved: fp32_sps is mmgap's fp32 figure, speedup mmgap's
  * reduced-precision / fp32 ratio, torch_speedup PyTorch's own (the bound to report beside it).
  *
- * Both sides run with the same glibc allocator policy: mmgap keeps freed memory in the heap (see
- * native/src/addon.cc keepFreedMemory) and PyTorch's process gets the same settings through glibc's
- * environment variables; `MMGAP_MALLOC=system npm run bench:engine` runs both with glibc's defaults.
+ * Every configuration of either side is measured in a fresh process (node for mmgap, python for
+ * PyTorch), and both processes get the same glibc allocator policy the same way, through glibc's
+ * environment variables from their start: the policy mmgap's addon sets when it loads (keep freed
+ * memory in the heap; native/src/addon.cc keepFreedMemory). `MMGAP_MALLOC=system npm run
+ * bench:engine` runs both with glibc's defaults.
  *
  * With --rounds N the whole interleaved measurement is repeated N times: each figure is the median
- * over the rounds, and each batch's row lists every round's ratio (round_ratios).
+ * over the rounds, and each batch's row lists every round's ratio (round_ratios) with their
+ * geometric mean and its 95 % t-interval (ratio_interval: [mean, low, high]; speedup_interval and
+ * torch_speedup_interval likewise for each side's per-round reduced-precision / fp32 ratio).
+ * --formats channels_last times one memory format only (both sides then use it).
  *
- * Usage: npm run bench:engine -- [--json] [--quick] [--threads N] [--steps N] [--rounds N] [--device cuda] [--precision fp32|bf16|fp16] [--batches 32,64]
+ * Usage: npm run bench:engine -- [--json] [--quick] [--threads N] [--steps N] [--rounds N] [--formats contiguous,channels_last] [--device cuda] [--precision fp32|bf16|fp16] [--batches 32,64]
  * Last stdout line (with --json: the only one): a JSON object with mmgap_sps, torch_sps and ratio
  * (mmgap / PyTorch) for the first batch size (32 by default; and fp32_sps with --precision), and per-batch details.
  */
@@ -28,6 +33,7 @@ import { fileURLToPath } from 'node:url';
 import { nn, optim, randn, randint, setNumThreads, manualSeed, tidy, ops, withPrecision, checkPrecision, GradScaler, PRECISIONS, mallocPolicy, mallocPolicyEnv,
   type Device, type MemoryFormat, type Precision } from '../src/torch/index.js';
 import { AudioVisual, timedSteps } from './engine-model.js';
+import { median, ratioInterval95 } from './stats.js';
 
 const PYTHON = process.env.MMGAP_PYTHON ?? '/usr/bin/python3';
 const args = process.argv.slice(2);
@@ -46,18 +52,17 @@ const threads = opt('--threads', availableParallelism());
 const steps = opt('--steps', quick ? 3 : 8);
 const rounds = opt('--rounds', 1);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds takes a positive whole number, got ${rounds}`);
-const warmup = quick ? 1 : 2;
+const warmup = opt('--warmup', quick ? 1 : 2);
 const batches = args.includes('--batches') ? (args[args.indexOf('--batches') + 1] ?? '').split(',').map(Number) : quick ? [32] : [32, 64];
 if (batches.length === 0 || batches.some((b) => !Number.isInteger(b) || b < 1)) throw new Error('--batches takes batch sizes separated by commas, e.g. --batches 32,64');
-const FORMATS: MemoryFormat[] = ['contiguous', 'channels_last'];
+const MEMORY_FORMATS: MemoryFormat[] = ['contiguous', 'channels_last'];
+const FORMATS = (args.includes('--formats') ? (args[args.indexOf('--formats') + 1] ?? '').split(',') : MEMORY_FORMATS) as MemoryFormat[];
+if (FORMATS.length === 0 || FORMATS.some((f) => !MEMORY_FORMATS.includes(f))) throw new Error(`--formats takes ${MEMORY_FORMATS.join(' and/or ')}, separated by a comma`);
 const log = (s: string): void => { process.stderr.write(s + '\n'); };
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
 
-function mmgapSps(batch: number, format: MemoryFormat, prec: Precision): number {
+/** Samples/s of one configuration, measured in this process (the child's side of mmgapSps). */
+function measureHere(batch: number, format: MemoryFormat, prec: Precision): number {
   manualSeed(0);
   const model = new AudioVisual().to({ memoryFormat: format, device });
   const sgd = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
@@ -81,6 +86,19 @@ function mmgapSps(batch: number, format: MemoryFormat, prec: Precision): number 
   });
   const times = timedSteps(step, warmup, steps);
   return batch / median(times);
+}
+
+/**
+ * Each configuration is measured in a fresh node process, as each of PyTorch's runs in a fresh
+ * python process: in one shared process, the heap left by earlier configurations slowed later
+ * ones (mmgap's batch-32 channels_last bf16 read 66.1, 62.2, 56.8 samples/s over three rounds
+ * while PyTorch's held at 69-70). The allocator policy comes through the environment, as for
+ * PyTorch, rather than from the addon's mallopt calls at load, which come after node's own start.
+ */
+function mmgapSps(batch: number, format: MemoryFormat, prec: Precision): number {
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--measure-one', `${batch},${format},${prec}`,
+    '--steps', String(steps), '--warmup', String(warmup), '--threads', String(threads), '--device', device], { encoding: 'utf8', env: { ...process.env, ...mallocPolicyEnv() } });
+  return (JSON.parse(out.trim().split('\n').pop() as string) as { sps: number }).sps;
 }
 
 function torchSps(batch: number, format: MemoryFormat, prec: Precision): number {
@@ -133,69 +151,83 @@ function matmulPeak(): number {
   return (2 * n ** 3) / median(times) / 1e9;
 }
 
-setNumThreads(threads);
-log(`engine bench on ${device} in ${precision} (malloc ${mallocPolicy}): ${threads} threads, ${steps} timed steps after ${warmup} warm-up, batches ${batches.join(', ')}`);
-const peak = matmulPeak();
-log(`float32 matmul peak (2048^3, ${device === 'cpu' ? `${threads} threads` : device}): ${peak.toFixed(1)} GFLOP/s`);
-const results: Record<string, unknown>[] = [];
-type ByFormat = Partial<Record<MemoryFormat, number>>;
-const best = (r: ByFormat): [MemoryFormat, number] =>
-  (Object.entries(r) as [MemoryFormat, number][]).sort((x, y) => y[1] - x[1])[0] as [MemoryFormat, number];
-// With a reduced precision, fp32 is timed too (in the same run, interleaved) for the speed-ups.
-const precisions: Precision[] = precision === 'fp32' ? ['fp32'] : [precision, 'fp32'];
-for (const batch of batches) {
-  // Every (side, precision, format) measured once a round, interleaved, so that drift in machine
-  // load hits both sides alike; with --rounds > 1 each figure is the median over the rounds, and
-  // round_ratios the ratio of each round's best figures (this VM moves by 20 % between minutes).
-  const mRounds: Partial<Record<Precision, ByFormat>>[] = [];
-  const tRounds: Partial<Record<Precision, ByFormat>>[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const m: Partial<Record<Precision, ByFormat>> = {};
-    const t: Partial<Record<Precision, ByFormat>> = {};
-    for (const f of FORMATS) {
-      for (const p of precisions) {
-        (t[p] ??= {})[f] = torchSps(batch, f, p);
-        (m[p] ??= {})[f] = mmgapSps(batch, f, p);
-        log(`  batch ${batch}${rounds > 1 ? ` round ${r + 1}` : ''} ${p} ${f.padEnd(13)} mmgap ${m[p][f]?.toFixed(2)} samples/s   PyTorch ${t[p][f]?.toFixed(2)} samples/s`);
+function main(): void {
+  log(`engine bench on ${device} in ${precision} (malloc ${mallocPolicy}): ${threads} threads, ${steps} timed steps after ${warmup} warm-up, batches ${batches.join(', ')}`);
+  const peak = matmulPeak();
+  log(`float32 matmul peak (2048^3, ${device === 'cpu' ? `${threads} threads` : device}): ${peak.toFixed(1)} GFLOP/s`);
+  const results: Record<string, unknown>[] = [];
+  type ByFormat = Partial<Record<MemoryFormat, number>>;
+  const best = (r: ByFormat): [MemoryFormat, number] =>
+    (Object.entries(r) as [MemoryFormat, number][]).sort((x, y) => y[1] - x[1])[0] as [MemoryFormat, number];
+  // With a reduced precision, fp32 is timed too (in the same run, interleaved) for the speed-ups.
+  const precisions: Precision[] = precision === 'fp32' ? ['fp32'] : [precision, 'fp32'];
+  for (const batch of batches) {
+    // Every (side, precision, format) measured once a round, interleaved, so that drift in machine
+    // load hits both sides alike; with --rounds > 1 each figure is the median over the rounds, and
+    // round_ratios the ratio of each round's best figures (this VM moves by 20 % between minutes).
+    const mRounds: Partial<Record<Precision, ByFormat>>[] = [];
+    const tRounds: Partial<Record<Precision, ByFormat>>[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const m: Partial<Record<Precision, ByFormat>> = {};
+      const t: Partial<Record<Precision, ByFormat>> = {};
+      for (const f of FORMATS) {
+        for (const p of precisions) {
+          (t[p] ??= {})[f] = torchSps(batch, f, p);
+          (m[p] ??= {})[f] = mmgapSps(batch, f, p);
+          log(`  batch ${batch}${rounds > 1 ? ` round ${r + 1}` : ''} ${p} ${f.padEnd(13)} mmgap ${m[p][f]?.toFixed(2)} samples/s   PyTorch ${t[p][f]?.toFixed(2)} samples/s`);
+        }
       }
+      mRounds.push(m);
+      tRounds.push(t);
     }
-    mRounds.push(m);
-    tRounds.push(t);
+    const overRounds = (per: Partial<Record<Precision, ByFormat>>[]): Partial<Record<Precision, ByFormat>> =>
+      Object.fromEntries(precisions.map((p) => [p, Object.fromEntries(FORMATS.map((f) => [f, median(per.map((x) => x[p]?.[f] as number))]))]));
+    const m = overRounds(mRounds);
+    const t = overRounds(tRounds);
+    const roundRatios = mRounds.map((x, r) => best(x[precision] as ByFormat)[1] / best(tRounds[r]?.[precision] as ByFormat)[1]);
+    const [mf, ms] = best(m[precision] as ByFormat);
+    const [tf, ts] = best(t[precision] as ByFormat);
+    const gflops = (ms * STEP_FLOPS_PER_SAMPLE) / 1e9;
+    const row: Record<string, unknown> = { batch, precision, mmgap_sps: ms, mmgap_format: mf, torch_sps: ts, torch_format: tf, ratio: ms / ts,
+      mmgap_gflops: gflops, torch_gflops: (ts * STEP_FLOPS_PER_SAMPLE) / 1e9, mmgap_by_format: m[precision], torch_by_format: t[precision],
+      ...(rounds > 1 && { round_ratios: roundRatios, ratio_interval: ratioInterval95(roundRatios) }) };
+    const interval = (xs: number[]): string => { const [g, lo, hi] = ratioInterval95(xs); return `geometric mean ${g.toFixed(3)} [95 % CI ${lo.toFixed(3)}, ${hi.toFixed(3)}]`; };
+    log(`batch ${batch} ${precision}: mmgap ${ms.toFixed(2)} (${mf}) vs PyTorch ${ts.toFixed(2)} (${tf}) samples/s -> ratio ${(ms / ts).toFixed(3)}` +
+      `${rounds > 1 ? ` (medians of ${rounds} rounds; the rounds' ratios ${roundRatios.map((x) => x.toFixed(3)).join(', ')}: ${interval(roundRatios)})` : ''}; ` +
+      `${gflops.toFixed(0)} GFLOP/s = ${((100 * gflops) / peak).toFixed(0)} % of fp32 matmul peak`);
+    if (precision !== 'fp32') {
+      const [, m32] = best(m.fp32 as ByFormat);
+      const [, t32] = best(t.fp32 as ByFormat);
+      // Each round's own speed-up (its best reduced-precision figure over its best fp32 one).
+      const roundSpeedups = (per: Partial<Record<Precision, ByFormat>>[]): number[] => per.map((x) => best(x[precision] as ByFormat)[1] / best(x.fp32 as ByFormat)[1]);
+      Object.assign(row, { fp32_sps: m32, torch_fp32_sps: t32, speedup: ms / m32, torch_speedup: ts / t32, mmgap_fp32_by_format: m.fp32, torch_fp32_by_format: t.fp32,
+        ...(rounds > 1 && { speedup_interval: ratioInterval95(roundSpeedups(mRounds)), torch_speedup_interval: ratioInterval95(roundSpeedups(tRounds)) }) });
+      log(`batch ${batch} ${precision} / fp32: mmgap ${(ms / m32).toFixed(2)}x (${m32.toFixed(2)} samples/s in fp32), PyTorch ${(ts / t32).toFixed(2)}x (${t32.toFixed(2)})` +
+        `${rounds > 1 ? `; per round: mmgap ${interval(roundSpeedups(mRounds))}, PyTorch ${interval(roundSpeedups(tRounds))}` : ''}`);
+    }
+    results.push(row);
   }
-  const overRounds = (per: Partial<Record<Precision, ByFormat>>[]): Partial<Record<Precision, ByFormat>> =>
-    Object.fromEntries(precisions.map((p) => [p, Object.fromEntries(FORMATS.map((f) => [f, median(per.map((x) => x[p]?.[f] as number))]))]));
-  const m = overRounds(mRounds);
-  const t = overRounds(tRounds);
-  const roundRatios = mRounds.map((x, r) => best(x[precision] as ByFormat)[1] / best(tRounds[r]?.[precision] as ByFormat)[1]);
-  const [mf, ms] = best(m[precision] as ByFormat);
-  const [tf, ts] = best(t[precision] as ByFormat);
-  const gflops = (ms * STEP_FLOPS_PER_SAMPLE) / 1e9;
-  const row: Record<string, unknown> = { batch, precision, mmgap_sps: ms, mmgap_format: mf, torch_sps: ts, torch_format: tf, ratio: ms / ts,
-    mmgap_gflops: gflops, torch_gflops: (ts * STEP_FLOPS_PER_SAMPLE) / 1e9, mmgap_by_format: m[precision], torch_by_format: t[precision],
-    ...(rounds > 1 && { round_ratios: roundRatios }) };
-  log(`batch ${batch} ${precision}: mmgap ${ms.toFixed(2)} (${mf}) vs PyTorch ${ts.toFixed(2)} (${tf}) samples/s -> ratio ${(ms / ts).toFixed(3)}` +
-    `${rounds > 1 ? ` (medians of ${rounds} rounds; the rounds' ratios ${roundRatios.map((x) => x.toFixed(3)).join(', ')})` : ''}; ` +
-    `${gflops.toFixed(0)} GFLOP/s = ${((100 * gflops) / peak).toFixed(0)} % of fp32 matmul peak`);
-  if (precision !== 'fp32') {
-    const [, m32] = best(m.fp32 as ByFormat);
-    const [, t32] = best(t.fp32 as ByFormat);
-    Object.assign(row, { fp32_sps: m32, torch_fp32_sps: t32, speedup: ms / m32, torch_speedup: ts / t32, mmgap_fp32_by_format: m.fp32, torch_fp32_by_format: t.fp32 });
-    log(`batch ${batch} ${precision} / fp32: mmgap ${(ms / m32).toFixed(2)}x (${m32.toFixed(2)} samples/s in fp32), PyTorch ${(ts / t32).toFixed(2)}x (${t32.toFixed(2)})`);
+  const first = results[0] as { mmgap_sps: number; torch_sps: number; ratio: number; fp32_sps?: number; torch_fp32_sps?: number; speedup?: number; torch_speedup?: number };
+  if (!json) {
+    // Without --json, the table also goes to stdout (Markdown, for docs/RESULTS.md).
+    console.log('| batch | mmgap samples/s (format) | PyTorch samples/s (format) | ratio | mmgap GFLOP/s |');
+    console.log('|---|---|---|---|---|');
+    for (const r of results as { batch: number; mmgap_sps: number; mmgap_format: string; torch_sps: number; torch_format: string; ratio: number; mmgap_gflops: number }[]) {
+      console.log(`| ${r.batch} | ${r.mmgap_sps.toFixed(2)} (${r.mmgap_format}) | ${r.torch_sps.toFixed(2)} (${r.torch_format}) | ${r.ratio.toFixed(3)} | ${r.mmgap_gflops.toFixed(0)} |`);
+    }
   }
-  results.push(row);
+  console.log(JSON.stringify({
+    mmgap_sps: first.mmgap_sps, torch_sps: first.torch_sps, ratio: first.ratio,
+    ...(precision !== 'fp32' && { fp32_sps: first.fp32_sps, speedup: first.speedup, torch_fp32_sps: first.torch_fp32_sps, torch_speedup: first.torch_speedup }),
+    precision, batch: batches[0], device, threads, steps, rounds, malloc: mallocPolicy,
+    matmul_peak_gflops: peak, step_gflop_per_sample: STEP_FLOPS_PER_SAMPLE / 1e9, results,
+  }));
 }
-const first = results[0] as { mmgap_sps: number; torch_sps: number; ratio: number; fp32_sps?: number; torch_fp32_sps?: number; speedup?: number; torch_speedup?: number };
-if (!json) {
-  // Without --json, the table also goes to stdout (Markdown, for docs/RESULTS.md).
-  console.log('| batch | mmgap samples/s (format) | PyTorch samples/s (format) | ratio | mmgap GFLOP/s |');
-  console.log('|---|---|---|---|---|');
-  for (const r of results as { batch: number; mmgap_sps: number; mmgap_format: string; torch_sps: number; torch_format: string; ratio: number; mmgap_gflops: number }[]) {
-    console.log(`| ${r.batch} | ${r.mmgap_sps.toFixed(2)} (${r.mmgap_format}) | ${r.torch_sps.toFixed(2)} (${r.torch_format}) | ${r.ratio.toFixed(3)} | ${r.mmgap_gflops.toFixed(0)} |`);
-  }
+
+setNumThreads(threads);
+if (args.includes('--measure-one')) {
+  const [b, f, p] = (args[args.indexOf('--measure-one') + 1] ?? '').split(',');
+  console.log(JSON.stringify({ sps: measureHere(Number(b), f as MemoryFormat, p as Precision) }));
+} else {
+  main();
 }
-console.log(JSON.stringify({
-  mmgap_sps: first.mmgap_sps, torch_sps: first.torch_sps, ratio: first.ratio,
-  ...(precision !== 'fp32' && { fp32_sps: first.fp32_sps, speedup: first.speedup, torch_fp32_sps: first.torch_fp32_sps, torch_speedup: first.torch_speedup }),
-  precision, batch: batches[0], device, threads, steps, rounds, malloc: mallocPolicy,
-  matmul_peak_gflops: peak, step_gflop_per_sample: STEP_FLOPS_PER_SAMPLE / 1e9, results,
-}));
