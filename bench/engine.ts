@@ -60,7 +60,6 @@ const FORMATS = (args.includes('--formats') ? (args[args.indexOf('--formats') + 
 if (FORMATS.length === 0 || FORMATS.some((f) => !MEMORY_FORMATS.includes(f))) throw new Error(`--formats takes ${MEMORY_FORMATS.join(' and/or ')}, separated by a comma`);
 const log = (s: string): void => { process.stderr.write(s + '\n'); };
 
-
 /** Samples/s of one configuration, measured in this process (the child's side of mmgapSps). */
 function measureHere(batch: number, format: MemoryFormat, prec: Precision): number {
   manualSeed(0);
@@ -90,10 +89,10 @@ function measureHere(batch: number, format: MemoryFormat, prec: Precision): numb
 
 /**
  * Each configuration is measured in a fresh node process, as each of PyTorch's runs in a fresh
- * python process: in one shared process, the heap left by earlier configurations slowed later
- * ones (mmgap's batch-32 channels_last bf16 read 66.1, 62.2, 56.8 samples/s over three rounds
- * while PyTorch's held at 69-70). The allocator policy comes through the environment, as for
- * PyTorch, rather than from the addon's mallopt calls at load, which come after node's own start.
+ * python process, so that the two sides start every measurement alike (a process shared by all of
+ * mmgap's configurations was a suspect for its drift across rounds; docs/RESULTS.md §2.1). The
+ * allocator policy comes through the environment, as for PyTorch, rather than from the addon's
+ * mallopt calls at load, which come after node's own start.
  */
 function mmgapSps(batch: number, format: MemoryFormat, prec: Precision): number {
   const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--measure-one', `${batch},${format},${prec}`,
