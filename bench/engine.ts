@@ -23,7 +23,7 @@
  * torch_speedup_interval likewise for each side's per-round reduced-precision / fp32 ratio).
  * --formats channels_last times one memory format only (both sides then use it).
  *
- * Usage: npm run bench:engine -- [--json] [--quick] [--threads N] [--steps N] [--rounds N] [--formats contiguous,channels_last] [--device cuda] [--precision fp32|bf16|fp16] [--batches 32,64]
+ * Usage: npm run bench:engine -- [--json] [--quick] [--threads N] [--steps N] [--warmup N] [--rounds N] [--formats contiguous,channels_last] [--device cuda] [--precision fp32|bf16|fp16] [--batches 32,64]
  * Last stdout line (with --json: the only one): a JSON object with mmgap_sps, torch_sps and ratio
  * (mmgap / PyTorch) for the first batch size (32 by default; and fp32_sps with --precision), and per-batch details.
  */
@@ -88,23 +88,28 @@ function measureHere(batch: number, format: MemoryFormat, prec: Precision): numb
 }
 
 /**
- * Each configuration is measured in a fresh node process, as each of PyTorch's runs in a fresh
- * python process, so that the two sides start every measurement alike (a process shared by all of
- * mmgap's configurations was a suspect for its drift across rounds; docs/RESULTS.md §2.1). The
- * allocator policy comes through the environment, as for PyTorch, rather than from the addon's
- * mallopt calls at load, which come after node's own start.
+ * Samples/s that a child process prints as `sps` in its last line. Both sides' children get the
+ * allocator policy through the environment, from their start (for mmgap's, rather than from the
+ * addon's mallopt calls at load, which come after node's own start).
  */
-function mmgapSps(batch: number, format: MemoryFormat, prec: Precision): number {
-  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--measure-one', `${batch},${format},${prec}`,
-    '--steps', String(steps), '--warmup', String(warmup), '--threads', String(threads), '--device', device], { encoding: 'utf8', env: { ...process.env, ...mallocPolicyEnv() } });
+function childSps(file: string, childArgs: string[]): number {
+  const out = execFileSync(file, childArgs, { encoding: 'utf8', env: { ...process.env, ...mallocPolicyEnv() } });
   return (JSON.parse(out.trim().split('\n').pop() as string) as { sps: number }).sps;
 }
 
+/**
+ * Each configuration is measured in a fresh node process, as each of PyTorch's runs in a fresh
+ * python process, so that the two sides start every measurement alike (a process shared by all of
+ * mmgap's configurations was a suspect for its drift across rounds; docs/RESULTS.md §2.1).
+ */
+function mmgapSps(batch: number, format: MemoryFormat, prec: Precision): number {
+  return childSps(process.execPath, [fileURLToPath(import.meta.url), '--measure-one', `${batch},${format},${prec}`,
+    '--steps', String(steps), '--warmup', String(warmup), '--threads', String(threads), '--device', device]);
+}
+
 function torchSps(batch: number, format: MemoryFormat, prec: Precision): number {
-  const script = fileURLToPath(new URL('../../bench/engine_torch.py', import.meta.url));
-  const out = execFileSync(PYTHON, [script, '--batch', String(batch), '--steps', String(steps), '--warmup', String(warmup),
-    '--threads', String(threads), '--format', format, '--device', device, '--precision', prec], { encoding: 'utf8', env: { ...process.env, ...mallocPolicyEnv() } });
-  return (JSON.parse(out.trim().split('\n').pop() as string) as { sps: number }).sps;
+  return childSps(PYTHON, [fileURLToPath(new URL('../../bench/engine_torch.py', import.meta.url)), '--batch', String(batch), '--steps', String(steps),
+    '--warmup', String(warmup), '--threads', String(threads), '--format', format, '--device', device, '--precision', prec]);
 }
 
 /** Multiply-adds x2 of one ResNet18 forward pass on a CxHxW input (convolutions and no head). */
