@@ -183,7 +183,13 @@ export class Sequential extends Module {
   }
   forward(x: Tensor): Tensor {
     let y = x;
-    for (const l of this.layers) y = l.forward(y);
+    for (const l of this.layers) {
+      const prev = y;
+      y = l.forward(prev);
+      // An intermediate's handle goes as soon as the next layer has used it: what backward needs,
+      // autograd keeps and frees once used (as in PyTorch); the handle would hold it to the step's end.
+      if (prev !== x && prev !== y) prev.dispose();
+    }
     return y;
   }
 }
