@@ -152,11 +152,12 @@ export class Tensor {
   logSoftmax(dim: number): Tensor { return ops.log_softmax(this, dim); }
 
   // ---- in place ----
-  add_(other: TensorOrNumber, alpha?: number): this { ops.add_(this, other as Tensor, alpha); return this; }
-  mul_(other: TensorOrNumber): this { ops.mul_(this, other as Tensor); return this; }
-  copy_(src: Tensor): this { ops.copy_(this, src); return this; }
-  zero_(): this { ops.zero_(this); return this; }
-  fill_(value: number): this { ops.fill_(this, value); return this; }
+  // In place: `this` is returned, and the operator's second handle on the same tensor released at once.
+  add_(other: TensorOrNumber, alpha?: number): this { ops.add_(this, other as Tensor, alpha).dispose(); return this; }
+  mul_(other: TensorOrNumber): this { ops.mul_(this, other as Tensor).dispose(); return this; }
+  copy_(src: Tensor): this { ops.copy_(this, src).dispose(); return this; }
+  zero_(): this { ops.zero_(this).dispose(); return this; }
+  fill_(value: number): this { ops.fill_(this, value).dispose(); return this; }
 
   // ---- reductions ----
   sum(dim?: number | number[], keepdim = false): Tensor { return dim === undefined ? ops.sum(this) : ops.sum(this, dim, keepdim); }

@@ -22,9 +22,9 @@ export function gain(nonlinearity: Nonlinearity, a = 0): number {
   }
 }
 
-export function uniform_(t: Tensor, low: number, high: number): Tensor { noGrad(() => ops.uniform_(t, low, high)); return t; }
-export function normal_(t: Tensor, mean: number, std: number): Tensor { noGrad(() => ops.normal_(t, mean, std)); return t; }
-export function constant_(t: Tensor, v: number): Tensor { noGrad(() => ops.fill_(t, v)); return t; }
+export function uniform_(t: Tensor, low: number, high: number): Tensor { noGrad(() => ops.uniform_(t, low, high).dispose()); return t; }
+export function normal_(t: Tensor, mean: number, std: number): Tensor { noGrad(() => ops.normal_(t, mean, std).dispose()); return t; }
+export function constant_(t: Tensor, v: number): Tensor { noGrad(() => ops.fill_(t, v).dispose()); return t; }
 
 export function kaimingUniform_(t: Tensor, opts: { a?: number; mode?: 'fan_in' | 'fan_out'; nonlinearity?: Nonlinearity } = {}): Tensor {
   const f = fans(t);

@@ -181,15 +181,21 @@ export class Sequential extends Module {
     super();
     this.layers = layers.map((l, i) => this.module(String(i), l));
   }
-  forward(x: Tensor): Tensor {
-    let y = x;
-    for (const l of this.layers) {
-      const prev = y;
-      y = l.forward(prev);
-      // An intermediate's handle goes as soon as the next layer has used it: what backward needs,
-      // autograd keeps and frees once used (as in PyTorch); the handle would hold it to the step's end.
-      if (prev !== x && prev !== y) prev.dispose();
-    }
-    return y;
+  forward(x: Tensor): Tensor { return pipe(x, this.layers); }
+}
+
+/**
+ * Applies `steps` (layers or functions) in turn, releasing each intermediate's handle as soon as the
+ * next step has used it, as PyTorch's `out = f(out)` drops the old tensor: what backward needs,
+ * autograd keeps and frees once used; a handle would hold it to the end of the training step.
+ * Neither `x` nor the result is released.
+ */
+export function pipe(x: Tensor, steps: readonly (Layer | ((t: Tensor) => Tensor))[]): Tensor {
+  let y = x;
+  for (const s of steps) {
+    const prev = y;
+    y = typeof s === 'function' ? s(prev) : s.forward(prev);
+    if (prev !== x && prev !== y) prev.dispose();
   }
+  return y;
 }

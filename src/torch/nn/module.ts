@@ -89,16 +89,29 @@ export abstract class Module {
    * PyTorch's `module.to(memory_format=...)`). Call before making the optimizer: tensors are
    * replaced, so layers read theirs through `tensor(name)` rather than holding them in fields.
    */
+  /**
+   * Moves every parameter and buffer to a device and/or memory format. The old tensors are released
+   * (a tensor shared by two modules is moved once, and stays shared): a reference taken before the
+   * move, say by an optimizer, then fails loudly instead of training a stale copy.
+   */
   to(opts: { device?: string; memoryFormat?: MemoryFormat }): this {
-    const move = (t: Tensor): Tensor => noGrad(() => {
-      let r = opts.device ? t.to(opts.device as never) : t;
-      // A copy with the format's strides, as PyTorch's module.to: contiguous(format) would keep a
-      // tensor that is already contiguous in both senses (one input channel), and a convolution
-      // then picks its kernel by the weight's (contiguous) strides: 30 % slower for a 1-channel stem.
-      if (opts.memoryFormat && r.ndim === 4) r = r.to(r.dtype, { memoryFormat: opts.memoryFormat });
-      return r === t ? t : r;
-    });
+    const moved = new Map<Tensor, Tensor>();
+    const move = (t: Tensor): Tensor => {
+      let r = moved.get(t);
+      if (r) return r;
+      r = noGrad(() => {
+        let m = opts.device ? t.to(opts.device as never) : t;
+        // A copy with the format's strides, as PyTorch's module.to: contiguous(format) would keep a
+        // tensor that is already contiguous in both senses (one input channel), and a convolution
+        // then picks its kernel by the weight's (contiguous) strides: 30 % slower for a 1-channel stem.
+        if (opts.memoryFormat && m.ndim === 4) m = m.to(m.dtype, { memoryFormat: opts.memoryFormat });
+        return m;
+      });
+      moved.set(t, r);
+      return r;
+    };
     for (const [, m] of this.namedModules()) m.#replaceAll(move);
+    for (const [t, r] of moved) if (r !== t) t.dispose();
     return this;
   }
 

@@ -4,7 +4,7 @@
  * unchanged and audio spectrograms (1 channel) use the same network as frames (3 channels).
  */
 import { Module } from './module.js';
-import { BatchNorm2d, Conv2d, Linear, Sequential, type Layer } from './layers.js';
+import { BatchNorm2d, Conv2d, Linear, Sequential, pipe, type Layer } from './layers.js';
 import * as F from './functional.js';
 import { constant_, kaimingNormal_ } from './init.js';
 import type { Tensor } from '../tensor.js';
@@ -27,12 +27,11 @@ class BasicBlock extends Module implements Layer {
       : null;
   }
   forward(x: Tensor): Tensor {
-    // The block's intermediates are released here, not at the end of the training step: what
-    // backward needs, autograd keeps, and frees as soon as it is used (as in PyTorch).
+    // The block's intermediates are released as it goes (pipe), the rest when it returns (tidy),
+    // not at the end of the training step: what backward needs, autograd keeps (as in PyTorch).
     return tidy(() => {
       // In-place ReLU after BatchNorm, as torchvision (BatchNorm's backward needs its input, not its output).
-      const out = F.relu_(this.bn1.forward(this.conv1.forward(x)));
-      const y = this.bn2.forward(this.conv2.forward(out));
+      const y = pipe(x, [this.conv1, this.bn1, F.relu_, this.conv2, this.bn2]);
       return F.relu_(y.add_(this.downsample ? this.downsample.forward(x) : x));
     });
   }
@@ -74,18 +73,11 @@ export class ResNet18 extends Module implements Layer {
 
   /** Feature maps before pooling: [N, 512, H/32, W/32]. */
   features(x: Tensor): Tensor {
-    let y = tidy(() => F.maxPool2d(F.relu_(this.bn1.forward(this.conv1.forward(x))), 3, 2, 1));
-    for (const l of this.layers) {
-      const prev = y;
-      y = l.forward(y);
-      if (prev !== x) prev.dispose();
-    }
-    return y;
+    return pipe(x, [this.conv1, this.bn1, F.relu_, (t) => F.maxPool2d(t, 3, 2, 1), ...this.layers]);
   }
 
   /** Pooled features [N, 512], or logits [N, numClasses] with a head. */
   forward(x: Tensor): Tensor {
-    const pooled = F.adaptiveAvgPool2d(this.features(x), 1).flatten(1);
-    return this.fc ? this.fc.forward(pooled) : pooled;
+    return pipe(x, [(t) => this.features(t), (t) => F.adaptiveAvgPool2d(t, 1), (t) => t.flatten(1), ...(this.fc ? [this.fc] : [])]);
   }
 }
