@@ -88,11 +88,9 @@ export abstract class Module {
    * Moves every parameter and buffer to a device and/or memory format (4-D tensors only, as
    * PyTorch's `module.to(memory_format=...)`). Call before making the optimizer: tensors are
    * replaced, so layers read theirs through `tensor(name)` rather than holding them in fields.
-   */
-  /**
-   * Moves every parameter and buffer to a device and/or memory format. The old tensors are released
-   * (a tensor shared by two modules is moved once, and stays shared): a reference taken before the
-   * move, say by an optimizer, then fails loudly instead of training a stale copy.
+   * The old tensors are released (one shared by two modules is moved once and stays shared): a
+   * reference taken before the move, say by an optimizer, then fails loudly instead of training a
+   * stale copy.
    */
   to(opts: { device?: string; memoryFormat?: MemoryFormat }): this {
     const moved = new Map<Tensor, Tensor>();

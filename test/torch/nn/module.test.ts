@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { liveTensors, manualSeed, nn, ops, optim, randn } from '../../../src/torch/index.js';
+import { liveTensors, manualSeed, nn, ops, optim, randn, type Tensor } from '../../../src/torch/index.js';
 
 /** A convolution whose weight is also registered by its parent (a tied weight: one tensor, two names). */
 class Tied extends nn.Module {
   readonly a = this.module('a', new nn.Conv2d(2, 4, 3));
-  readonly shared = this.param('shared', this.a.weight);
-  get tied() { return this.tensor('shared'); }
+  constructor() {
+    super();
+    this.param('shared', this.a.weight);
+  }
+  get tied(): Tensor { return this.tensor('shared'); }
 }
 
 describe('Module.to', () => {
