@@ -48,7 +48,8 @@ export abstract class Module {
     yield [prefix.replace(/\.$/, ''), this];
     for (const [n, m] of this.#modules) yield* m.namedModules(`${prefix}${n}.`);
   }
-  parameters(): Tensor[] { return [...this.namedParameters()].map(([, t]) => t); }
+  /** Each trainable tensor once, as PyTorch's `parameters()`: a tied one is listed under every name by namedParameters and the state dict, but trained once. */
+  parameters(): Tensor[] { return [...new Set([...this.namedParameters()].map(([, t]) => t))]; }
   buffers(): Tensor[] { return [...this.namedBuffers()].map(([, t]) => t); }
   children(): Module[] { return [...this.#modules.values()]; }
   /** Number of trainable scalars. */

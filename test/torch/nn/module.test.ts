@@ -34,4 +34,15 @@ describe('Module.to', () => {
     net.a.forward(x).sum().backward();
     expect(() => stale.step()).toThrow(/after dispose/);
   });
+  it('lists a tied parameter once in parameters() (so an optimizer takes the model whole) and under both names in the state dict', () => {
+    const net = new Tied();
+    expect(net.parameters()).toHaveLength(2);
+    expect([...net.stateDict().keys()].sort()).toEqual(['a.bias', 'a.weight', 'shared']);
+    const sgd = new optim.SGD(net.parameters(), { lr: 0.1 });
+    net.a.forward(randn([1, 2, 5, 5])).sum().backward();
+    const before = Array.from(net.tied.toArray());
+    sgd.step();
+    expect(Array.from(net.a.weight.toArray())).not.toEqual(before);
+    expect(net.a.weight).toBe(net.tied);
+  });
 });
