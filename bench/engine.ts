@@ -27,13 +27,13 @@
  * Last stdout line (with --json: the only one): a JSON object with mmgap_sps, torch_sps and ratio
  * (mmgap / PyTorch) for the first batch size (32 by default; and fp32_sps with --precision), and per-batch details.
  */
-import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { nn, optim, randn, randint, setNumThreads, manualSeed, tidy, ops, withPrecision, checkPrecision, GradScaler, PRECISIONS, mallocPolicy, mallocPolicyEnv,
   type Device, type MemoryFormat, type Precision } from '../src/torch/index.js';
 import { AudioVisual, timedSteps } from './engine-model.js';
 import { median, ratioInterval95 } from './stats.js';
+import { lastJsonLine } from './child.js';
 
 const PYTHON = process.env.MMGAP_PYTHON ?? '/usr/bin/python3';
 const args = process.argv.slice(2);
@@ -93,8 +93,7 @@ function measureHere(batch: number, format: MemoryFormat, prec: Precision): numb
  * addon's mallopt calls at load, which come after node's own start).
  */
 function childSps(file: string, childArgs: string[]): number {
-  const out = execFileSync(file, childArgs, { encoding: 'utf8', env: { ...process.env, ...mallocPolicyEnv() } });
-  return (JSON.parse(out.trim().split('\n').pop() as string) as { sps: number }).sps;
+  return lastJsonLine<{ sps: number }>(file, childArgs, { ...process.env, ...mallocPolicyEnv() }).sps;
 }
 
 /**

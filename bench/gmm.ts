@@ -12,7 +12,6 @@
  * Python: $MMGAP_SKLEARN_PYTHON, default /usr/bin/python3 (Debian's, with scikit-learn 1.2.1).
  */
 
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -20,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GaussianMixture, SeededRandom } from '../src/core/index.js';
 import { median } from './stats.js';
+import { lastJsonLine } from './child.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -94,9 +94,7 @@ function runSklearn(dataPath: string): SklearnResult {
     '--seed', String(settings.seed),
     '--repeats', String(repeats),
   ];
-  const stdout = execFileSync(python, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = stdout.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]) as SklearnResult;
+  return lastJsonLine<SklearnResult>(python, args);
 }
 
 function main(): void {

@@ -16,7 +16,6 @@
  * Prints one line per measurement and a JSON object with all of them; the last line is
  * {"mmgap_sps", "torch_sps", "ratio", "workers"} at --workers. With --json only the JSON lines go to stdout.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +28,7 @@ import { Rng } from '../src/data/rng.js';
 import type { Dataset } from '../src/data/types.js';
 import { mallocPolicyEnv } from '../src/torch/index.js';
 import { trainingEpochs } from './training-epoch.js';
+import { lastJsonLine } from './child.js';
 
 const PYTHON = process.env.MMGAP_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('../../bench/loader_torch.py', import.meta.url));
@@ -40,8 +40,7 @@ function flag(name: string, fallback: number): number {
 
 function python(args: string[]): Record<string, number> {
   // PyTorch's processes get the allocator policy of this one (see bench/engine.ts).
-  const out = execFileSync(PYTHON, [SCRIPT, ...args], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...mallocPolicyEnv() } });
-  return JSON.parse(out.trim().split('\n').pop() as string) as Record<string, number>;
+  return lastJsonLine<Record<string, number>>(PYTHON, [SCRIPT, ...args], { ...process.env, ...mallocPolicyEnv() });
 }
 
 async function mmgapDecode(files: string[], size: number): Promise<{ decode_ms: number; recipe_ms: number }> {

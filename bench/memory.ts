@@ -13,9 +13,9 @@
  * Usage: npm run bench:memory -- [--json]
  * Last stdout line: a JSON object with one row per (model, mode): mmgap_mb, torch_mb, ratio.
  */
-import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { AudioVisual } from './engine-model.js';
+import { lastJsonLine } from './child.js';
 import { SmallCNN } from '../src/models/encoders.js';
 import { manualSeed, nn, noGrad, optim, randint, randn, setNumThreads, tidy, type Tensor } from '../src/torch/index.js';
 
@@ -70,8 +70,7 @@ function measureHere(model: Model, mode: Mode): void {
 }
 
 function peak(file: string, childArgs: string[]): number {
-  const out = execFileSync(file, childArgs, { encoding: 'utf8', env });
-  return (JSON.parse(out.trim().split('\n').pop() as string) as { peak_mb: number }).peak_mb;
+  return lastJsonLine<{ peak_mb: number }>(file, childArgs, env).peak_mb;
 }
 
 function main(): void {
