@@ -29,7 +29,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { nn, optim, randn, randint, setNumThreads, manualSeed, tidy, ops, withPrecision, checkPrecision, GradScaler, PRECISIONS, mallocPolicy, mallocPolicyEnv,
+import { nn, optim, randn, randint, setNumThreads, manualSeed, tidy, ops, withPrecision, checkPrecision, precisionSlowdown, cpuFlags, GradScaler, PRECISIONS, mallocPolicy, mallocPolicyEnv,
   type Device, type MemoryFormat, type Precision } from '../src/torch/index.js';
 import { AudioVisual, timedSteps } from './engine-model.js';
 import { median, ratioInterval95 } from './stats.js';
@@ -46,6 +46,9 @@ const device = args.includes('--device') ? (args[args.indexOf('--device') + 1] a
 const precision = (args.includes('--precision') ? args[args.indexOf('--precision') + 1] : 'fp32') as Precision;
 if (!PRECISIONS.includes(precision)) throw new Error(`--precision must be one of ${PRECISIONS.join(', ')}, got ${String(precision)}`);
 checkPrecision(precision, device);
+// A bf16 benchmark on a CPU without bf16 kernels would time libtorch's reference loops for hours.
+const slowdown = precisionSlowdown(precision, device, cpuFlags());
+if (slowdown) throw new Error(slowdown);
 const json = flag('--json');
 const quick = flag('--quick');
 const threads = opt('--threads', availableParallelism());

@@ -4,6 +4,7 @@
  * primitive at a time; entering and leaving a region, nesting and the cast cache follow
  * torch/amp/autocast_mode.py (PyTorch 1.13) line by line.
  */
+import { readFileSync } from 'node:fs';
 import { native } from './native.js';
 import { dtypeCode, dtypeName, type DType } from './dtype.js';
 import { noGrad } from './autograd.js';
@@ -36,6 +37,37 @@ export function precisionProblem(precision: Precision, device: string, capabilit
     return `precision bf16: GPU ${device} (compute capability ${capability.join('.')}) has no bfloat16 (it needs 8.0 or newer). Fix: use --precision fp16 or fp32`;
   }
   return null;
+}
+
+/**
+ * The CPU's feature flags as Linux lists them (the first "flags" line of /proc/cpuinfo); empty
+ * where there is no such file, and then nothing is said about the CPU.
+ */
+export function cpuFlags(cpuinfo = '/proc/cpuinfo'): Set<string> {
+  let text: string;
+  try {
+    text = readFileSync(cpuinfo, 'utf8');
+  } catch {
+    return new Set();
+  }
+  const line = /^flags\s*:(.*)$/m.exec(text);
+  return new Set(line ? (line[1] as string).trim().split(/\s+/) : []);
+}
+
+/**
+ * Why `precision` will run far slower than fp32 on `device` (a one-line note naming the fix), or
+ * null. libtorch's oneDNN has bf16 kernels only for x86 CPUs with AVX512BW, AVX512VL and AVX512DQ
+ * (libtorch 1.13's mkldnn_bf16_device_check); on others, e.g. AVX2-only CPUs, a bf16 convolution
+ * falls back to reference loops: 14-18x slower than fp32 on an AVX2 CPU, in PyTorch and in mmgap alike
+ * (docs/RESULTS.md §2.1). Results stay correct, so this is a note, not an error.
+ * `flags`: the CPU's (cpuFlags()); an empty set says nothing is known.
+ */
+export function precisionSlowdown(precision: Precision, device: string, flags: ReadonlySet<string>): string | null {
+  if (precision !== 'bf16' || autocastDevice(device) !== 'cpu' || !flags.has('sse2')) return null;
+  const missing = ['avx512bw', 'avx512vl', 'avx512dq'].filter((f) => !flags.has(f));
+  if (missing.length === 0) return null;
+  return `precision bf16 on this CPU (no ${missing.join(', ')}): libtorch has no bf16 kernels for it and runs bf16 convolutions ` +
+    'through reference loops, over 10x slower than fp32. Fix: use --precision fp32 here, or bf16 on a CPU with AVX512 (AVX512-BF16 or AMX for a speed-up) or a CUDA GPU';
 }
 
 /** Throws when `precision` cannot run on `device` (see precisionProblem). */

@@ -2,7 +2,7 @@
 export { Tensor, tensor, zeros, ones, full, randn, rand, randint, arange, randperm, cat, stack, where, type TensorOptions, type Device } from './tensor.js';
 export type { DType, MemoryFormat } from './dtype.js';
 export { tidy, keep } from './scope.js';
-export { autocast, autocastState, withPrecision, checkPrecision, precisionProblem, autocastDevice, GradScaler, GRAD_SCALER_DEFAULTS, PRECISIONS,
+export { autocast, autocastState, withPrecision, checkPrecision, precisionProblem, precisionSlowdown, cpuFlags, autocastDevice, GradScaler, GRAD_SCALER_DEFAULTS, PRECISIONS,
   type Precision, type AutocastDevice, type AutocastOptions, type GradScalerOptions } from './amp.js';
 export { noGrad, inferenceMode, isGradEnabled, backward, grad } from './autograd.js';
 export { resolveDevice, cudaAvailable, setNumThreads, getNumThreads, manualSeed, liveTensors, libtorchVersion, mallocPolicy, mallocPolicyEnv } from './device.js';

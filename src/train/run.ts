@@ -6,7 +6,7 @@
  * from its last finished epoch and ends with the same numbers. The trainer knows no method by
  * name: the run's method comes from the registry, plain cross-entropy from the registry's roles.
  */
-import { tensor, libtorchVersion, manualSeed, optim, type Tensor } from '../torch/index.js';
+import { tensor, libtorchVersion, manualSeed, optim, precisionSlowdown, cpuFlags, type Tensor } from '../torch/index.js';
 import type { SkippedSample } from '../data/index.js';
 import { METHODS, getMethod, methodFor } from '../methods/registry.js';
 import type { Method } from '../methods/method.js';
@@ -73,6 +73,8 @@ export async function trainRun(input: ConfigInput, opts: RunOptions): Promise<Ru
     s.job = job;
     s.log(`run ${cfg.method} on ${cfg.data} (seed ${cfg.seed}): ${dataset.samples('train').length} train / ${dataset.samples('val').length} val / ` +
       `${dataset.samples('test').length} test samples, ${model.parameterCount()} parameters, libtorch ${libtorchVersion} on ${device}`);
+    const slow = precisionSlowdown(cfg.precision, device, cpuFlags());
+    if (slow) s.log(`note: ${slow}`);
     const optimizer = makeOptimizer(cfg, model.parameters(), cfg.lr);
     const schedule = makeSchedule(cfg, optimizer);
     const warmup = factory.sharedWarmup ? cfg.warmup : 0;

@@ -9,9 +9,10 @@
 //   so the reference runs the real GradScaler class on the CPU with those two kernels written in
 //   Python after aten/src/ATen/native/cuda/AmpKernels.cu (and `python -O`, which drops its is_cuda asserts).
 import { describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  autocast, autocastState, checkPrecision, inferenceMode, isGradEnabled, precisionProblem, GradScaler, nn, optim, noGrad, manualSeed, randn, randint, tensor,
+  autocast, autocastState, checkPrecision, cpuFlags, inferenceMode, precisionSlowdown, isGradEnabled, precisionProblem, GradScaler, nn, optim, noGrad, manualSeed, randn, randint, tensor,
   loadSafetensors, saveSafetensors, type Tensor,
 } from '../../src/torch/index.js';
 import { relErr } from '../helpers/compare.js';
@@ -121,6 +122,28 @@ describe('autocast regions', () => {
     expect(precisionProblem('bf16', 'cuda', [8, 0])).toBeNull();
     expect(precisionProblem('bf16', 'cpu', null)).toBeNull();
     expect(precisionProblem('fp32', 'cpu', null)).toBeNull();
+  });
+
+  it('notes bf16 on a CPU without libtorch\'s bf16 kernels (AVX512BW, VL and DQ), from /proc/cpuinfo\'s flags', () => {
+    const dir = tempDir();
+    const cpuinfo = (flags: string): string => {
+      const path = join(dir, `cpuinfo-${flags.length}`);
+      writeFileSync(path, `processor\t: 0\nmodel name\t: test\nflags\t\t: ${flags}\nbogomips\t: 4890\n\nprocessor\t: 1\nflags\t\t: other\n`);
+      return path;
+    };
+    // This session's AMD EPYC (Zen 3): AVX2, no AVX512; an Intel Sapphire Rapids: AVX512 with BF16 and AMX.
+    const zen3 = cpuFlags(cpuinfo('fpu sse sse2 ssse3 sse4_1 sse4_2 avx f16c fma avx2 bmi2 sha_ni vaes'));
+    const spr = cpuFlags(cpuinfo('fpu sse sse2 avx avx2 avx512f avx512dq avx512bw avx512vl avx512_vnni avx512_bf16 amx_bf16'));
+    expect(zen3.has('avx2')).toBe(true);
+    expect(zen3.has('other')).toBe(false);
+    expect(precisionSlowdown('bf16', 'cpu', zen3)).toMatch(/^precision bf16 on this CPU \(no avx512bw, avx512vl, avx512dq\).*Fix: use --precision fp32/);
+    expect(precisionSlowdown('bf16', 'cpu', spr)).toBeNull();
+    expect(precisionSlowdown('fp32', 'cpu', zen3)).toBeNull();
+    expect(precisionSlowdown('bf16', 'cuda', zen3)).toBeNull();
+    // Nothing known (no /proc/cpuinfo, or not an x86 CPU): nothing said.
+    expect(cpuFlags(join(dir, 'missing')).size).toBe(0);
+    expect(precisionSlowdown('bf16', 'cpu', new Set())).toBeNull();
+    expect(precisionSlowdown('bf16', 'cpu', new Set(['fp', 'asimd', 'bf16']))).toBeNull();
   });
 });
 

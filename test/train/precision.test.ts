@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { autocast, loadSafetensors, manualSeed, nn, noGrad, type Tensor } from '../../src/torch/index.js';
+import { autocast, cpuFlags, loadSafetensors, manualSeed, nn, noGrad, precisionSlowdown, type Tensor } from '../../src/torch/index.js';
 import { createLoader, openDataset } from '../../src/data/index.js';
 import { buildModel } from '../../src/models/classifier.js';
 import { sampleGaps } from '../../src/core/index.js';
@@ -93,6 +93,9 @@ describe('bf16 precision', () => {
       expect(e.amp).toBeUndefined();
     }
     expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).precision).toBe('bf16');
+    // On a CPU without libtorch's bf16 kernels (e.g. AVX2 only) the run says so, once; elsewhere it says nothing.
+    const notes = readFileSync(join(out, 'run.log'), 'utf8').split('\n').filter((l) => l.includes('note: precision bf16 on this CPU'));
+    expect(notes.length).toBe(precisionSlowdown('bf16', 'cpu', cpuFlags()) === null ? 0 : 1);
   });
 
   it('gapSource train-pass takes the gaps from the training forward passes, without changing the training', async () => {
