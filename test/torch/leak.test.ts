@@ -1,5 +1,5 @@
-// No leak: 1,000 training steps of a small CNN keep resident memory within 5 % of its level
-// after warm-up, and the count of live native tensors does not grow.
+// No leak: after warm-up, resident memory of a small CNN's training loop does not grow in every one
+// of three windows of 500 steps, and the count of live native tensors does not grow.
 import { describe, expect, it } from 'vitest';
 import { nn, optim, randn, randint, tidy, liveTensors, manualSeed, setNumThreads } from '../../src/torch/index.js';
 
@@ -14,7 +14,7 @@ class SmallNet extends nn.Module {
 }
 
 describe('memory', () => {
-  it('1,000 training steps: RSS growth < 5 %, live tensors do not grow', () => {
+  it('3 x 500 training steps: RSS does not grow in every window, live tensors do not grow', () => {
     setNumThreads(1);
     manualSeed(0);
     const net = new SmallNet();
@@ -29,22 +29,30 @@ describe('memory', () => {
       return loss.item();
     });
     // Warm-up: the allocator's arenas and V8's code settle (seen 2026-12-01: 224 MB after 500
-    // steps, 228 MB after 2,000, then flat within 0.3 % to 4,000, live tensors constant; with
-    // only 500 steps of warm-up, a full parallel suite once measured +9 %). A leak keeps growing.
+    // steps, 228 MB after 2,000, then flat within 0.3 % to 4,000, live tensors constant).
     for (let i = 0; i < 1500; i++) step();
-    // Handles are small JS objects whose finalizers run when V8 collects them; collect first so
-    // that RSS measures what is retained, not what awaits the next major GC.
+    // Handles are small JS objects whose finalizers run when V8 collects them; collect before each
+    // reading so that RSS measures what is retained, not what awaits the next major GC.
     expect(global.gc, 'vitest must run with --expose-gc').toBeTypeOf('function');
-    global.gc?.();
-    const rss0 = process.memoryUsage().rss;
+    const rss = (): number => { global.gc?.(); return process.memoryUsage().rss; };
+    const rss0 = rss();
     const live0 = liveTensors();
+    // A leak grows in every window (one 16 KB input a step: 8 MB, 3.5 %, per window); a one-time
+    // step of the heap (the glibc arena growing around long-lived small allocations, V8's code
+    // space) lands in one. A single 1,000-step window measured +6.5 % once, under a full parallel
+    // suite on 2 cores (2026-12-02), where the same loop alone grows 0.3-1.3 %.
+    const growth: number[] = [];
+    let before = rss0;
     let last = 0;
-    for (let i = 0; i < 1000; i++) last = step();
-    global.gc?.();
-    const rss1 = process.memoryUsage().rss;
+    for (let w = 0; w < 3; w++) {
+      for (let i = 0; i < 500; i++) last = step();
+      const now = rss();
+      growth.push((now - before) / rss0);
+      before = now;
+    }
     expect(Number.isFinite(last)).toBe(true);
     expect(liveTensors()).toBeLessThanOrEqual(live0); // GC may still free stray temporaries, never more alive
-    expect((rss1 - rss0) / rss0).toBeLessThan(0.05);
+    expect(Math.min(...growth), `RSS growth per 500-step window: ${growth.map((g) => (100 * g).toFixed(2) + ' %').join(', ')}`).toBeLessThan(0.02);
   });
 
   it('tensors left to the GC are released by their finalizers', async () => {
