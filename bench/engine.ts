@@ -21,7 +21,9 @@
  * over the rounds, and each batch's row lists every round's ratio (round_ratios) with their
  * geometric mean and its 95 % t-interval (ratio_interval: [mean, low, high]; speedup_interval and
  * torch_speedup_interval likewise for each side's per-round reduced-precision / fp32 ratio).
- * --formats channels_last times one memory format only (both sides then use it).
+ * --formats channels_last times one memory format only (both sides then use it). Each row also
+ * gives both sides' minor page faults per timed step (mmgap_faults_per_step, torch_faults_per_step:
+ * a heap that has not settled yet faults fresh pages, which costs time on some machines; §2.1).
  *
  * Usage: npm run bench:engine -- [--json] [--quick] [--threads N] [--steps N] [--warmup N] [--rounds N] [--formats contiguous,channels_last] [--device cuda] [--precision fp32|bf16|fp16] [--batches 32,64]
  * Last stdout line (with --json: the only one): a JSON object with mmgap_sps, torch_sps and ratio
@@ -63,8 +65,15 @@ const FORMATS = (args.includes('--formats') ? (args[args.indexOf('--formats') + 
 if (FORMATS.length === 0 || FORMATS.some((f) => !MEMORY_FORMATS.includes(f))) throw new Error(`--formats takes ${MEMORY_FORMATS.join(' and/or ')}, separated by a comma`);
 const log = (s: string): void => { process.stderr.write(s + '\n'); };
 
-/** Samples/s of one configuration, measured in this process (the child's side of mmgapSps). */
-function measureHere(batch: number, format: MemoryFormat, prec: Precision): number {
+/** What a child process measures of one configuration. */
+interface Measured {
+  sps: number;
+  /** Minor page faults per timed step (docs/RESULTS.md §2.1: a heap that has not settled faults fresh pages). */
+  faults_per_step: number;
+}
+
+/** One configuration, measured in this process (the child's side of mmgapSps). */
+function measureHere(batch: number, format: MemoryFormat, prec: Precision): Measured {
   manualSeed(0);
   const model = new AudioVisual().to({ memoryFormat: format, device });
   const sgd = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
@@ -86,8 +95,10 @@ function measureHere(batch: number, format: MemoryFormat, prec: Precision): numb
     }
     loss.item();
   });
-  const times = timedSteps(step, warmup, steps);
-  return batch / median(times);
+  timedSteps(step, warmup, 0);
+  const faults0 = process.resourceUsage().minorPageFault;
+  const times = timedSteps(step, 0, steps);
+  return { sps: batch / median(times), faults_per_step: (process.resourceUsage().minorPageFault - faults0) / steps };
 }
 
 /**
@@ -95,8 +106,8 @@ function measureHere(batch: number, format: MemoryFormat, prec: Precision): numb
  * allocator policy through the environment, from their start (for mmgap's, rather than from the
  * addon's mallopt calls at load, which come after node's own start).
  */
-function childSps(file: string, childArgs: string[]): number {
-  return lastJsonLine<{ sps: number }>(file, childArgs, { ...process.env, ...mallocPolicyEnv() }).sps;
+function measureChild(file: string, childArgs: string[]): Measured {
+  return lastJsonLine<Measured>(file, childArgs, { ...process.env, ...mallocPolicyEnv() });
 }
 
 /**
@@ -104,13 +115,13 @@ function childSps(file: string, childArgs: string[]): number {
  * python process, so that the two sides start every measurement alike (a process shared by all of
  * mmgap's configurations was a suspect for its drift across rounds; docs/RESULTS.md §2.1).
  */
-function mmgapSps(batch: number, format: MemoryFormat, prec: Precision): number {
-  return childSps(process.execPath, [fileURLToPath(import.meta.url), '--measure-one', `${batch},${format},${prec}`,
+function mmgapSps(batch: number, format: MemoryFormat, prec: Precision): Measured {
+  return measureChild(process.execPath, [fileURLToPath(import.meta.url), '--measure-one', `${batch},${format},${prec}`,
     '--steps', String(steps), '--warmup', String(warmup), '--threads', String(threads), '--device', device]);
 }
 
-function torchSps(batch: number, format: MemoryFormat, prec: Precision): number {
-  return childSps(PYTHON, [fileURLToPath(new URL('../../bench/engine_torch.py', import.meta.url)), '--batch', String(batch), '--steps', String(steps),
+function torchSps(batch: number, format: MemoryFormat, prec: Precision): Measured {
+  return measureChild(PYTHON, [fileURLToPath(new URL('../../bench/engine_torch.py', import.meta.url)), '--batch', String(batch), '--steps', String(steps),
     '--warmup', String(warmup), '--threads', String(threads), '--format', format, '--device', device, '--precision', prec]);
 }
 
@@ -173,6 +184,8 @@ function main(): void {
     // round_ratios the ratio of each round's best figures (this VM moves by 20 % between minutes).
     const mRounds: Partial<Record<Precision, ByFormat>>[] = [];
     const tRounds: Partial<Record<Precision, ByFormat>>[] = [];
+    // Page faults per timed step of each round's configurations, by `${precision},${format}`.
+    const faults: Record<'mmgap' | 'torch', Record<string, number[]>> = { mmgap: {}, torch: {} };
     for (let r = 0; r < rounds; r++) {
       const m: Partial<Record<Precision, ByFormat>> = {};
       const t: Partial<Record<Precision, ByFormat>> = {};
@@ -182,12 +195,16 @@ function main(): void {
           // two back-to-back processes leaves behind (page cache, the host's memory state) falls
           // on both alike.
           const torchFirst = r % 2 === 0;
-          const tFirst = torchFirst ? torchSps(batch, f, p) : 0;
-          const ms = mmgapSps(batch, f, p);
-          const ts = torchFirst ? tFirst : torchSps(batch, f, p);
+          const tFirst = torchFirst ? torchSps(batch, f, p) : null;
+          const mm = mmgapSps(batch, f, p);
+          const tm = tFirst ?? torchSps(batch, f, p);
+          const [ms, ts] = [mm.sps, tm.sps];
           (m[p] ??= {})[f] = ms;
           (t[p] ??= {})[f] = ts;
-          log(`  batch ${batch}${rounds > 1 ? ` round ${r + 1}` : ''} ${p} ${f.padEnd(13)} mmgap ${ms.toFixed(2)} samples/s   PyTorch ${ts.toFixed(2)} samples/s${torchFirst ? '' : ' (mmgap first)'}`);
+          (faults.mmgap[`${p},${f}`] ??= []).push(mm.faults_per_step);
+          (faults.torch[`${p},${f}`] ??= []).push(tm.faults_per_step);
+          log(`  batch ${batch}${rounds > 1 ? ` round ${r + 1}` : ''} ${p} ${f.padEnd(13)} mmgap ${ms.toFixed(2)} samples/s   PyTorch ${ts.toFixed(2)} samples/s${torchFirst ? '' : ' (mmgap first)'}` +
+            `   page faults/step ${mm.faults_per_step.toFixed(0)} / ${tm.faults_per_step.toFixed(0)}`);
         }
       }
       mRounds.push(m);
@@ -203,6 +220,8 @@ function main(): void {
     const gflops = (ms * STEP_FLOPS_PER_SAMPLE) / 1e9;
     const row: Record<string, unknown> = { batch, precision, mmgap_sps: ms, mmgap_format: mf, torch_sps: ts, torch_format: tf, ratio: ms / ts,
       mmgap_gflops: gflops, torch_gflops: (ts * STEP_FLOPS_PER_SAMPLE) / 1e9, mmgap_by_format: m[precision], torch_by_format: t[precision],
+      // Medians over the rounds, of each side's reported format.
+      mmgap_faults_per_step: median(faults.mmgap[`${precision},${mf}`] as number[]), torch_faults_per_step: median(faults.torch[`${precision},${tf}`] as number[]),
       ...(rounds > 1 && { round_ratios: roundRatios, ratio_interval: ratioInterval95(roundRatios) }) };
     const interval = (xs: number[]): string => { const [g, lo, hi] = ratioInterval95(xs); return `geometric mean ${g.toFixed(3)} [95 % CI ${lo.toFixed(3)}, ${hi.toFixed(3)}]`; };
     log(`batch ${batch} ${precision}: mmgap ${ms.toFixed(2)} (${mf}) vs PyTorch ${ts.toFixed(2)} (${tf}) samples/s -> ratio ${(ms / ts).toFixed(3)}` +
@@ -240,7 +259,7 @@ function main(): void {
 setNumThreads(threads);
 if (args.includes('--measure-one')) {
   const [b, f, p] = (args[args.indexOf('--measure-one') + 1] ?? '').split(',');
-  console.log(JSON.stringify({ sps: measureHere(Number(b), f as MemoryFormat, p as Precision) }));
+  console.log(JSON.stringify(measureHere(Number(b), f as MemoryFormat, p as Precision)));
 } else {
   main();
 }

@@ -6,7 +6,7 @@ With --precision bf16|fp16, the forward pass and the loss run under torch.autoca
 torch.cuda.amp.GradScaler), as PyTorch's AMP recipe.
 Usage: /usr/bin/python3 bench/engine_torch.py --batch 32 --steps 10 --warmup 2 --threads 2 --format contiguous [--device cuda] [--precision bf16]
 """
-import argparse, json, statistics, time
+import argparse, json, resource, statistics, time
 import torch
 import torch.nn as nn
 import torchvision
@@ -81,10 +81,13 @@ def main():
             opt.step()
         return loss.item()
 
-    times = timed_steps(step, args.warmup, args.steps)
+    timed_steps(step, args.warmup, 0)
+    faults0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    times = timed_steps(step, 0, args.steps)
+    faults_per_step = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults0) / args.steps
     med = statistics.median(times)  # as bench/stats.ts median: the mean of the two middle values for an even count
     print(json.dumps({'format': args.format, 'precision': args.precision, 'batch': args.batch, 'threads': torch.get_num_threads(), 'device': args.device,
-                      'step_s_median': med, 'sps': args.batch / med, 'torch': torch.__version__}))
+                      'step_s_median': med, 'sps': args.batch / med, 'faults_per_step': faults_per_step, 'torch': torch.__version__}))
 
 
 if __name__ == '__main__':

@@ -67,7 +67,7 @@ export function precisionSlowdown(precision: Precision, device: string, flags: R
   const missing = ['avx512bw', 'avx512vl', 'avx512dq'].filter((f) => !flags.has(f));
   if (missing.length === 0) return null;
   return `precision bf16 on this CPU (no ${missing.join(', ')}): libtorch has no bf16 kernels for it and runs bf16 convolutions ` +
-    'through reference loops, over 10x slower than fp32. Fix: use --precision fp32 here, or bf16 on a CPU with AVX512 (AVX512-BF16 or AMX for a speed-up) or a CUDA GPU';
+    'through reference loops, over 10x slower than fp32. Fix: use --precision fp32 here, or bf16 on a CPU with AVX512 (AVX512-BF16 for a speed-up) or a CUDA GPU';
 }
 
 /** Throws when `precision` cannot run on `device` (see precisionProblem). */
