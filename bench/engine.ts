@@ -72,7 +72,7 @@ interface Measured {
   faults_per_step: number;
 }
 
-/** One configuration, measured in this process (the child's side of mmgapSps). */
+/** One configuration, measured in this process (the child's side of measureMmgap). */
 function measureHere(batch: number, format: MemoryFormat, prec: Precision): Measured {
   manualSeed(0);
   const model = new AudioVisual().to({ memoryFormat: format, device });
@@ -115,12 +115,12 @@ function measureChild(file: string, childArgs: string[]): Measured {
  * python process, so that the two sides start every measurement alike (a process shared by all of
  * mmgap's configurations was a suspect for its drift across rounds; docs/RESULTS.md §2.1).
  */
-function mmgapSps(batch: number, format: MemoryFormat, prec: Precision): Measured {
+function measureMmgap(batch: number, format: MemoryFormat, prec: Precision): Measured {
   return measureChild(process.execPath, [fileURLToPath(import.meta.url), '--measure-one', `${batch},${format},${prec}`,
     '--steps', String(steps), '--warmup', String(warmup), '--threads', String(threads), '--device', device]);
 }
 
-function torchSps(batch: number, format: MemoryFormat, prec: Precision): Measured {
+function measureTorch(batch: number, format: MemoryFormat, prec: Precision): Measured {
   return measureChild(PYTHON, [fileURLToPath(new URL('../../bench/engine_torch.py', import.meta.url)), '--batch', String(batch), '--steps', String(steps),
     '--warmup', String(warmup), '--threads', String(threads), '--format', format, '--device', device, '--precision', prec]);
 }
@@ -195,9 +195,9 @@ function main(): void {
           // two back-to-back processes leaves behind (page cache, the host's memory state) falls
           // on both alike.
           const torchFirst = r % 2 === 0;
-          const tFirst = torchFirst ? torchSps(batch, f, p) : null;
-          const mm = mmgapSps(batch, f, p);
-          const tm = tFirst ?? torchSps(batch, f, p);
+          const tFirst = torchFirst ? measureTorch(batch, f, p) : null;
+          const mm = measureMmgap(batch, f, p);
+          const tm = tFirst ?? measureTorch(batch, f, p);
           const [ms, ts] = [mm.sps, tm.sps];
           (m[p] ??= {})[f] = ms;
           (t[p] ??= {})[f] = ts;
