@@ -18,8 +18,7 @@
  * (MALLOC_MMAP_MAX_, MALLOC_TRIM_THRESHOLD_; see bench/engine.ts) unless --torch-default-malloc;
  * `MMGAP_MALLOC=system` runs every side with glibc's defaults.
  *
- * Usage: npm run bench:ddp -- [--json] [--quick] [--steps N] [--warmup N] [--rounds N]
- *          [--format channels_last|contiguous] [--no-torch-single] [--torch-default-malloc]
+ * Options: npm run bench:ddp -- --help.
  * Last stdout line (with --json: the only one): {"mmgap_ddp_sps", "torch_ddp_sps", "ratio",
  * "single_process_sps", "torch_single_process_sps", "scaling", "torch_scaling", ...}; ratio is
  * mmgap_ddp_sps / torch_ddp_sps, scaling mmgap_ddp_sps / single_process_sps.
@@ -31,24 +30,28 @@ import { nn, optim, randn, randint, setNumThreads, manualSeed, tidy, mallocPolic
 import { DistributedDataParallel, joinFromEnv } from '../src/torch/distributed.js';
 import { AudioVisual, timedSteps } from './engine-model.js';
 import { median } from './stats.js';
+import { benchArgs } from './args.js';
 
 const PYTHON = process.env.MMGAP_PYTHON ?? '/usr/bin/python3';
 const BATCH = 32;
 const RANKS = 2;
 const THREADS = 2;
-const args = process.argv.slice(2);
-const flag = (name: string): boolean => args.includes(name);
-const opt = (name: string, dflt: string): string => {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? (args[i + 1] as string) : dflt;
-};
-const num = (name: string, dflt: number, min = 1): number => {
-  const v = Number(opt(name, String(dflt)));
-  if (!Number.isInteger(v) || v < min) throw new Error(`${name} must be a whole number >= ${min}, got ${opt(name, '')}`);
-  return v;
-};
-const format = opt('--format', 'channels_last') as MemoryFormat;
-if (format !== 'channels_last' && format !== 'contiguous') throw new Error(`--format must be channels_last or contiguous, got ${String(format)}`);
+const opts = benchArgs('Usage: npm run bench:ddp -- [options]', {
+  json: { kind: 'flag', help: 'only the JSON line on stdout' },
+  quick: { kind: 'flag', help: '4 timed steps after 2 warm-up, 1 round' },
+  steps: { kind: 'int', help: 'timed steps per measurement (default 10; 4 with --quick)' },
+  warmup: { kind: 'int', min: 0, help: 'untimed steps before them (default 3; 2 with --quick)' },
+  rounds: { kind: 'int', help: 'rounds of the interleaved measurement (default 3; 1 with --quick)' },
+  format: { kind: 'string', choices: ['channels_last', 'contiguous'], default: 'channels_last', help: 'memory format of every side' },
+  noTorchSingle: { kind: 'flag', help: 'skip PyTorch in one process (its scaling)' },
+  torchDefaultMalloc: { kind: 'flag', help: "PyTorch's processes with glibc's default allocator settings" },
+  worker: { kind: 'flag', internal: true, help: 'one rank (or the single process) of a measurement' },
+  localBatch: { kind: 'int', default: BATCH, internal: true, help: "a worker's batch" },
+  threads: { kind: 'int', default: 1, internal: true, help: "a worker's threads" },
+});
+const format = opts.format as MemoryFormat;
+const steps = opts.steps ?? (opts.quick ? 4 : 10);
+const warmup = opts.warmup ?? (opts.quick ? 2 : 3);
 const log = (s: string): void => { process.stderr.write(s + '\n'); };
 
 /**
@@ -57,8 +60,8 @@ const log = (s: string): void => { process.stderr.write(s + '\n'); };
  * its step times as one JSON line.
  */
 function worker(): void {
-  const local = num('--local-batch', BATCH), steps = num('--steps', 10), warmup = num('--warmup', 3, 0);
-  setNumThreads(num('--threads', 1));
+  const local = opts.localBatch;
+  setNumThreads(opts.threads);
   const group = joinFromEnv();
   manualSeed(group?.rank ?? 0);
   const model = new AudioVisual().to({ memoryFormat: format });
@@ -126,13 +129,10 @@ function soloEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 async function main(): Promise<void> {
-  const json = flag('--json');
-  const quick = flag('--quick');
-  const steps = num('--steps', quick ? 4 : 10);
-  const warmup = num('--warmup', quick ? 2 : 3, 0);
-  const rounds = num('--rounds', quick ? 1 : 3);
-  const torchSingle = !flag('--no-torch-single');
-  const torchMalloc = flag('--torch-default-malloc') ? {} : mallocPolicyEnv();
+  const { json } = opts;
+  const rounds = opts.rounds ?? (opts.quick ? 1 : 3);
+  const torchSingle = !opts.noTorchSingle;
+  const torchMalloc = opts.torchDefaultMalloc ? {} : mallocPolicyEnv();
   const self = fileURLToPath(import.meta.url);
   const here = (f: string): string => fileURLToPath(new URL(`../../bench/${f}`, import.meta.url));
   const common = ['--steps', String(steps), '--warmup', String(warmup)];
@@ -199,5 +199,5 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(result));
 }
 
-if (flag('--worker')) worker();
+if (opts.worker) worker();
 else await main();

@@ -25,7 +25,7 @@
  * gives both sides' minor page faults per timed step (mmgap_faults_per_step, torch_faults_per_step:
  * a heap that has not settled yet faults fresh pages, which costs time on some machines; §2.1).
  *
- * Usage: npm run bench:engine -- [--json] [--quick] [--threads N] [--steps N] [--warmup N] [--rounds N] [--formats contiguous,channels_last] [--device cuda] [--precision fp32|bf16|fp16] [--batches 32,64]
+ * Options: npm run bench:engine -- --help.
  * Last stdout line (with --json: the only one): a JSON object with mmgap_sps, torch_sps and ratio
  * (mmgap / PyTorch) for the first batch size (32 by default; and fp32_sps with --precision), and per-batch details.
  */
@@ -36,33 +36,33 @@ import { nn, optim, randn, randint, setNumThreads, manualSeed, tidy, ops, withPr
 import { AudioVisual, timedSteps } from './engine-model.js';
 import { median, ratioInterval95 } from './stats.js';
 import { lastJsonLine } from './child.js';
+import { benchArgs } from './args.js';
 
 const PYTHON = process.env.MMGAP_PYTHON ?? '/usr/bin/python3';
-const args = process.argv.slice(2);
-const flag = (name: string): boolean => args.includes(name);
-const opt = (name: string, dflt: number): number => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const device = args.includes('--device') ? (args[args.indexOf('--device') + 1] as string) : 'cpu';
-const precision = (args.includes('--precision') ? args[args.indexOf('--precision') + 1] : 'fp32') as Precision;
-if (!PRECISIONS.includes(precision)) throw new Error(`--precision must be one of ${PRECISIONS.join(', ')}, got ${String(precision)}`);
+const MEMORY_FORMATS: MemoryFormat[] = ['contiguous', 'channels_last'];
+const opts = benchArgs('Usage: npm run bench:engine -- [options]', {
+  json: { kind: 'flag', help: 'only the JSON line on stdout' },
+  quick: { kind: 'flag', help: 'batch 32 only, 3 timed steps after 1 warm-up' },
+  precision: { kind: 'string', choices: PRECISIONS, default: 'fp32', help: 'both sides under autocast to this precision (fp32 timed too, interleaved)' },
+  device: { kind: 'string', default: 'cpu', help: 'cpu or cuda' },
+  batches: { kind: 'ints', help: 'batch sizes (default 32,64; 32 with --quick)' },
+  formats: { kind: 'strings', choices: MEMORY_FORMATS, default: MEMORY_FORMATS, help: 'memory formats to time; each side is credited with its faster one' },
+  steps: { kind: 'int', help: 'timed steps per measurement (default 8; 3 with --quick)' },
+  warmup: { kind: 'int', min: 0, help: 'untimed steps before them (default 2; 1 with --quick)' },
+  rounds: { kind: 'int', default: 1, help: 'repeat the interleaved measurement; medians and a 95 % interval of the ratios' },
+  threads: { kind: 'int', default: availableParallelism(), help: 'intra-op threads of both sides' },
+  measureOne: { kind: 'string', internal: true, help: 'batch,format,precision: measure one configuration in this process' },
+});
+const { json, quick, device, threads, rounds } = opts;
+const precision = opts.precision as Precision;
 checkPrecision(precision, device);
 // A bf16 benchmark on a CPU without bf16 kernels would time libtorch's reference loops for hours.
 const slowdown = precisionSlowdown(precision, device, cpuFlags());
 if (slowdown) throw new Error(slowdown);
-const json = flag('--json');
-const quick = flag('--quick');
-const threads = opt('--threads', availableParallelism());
-const steps = opt('--steps', quick ? 3 : 8);
-const rounds = opt('--rounds', 1);
-if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds takes a positive whole number, got ${rounds}`);
-const warmup = opt('--warmup', quick ? 1 : 2);
-const batches = args.includes('--batches') ? (args[args.indexOf('--batches') + 1] ?? '').split(',').map(Number) : quick ? [32] : [32, 64];
-if (batches.length === 0 || batches.some((b) => !Number.isInteger(b) || b < 1)) throw new Error('--batches takes batch sizes separated by commas, e.g. --batches 32,64');
-const MEMORY_FORMATS: MemoryFormat[] = ['contiguous', 'channels_last'];
-const FORMATS = (args.includes('--formats') ? (args[args.indexOf('--formats') + 1] ?? '').split(',') : MEMORY_FORMATS) as MemoryFormat[];
-if (FORMATS.length === 0 || FORMATS.some((f) => !MEMORY_FORMATS.includes(f))) throw new Error(`--formats takes ${MEMORY_FORMATS.join(' and/or ')}, separated by a comma`);
+const steps = opts.steps ?? (quick ? 3 : 8);
+const warmup = opts.warmup ?? (quick ? 1 : 2);
+const batches = opts.batches ?? (quick ? [32] : [32, 64]);
+const FORMATS = opts.formats as MemoryFormat[];
 const log = (s: string): void => { process.stderr.write(s + '\n'); };
 
 /** What a child process measures of one configuration. */
@@ -174,6 +174,9 @@ function main(): void {
   log(`float32 matmul peak (2048^3, ${device === 'cpu' ? `${threads} threads` : device}): ${peak.toFixed(1)} GFLOP/s`);
   const results: Record<string, unknown>[] = [];
   type ByFormat = Partial<Record<MemoryFormat, number>>;
+  /** One round of one side: what each (precision, format) measured. */
+  type Round = Partial<Record<Precision, Partial<Record<MemoryFormat, Measured>>>>;
+  const spsOf = (r: Round, p: Precision): ByFormat => Object.fromEntries(Object.entries(r[p] ?? {}).map(([f, x]) => [f, x.sps]));
   const best = (r: ByFormat): [MemoryFormat, number] =>
     (Object.entries(r) as [MemoryFormat, number][]).sort((x, y) => y[1] - x[1])[0] as [MemoryFormat, number];
   // With a reduced precision, fp32 is timed too (in the same run, interleaved) for the speed-ups.
@@ -182,13 +185,11 @@ function main(): void {
     // Every (side, precision, format) measured once a round, interleaved, so that drift in machine
     // load hits both sides alike; with --rounds > 1 each figure is the median over the rounds, and
     // round_ratios the ratio of each round's best figures (this VM moves by 20 % between minutes).
-    const mRounds: Partial<Record<Precision, ByFormat>>[] = [];
-    const tRounds: Partial<Record<Precision, ByFormat>>[] = [];
-    // Page faults per timed step of each round's configurations, by `${precision},${format}`.
-    const faults: Record<'mmgap' | 'torch', Record<string, number[]>> = { mmgap: {}, torch: {} };
+    const mRounds: Round[] = [];
+    const tRounds: Round[] = [];
     for (let r = 0; r < rounds; r++) {
-      const m: Partial<Record<Precision, ByFormat>> = {};
-      const t: Partial<Record<Precision, ByFormat>> = {};
+      const m: Round = {};
+      const t: Round = {};
       for (const f of FORMATS) {
         for (const p of precisions) {
           // The sides take turns at going first, round by round, so that whatever the first of
@@ -199,10 +200,8 @@ function main(): void {
           const mm = measureMmgap(batch, f, p);
           const tm = tFirst ?? measureTorch(batch, f, p);
           const [ms, ts] = [mm.sps, tm.sps];
-          (m[p] ??= {})[f] = ms;
-          (t[p] ??= {})[f] = ts;
-          (faults.mmgap[`${p},${f}`] ??= []).push(mm.faults_per_step);
-          (faults.torch[`${p},${f}`] ??= []).push(tm.faults_per_step);
+          (m[p] ??= {})[f] = mm;
+          (t[p] ??= {})[f] = tm;
           log(`  batch ${batch}${rounds > 1 ? ` round ${r + 1}` : ''} ${p} ${f.padEnd(13)} mmgap ${ms.toFixed(2)} samples/s   PyTorch ${ts.toFixed(2)} samples/s${torchFirst ? '' : ' (mmgap first)'}` +
             `   page faults/step ${mm.faults_per_step.toFixed(0)} / ${tm.faults_per_step.toFixed(0)}`);
         }
@@ -210,18 +209,19 @@ function main(): void {
       mRounds.push(m);
       tRounds.push(t);
     }
-    const overRounds = (per: Partial<Record<Precision, ByFormat>>[]): Partial<Record<Precision, ByFormat>> =>
-      Object.fromEntries(precisions.map((p) => [p, Object.fromEntries(FORMATS.map((f) => [f, median(per.map((x) => x[p]?.[f] as number))]))]));
+    const overRounds = (per: Round[]): Partial<Record<Precision, ByFormat>> =>
+      Object.fromEntries(precisions.map((p) => [p, Object.fromEntries(FORMATS.map((f) => [f, median(per.map((x) => x[p]?.[f]?.sps as number))]))]));
+    const faultsOf = (per: Round[], f: MemoryFormat): number => median(per.map((x) => x[precision]?.[f]?.faults_per_step as number));
     const m = overRounds(mRounds);
     const t = overRounds(tRounds);
-    const roundRatios = mRounds.map((x, r) => best(x[precision] as ByFormat)[1] / best(tRounds[r]?.[precision] as ByFormat)[1]);
+    const roundRatios = mRounds.map((x, r) => best(spsOf(x, precision))[1] / best(spsOf(tRounds[r] as Round, precision))[1]);
     const [mf, ms] = best(m[precision] as ByFormat);
     const [tf, ts] = best(t[precision] as ByFormat);
     const gflops = (ms * STEP_FLOPS_PER_SAMPLE) / 1e9;
     const row: Record<string, unknown> = { batch, precision, mmgap_sps: ms, mmgap_format: mf, torch_sps: ts, torch_format: tf, ratio: ms / ts,
       mmgap_gflops: gflops, torch_gflops: (ts * STEP_FLOPS_PER_SAMPLE) / 1e9, mmgap_by_format: m[precision], torch_by_format: t[precision],
       // Medians over the rounds, of each side's reported format.
-      mmgap_faults_per_step: median(faults.mmgap[`${precision},${mf}`] as number[]), torch_faults_per_step: median(faults.torch[`${precision},${tf}`] as number[]),
+      mmgap_faults_per_step: faultsOf(mRounds, mf), torch_faults_per_step: faultsOf(tRounds, tf),
       ...(rounds > 1 && { round_ratios: roundRatios, ratio_interval: ratioInterval95(roundRatios) }) };
     const interval = (xs: number[]): string => { const [g, lo, hi] = ratioInterval95(xs); return `geometric mean ${g.toFixed(3)} [95 % CI ${lo.toFixed(3)}, ${hi.toFixed(3)}]`; };
     log(`batch ${batch} ${precision}: mmgap ${ms.toFixed(2)} (${mf}) vs PyTorch ${ts.toFixed(2)} (${tf}) samples/s -> ratio ${(ms / ts).toFixed(3)}` +
@@ -231,7 +231,7 @@ function main(): void {
       const [, m32] = best(m.fp32 as ByFormat);
       const [, t32] = best(t.fp32 as ByFormat);
       // Each round's own speed-up (its best reduced-precision figure over its best fp32 one).
-      const roundSpeedups = (per: Partial<Record<Precision, ByFormat>>[]): number[] => per.map((x) => best(x[precision] as ByFormat)[1] / best(x.fp32 as ByFormat)[1]);
+      const roundSpeedups = (per: Round[]): number[] => per.map((x) => best(spsOf(x, precision))[1] / best(spsOf(x, 'fp32'))[1]);
       Object.assign(row, { fp32_sps: m32, torch_fp32_sps: t32, speedup: ms / m32, torch_speedup: ts / t32, mmgap_fp32_by_format: m.fp32, torch_fp32_by_format: t.fp32,
         ...(rounds > 1 && { speedup_interval: ratioInterval95(roundSpeedups(mRounds)), torch_speedup_interval: ratioInterval95(roundSpeedups(tRounds)) }) });
       log(`batch ${batch} ${precision} / fp32: mmgap ${(ms / m32).toFixed(2)}x (${m32.toFixed(2)} samples/s in fp32), PyTorch ${(ts / t32).toFixed(2)}x (${t32.toFixed(2)})` +
@@ -257,8 +257,8 @@ function main(): void {
 }
 
 setNumThreads(threads);
-if (args.includes('--measure-one')) {
-  const [b, f, p] = (args[args.indexOf('--measure-one') + 1] ?? '').split(',');
+if (opts.measureOne !== undefined) {
+  const [b, f, p] = opts.measureOne.split(',');
   console.log(JSON.stringify(measureHere(Number(b), f as MemoryFormat, p as Precision)));
 } else {
   main();

@@ -7,8 +7,7 @@
  * the eval pass against gapSource train-pass (gaps from the training forward passes), whose effect
  * on the evidence shows in test_acc and auroc (the GMM's AUROC against the corruption flags).
  *
- * Usage: npm run bench:gap-share -- [--quick] [--methods a,b] [--epochs N] [--precision fp32|bf16]
- *        [--diagnose every-epoch|selected] [--gap-source eval-pass|train-pass] [--regime underuse|corrupt] [--threads N] [--json]
+ * Options: npm run bench:gap-share -- --help.
  * Last stdout line: {"precision","diagnose","gapSource","total_wall_s","total_gap_s","share","runs":[{"method","wall_s","gap_s","share","test_acc","auroc"}]}.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -16,21 +15,34 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { METHODS } from '../src/methods/registry.js';
 import { trainRun } from '../src/train/run.js';
-import type { ConfigInput } from '../src/train/config.js';
+import { RUN_SETTINGS, type ConfigInput } from '../src/train/config.js';
+import { AVDIGITS_REGIMES, DEFAULT_REGIME } from '../src/data/index.js';
+import { benchArgs } from './args.js';
 import type { EpochMetrics } from '../src/train/types.js';
 
-const args = process.argv.slice(2);
-const value = (name: string, dflt: string): string => (args.includes(name) ? (args[args.indexOf(name) + 1] as string) : dflt);
-const quick = args.includes('--quick');
-const json = args.includes('--json');
-const methods = value('--methods', quick ? 'joint,gmm-adaptive' : METHODS.map((m) => m.name).join(',')).split(',');
+const choice = <K extends 'precision' | 'diagnose' | 'gapSource'>(key: K) =>
+  ({ kind: 'string', choices: RUN_SETTINGS[key].choices, default: RUN_SETTINGS[key].default, help: RUN_SETTINGS[key].help }) as const;
+const opts = benchArgs('Usage: npm run bench:gap-share -- [options]', {
+  json: { kind: 'flag', help: 'only the JSON line on stdout' },
+  quick: { kind: 'flag', help: 'joint and gmm-adaptive, 4 epochs' },
+  methods: { kind: 'strings', choices: METHODS.map((m) => m.name), help: 'methods to run (default all; joint,gmm-adaptive with --quick)' },
+  epochs: { kind: 'int', help: `epochs per run (default the run's ${RUN_SETTINGS.epochs.default}; 4 with --quick)` },
+  regime: { kind: 'string', choices: Object.keys(AVDIGITS_REGIMES), default: DEFAULT_REGIME, help: 'avdigits regime' },
+  precision: choice('precision'),
+  diagnose: choice('diagnose'),
+  gapSource: choice('gapSource'),
+  threads: { kind: 'int', min: 0, default: 0, help: RUN_SETTINGS.threads.help },
+});
+const { quick, json } = opts;
+const methods = opts.methods ?? (quick ? ['joint', 'gmm-adaptive'] : METHODS.map((m) => m.name));
+const epochs = opts.epochs ?? (quick ? 4 : undefined);
 const base: ConfigInput = {
-  data: 'avdigits', dataOptions: { regime: value('--regime', 'underuse'), fold: 0 },
-  precision: value('--precision', 'fp32') as ConfigInput['precision'],
-  diagnose: value('--diagnose', 'every-epoch') as ConfigInput['diagnose'],
-  gapSource: value('--gap-source', 'eval-pass') as ConfigInput['gapSource'],
-  threads: Number(value('--threads', '0')),
-  ...(args.includes('--epochs') ? { epochs: Number(value('--epochs', '15')) } : quick ? { epochs: 4 } : {}),
+  data: 'avdigits', dataOptions: { regime: opts.regime, fold: 0 },
+  precision: opts.precision as ConfigInput['precision'],
+  diagnose: opts.diagnose as ConfigInput['diagnose'],
+  gapSource: opts.gapSource as ConfigInput['gapSource'],
+  threads: opts.threads,
+  ...(epochs !== undefined && { epochs }),
 };
 const log = (s: string): void => { process.stderr.write(s + '\n'); };
 

@@ -2,9 +2,8 @@
  * GMM fit benchmark: mmgap's GaussianMixture against scikit-learn's on the same 1,000,000
  * signed gaps (drawn from a seeded 2-component mixture), same nInit, maxIter, tol, regCovar.
  *
- *   npm run bench:gmm -- [--json] [--quick] [--n-init 5] [--repeats 3]
+ *   npm run bench:gmm -- [options] (--help lists them)
  *
- * --quick: 100,000 points. --json: only the JSON line on stdout (human text on stderr).
  * Each side reports the median wall time of `repeats` full fits; Python times only the fit.
  * mmgap skips initialisations equal to an earlier one (mmgap_em_runs counts the EM runs done);
  * --n-init 1 compares single runs.
@@ -16,30 +15,28 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { GaussianMixture, SeededRandom } from '../src/core/index.js';
 import { median } from './stats.js';
 import { lastJsonLine } from './child.js';
+import { benchArgs } from './args.js';
 
-const { values: flags } = parseArgs({
-  options: {
-    json: { type: 'boolean', default: false },
-    quick: { type: 'boolean', default: false },
-    'n-init': { type: 'string', default: '5' },
-    repeats: { type: 'string', default: '3' },
-  },
+const flags = benchArgs('Usage: npm run bench:gmm -- [options]', {
+  json: { kind: 'flag', help: 'only the JSON line on stdout (human text on stderr)' },
+  quick: { kind: 'flag', help: '100,000 points instead of 1,000,000' },
+  nInit: { kind: 'int', default: 5, help: 'initialisations per fit (1 compares single EM runs)' },
+  repeats: { kind: 'int', default: 3, help: 'full fits per side; each reports the median' },
 });
 
 const settings = {
   n: flags.quick ? 100_000 : 1_000_000,
   nComponents: 2,
-  nInit: Number(flags['n-init']),
+  nInit: flags.nInit,
   maxIter: 100,
   tol: 1e-3,
   regCovar: 1e-6,
   seed: 0,
 };
-const repeats = Number(flags.repeats);
+const repeats = flags.repeats;
 const dataSeed = 20251126;
 
 /** Human-readable progress: stderr under --json, so that stdout holds only the JSON line. */

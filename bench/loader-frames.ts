@@ -33,11 +33,6 @@ import { lastJsonLine } from './child.js';
 const PYTHON = process.env.MMGAP_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('../../bench/loader_torch.py', import.meta.url));
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? fallback : Number(process.argv[i + 1]);
-}
-
 function python(args: string[]): Record<string, number> {
   // PyTorch's processes get the allocator policy of this one (see bench/engine.ts).
   return lastJsonLine<Record<string, number>>(PYTHON, [SCRIPT, ...args], { ...process.env, ...mallocPolicyEnv() });
@@ -79,16 +74,14 @@ async function mmgapEpoch(ds: Dataset, workers: number, batchSize: number, epoch
   }
 }
 
-export async function framesBench(): Promise<void> {
-  const json = process.argv.includes('--json');
+/** The frame benchmark's settings (bench/loader.ts declares them as options). */
+export interface FramesBenchOptions { json: boolean; clips: number; workers: number; batchSize: number; imageSize: number; epochs: number; root?: string | undefined; training: boolean }
+
+export async function framesBench(o: FramesBenchOptions): Promise<void> {
+  const { json, clips, workers, batchSize, epochs } = o;
+  const size = o.imageSize;
   const say = (line: string): void => void (json ? process.stderr : process.stdout).write(`${line}\n`);
-  const clips = flag('clips', 512);
-  const workers = flag('workers', 2);
-  const batchSize = flag('batch', 64);
-  const size = flag('image-size', 224);
-  const epochs = flag('epochs', 3);
-  const rootAt = process.argv.indexOf('--root');
-  const root = rootAt < 0 ? join(tmpdir(), `mmgap-bench-frames-${clips}`) : (process.argv[rootAt + 1] as string);
+  const root = o.root ?? join(tmpdir(), `mmgap-bench-frames-${clips}`);
   if (!existsSync(join(root, 'train.csv'))) {
     say(`writing ${clips} CREMA-D-layout clips to ${root}`);
     python(['--make', root, '--clips', String(clips)]);
@@ -118,7 +111,7 @@ export async function framesBench(): Promise<void> {
   }
 
   let training = null;
-  if (!process.argv.includes('--no-training')) {
+  if (o.training) {
     const trainWorkers = Math.max(1, availableParallelism() - 1);
     training = { workers: trainWorkers, ...(await trainingEpochs(ds, { batchSize, workers: trainWorkers, workerExecArgv: process.execArgv }, availableParallelism())) };
     say(`training epoch: ${training.loader_s.toFixed(2)} s fed by the loader (${trainWorkers} worker${trainWorkers > 1 ? 's' : ''}), ${training.memory_s.toFixed(2)} s from tensors in memory ` +

@@ -6,7 +6,7 @@
  *   warm memory    a second epoch served from the in-memory cache (the default for avdigits)
  * and whether loading keeps up with training: the same training epoch (default small encoders,
  * Adam) fed by the loader and fed from batches already made into tensors in memory.
- * Run: npm run bench:loader -- [--workers N] [--batch N]
+ * Run: npm run bench:loader -- [options] (--help lists them)
  * With --dataset frames, the frame-dataset benchmark against PyTorch instead (bench/loader-frames.ts).
  * Prints one line per case and, last, one JSON object with the numbers.
  */
@@ -17,14 +17,21 @@ import { createLoader, type LoaderOptions } from '../src/data/loader.js';
 import { openDataset } from '../src/data/open.js';
 import { framesBench } from './loader-frames.js';
 import { trainingEpochs } from './training-epoch.js';
+import { benchArgs } from './args.js';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? fallback : Number(process.argv[i + 1]);
-}
-
-const batchSize = arg('batch', 64);
-const workers = arg('workers', 2);
+const opts = benchArgs('Usage: npm run bench:loader -- [options]', {
+  dataset: { kind: 'string', choices: ['avdigits', 'frames'], default: 'avdigits', help: 'avdigits: the loader alone; frames: a frame dataset against PyTorch (bench/loader-frames.ts)' },
+  batch: { kind: 'int', default: 64, help: 'batch size' },
+  workers: { kind: 'int', default: 2, help: 'worker threads' },
+  json: { kind: 'flag', help: 'frames: only the JSON lines on stdout' },
+  clips: { kind: 'int', default: 512, help: 'frames: training clips to generate' },
+  imageSize: { kind: 'int', default: 224, help: 'frames: image size' },
+  epochs: { kind: 'int', default: 3, help: 'frames: timed epochs' },
+  root: { kind: 'string', help: 'frames: the generated folder, kept for reuse (default in the temp folder)' },
+  noTraining: { kind: 'flag', help: 'frames: skip the training-epoch comparison' },
+});
+const batchSize = opts.batch;
+const workers = opts.workers;
 
 async function epoch(opts: Partial<LoaderOptions>, epochs = 1): Promise<{ batches: number; seconds: number }> {
   const ds = await openDataset('avdigits');
@@ -41,11 +48,8 @@ async function epoch(opts: Partial<LoaderOptions>, epochs = 1): Promise<{ batche
   return { batches: batches / epochs, seconds };
 }
 
-const dataset = process.argv.includes('--dataset') ? process.argv[process.argv.indexOf('--dataset') + 1] : 'avdigits';
-if (dataset === 'frames') {
-  await framesBench();
-} else if (dataset !== 'avdigits') {
-  throw new Error(`--dataset ${dataset}: known are avdigits (default) and frames`);
+if (opts.dataset === 'frames') {
+  await framesBench({ json: opts.json, clips: opts.clips, workers, batchSize, imageSize: opts.imageSize, epochs: opts.epochs, root: opts.root, training: !opts.noTraining });
 } else {
   const cacheDir = mkdtempSync(join(tmpdir(), 'mmgap-bench-'));
   try {

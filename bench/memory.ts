@@ -10,12 +10,13 @@
  * Each process reports its peak less its resident size once the library is loaded and has run an
  * operator.
  *
- * Usage: npm run bench:memory -- [--json]
+ * Options: npm run bench:memory -- --help.
  * Last stdout line: a JSON object with one row per (model, mode): mmgap_mb, torch_mb, ratio.
  */
 import { fileURLToPath } from 'node:url';
 import { AudioVisual } from './engine-model.js';
 import { lastJsonLine } from './child.js';
+import { benchArgs } from './args.js';
 import { SmallCNN } from '../src/models/encoders.js';
 import { manualSeed, nn, noGrad, optim, randint, randn, setNumThreads, tidy, type Tensor } from '../src/torch/index.js';
 
@@ -24,8 +25,11 @@ const MODELS = { 'resnet-av': 64, 'small-cnn': 512 } as const;
 type Model = keyof typeof MODELS;
 const MODES = ['train', 'eval'] as const;
 type Mode = (typeof MODES)[number];
-const args = process.argv.slice(2);
-const json = args.includes('--json');
+const opts = benchArgs('Usage: npm run bench:memory -- [options]', {
+  json: { kind: 'flag', help: 'only the JSON line on stdout' },
+  measureOne: { kind: 'string', internal: true, help: 'model,mode: measure one configuration in this process' },
+});
+const { json } = opts;
 const env = { ...process.env, MALLOC_MMAP_THRESHOLD_: '65536' };
 const mb = (kb: number): number => kb / 1024;
 
@@ -90,8 +94,8 @@ function main(): void {
   console.log(JSON.stringify({ rows }));
 }
 
-if (args.includes('--measure-one')) {
-  const [model, mode] = (args[args.indexOf('--measure-one') + 1] ?? '').split(',') as [Model, Mode];
+if (opts.measureOne !== undefined) {
+  const [model, mode] = opts.measureOne.split(',') as [Model, Mode];
   measureHere(model, mode);
 } else {
   main();

@@ -9,7 +9,7 @@
  * Each run goes through the `mmgap train` command into its own run directory (bench/run-jobs.ts:
  * resumable, `--jobs` at a time, default one per core; features computed once per (regime, fold)).
  *
- * Usage: npm run bench:methods -- [--quick] [--jobs N] [--seeds 0] [--folds 0,1,2] [--rows label,label] [--tag NAME] [--regimes underuse,corrupt] [--out DIR] [--json]
+ * Options: npm run bench:methods -- --help.
  * Writes DIR/<regime>/bench.{md,csv,svg,html} and vs-<default method>.md (every row against mmgap's
  * own method on the same test samples), or with --tag into DIR/<regime>/<NAME>/ (a table of some
  * rows beside the full one; finished runs are shared). Rows marked `onRequest` (the engine
@@ -24,16 +24,24 @@ import { aggregateBench, benchEntries, benchJsonRows, benchMarkdown, writeBenchO
 import { ROLES } from '../src/methods/roles.js';
 import type { RunSummary } from '../src/train/types.js';
 import type { ConfigInput } from '../src/train/config.js';
+import { AVDIGITS_REGIMES } from '../src/data/index.js';
 import { runJobs } from './run-jobs.js';
+import { benchArgs } from './args.js';
 
-const args = process.argv.slice(2);
-const value = (name: string, dflt: string): string => (args.includes(name) ? (args[args.indexOf(name) + 1] as string) : dflt);
-const quick = args.includes('--quick');
-const jobs = Number(value('--jobs', String(availableParallelism())));
-const seeds = value('--seeds', '0').split(',').map(Number);
-const folds = value('--folds', quick ? '0' : '0,1,2').split(',').map(Number);
-const regimes = value('--regimes', 'underuse,corrupt').split(',');
-const out = resolve(value('--out', quick ? 'bench-out/methods-quick' : 'bench-out/methods'));
+const opts = benchArgs('Usage: npm run bench:methods -- [options]', {
+  json: { kind: 'flag', help: 'only the JSON line on stdout' },
+  quick: { kind: 'flag', help: 'joint and the default method only, fold 0, purification of 1 epoch' },
+  jobs: { kind: 'int', default: availableParallelism(), help: 'runs at a time' },
+  seeds: { kind: 'ints', min: 0, default: [0], help: 'seeds' },
+  folds: { kind: 'ints', min: 0, help: 'folds (default 0,1,2; 0 with --quick)' },
+  regimes: { kind: 'strings', choices: Object.keys(AVDIGITS_REGIMES), default: Object.keys(AVDIGITS_REGIMES), help: 'avdigits regimes' },
+  rows: { kind: 'strings', help: 'only these rows, by label (the rows marked onRequest run only when named here)' },
+  tag: { kind: 'string', help: 'write the table into DIR/<regime>/<NAME>/ beside the full one' },
+  out: { kind: 'string', help: 'output folder (default bench-out/methods; bench-out/methods-quick with --quick)' },
+});
+const { quick, jobs, seeds, regimes } = opts;
+const folds = opts.folds ?? (quick ? [0] : [0, 1, 2]);
+const out = resolve(opts.out ?? (quick ? 'bench-out/methods-quick' : 'bench-out/methods'));
 const log = (s: string): void => { process.stderr.write(s + '\n'); };
 
 /** Purification as benchmarked: its defaults (one epoch in --quick). */
@@ -71,10 +79,10 @@ const slug = (s: string): string => s.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-
 
 interface Job { regime: string; label: string; seed: number; fold: number; dir: string; config: ConfigInput }
 // --rows a,b: only these rows (labels), e.g. to add a seed to the rows a claim rests on.
-const only = args.includes('--rows') ? value('--rows', '').split(',') : null;
+const only = opts.rows ?? null;
 for (const label of only ?? []) if (!ROWS.some((r) => r.label === label)) throw new Error(`--rows: unknown row "${label}" (known: ${ROWS.map((r) => r.label).join(', ')})`);
 const rowsRun = ROWS.filter((r) => (only ? only.includes(r.label) : !r.onRequest));
-const tag = args.includes('--tag') ? value('--tag', '') : null;
+const tag = opts.tag ?? null;
 const tableDir = (regime: string): string => (tag ? join(out, regime, slug(tag)) : join(out, regime));
 const todo: Job[] = regimes.flatMap((regime) => rowsRun.filter((r) => !r.regimes || r.regimes.includes(regime)).flatMap((r) => seeds.flatMap((seed) => folds.map((fold) => ({
   regime, label: r.label, seed, fold,
@@ -106,7 +114,7 @@ for (const regime of regimes) {
   // The same runs against mmgap's own method: is any baseline ahead of it beyond the noise?
   const vsDefault = jobsOf.some((j) => j.label === ROLES.default) ? benchMarkdown(aggregateBench(entries, { reference: ROLES.default }), ROLES.default) : '';
   if (vsDefault) writeFileSync(join(tableDir(regime), `vs-${ROLES.default}.md`), vsDefault);
-  if (!args.includes('--json')) process.stdout.write(`\n## ${regime}\n\n${benchMarkdown(table, ROLES.reference)}\n### against ${ROLES.default}\n\n${vsDefault}`);
+  if (!opts.json) process.stdout.write(`\n## ${regime}\n\n${benchMarkdown(table, ROLES.reference)}\n### against ${ROLES.default}\n\n${vsDefault}`);
   rows.push(...benchJsonRows(table).map((r) => ({ regime, ...r })));
 }
 console.log(JSON.stringify({ out, seeds, folds, regimes, jobs, reference: ROLES.reference, wall_s: (performance.now() - started) / 1000, rows }));

@@ -10,7 +10,7 @@
  * both are standardised per feature on the training split (`normalize: auto`). Each row is
  * compared with `image: joint` on the same test samples (95 % paired bootstrap interval, McNemar).
  *
- * Usage: npm run bench:sequence -- [--folds 0,1,2] [--seeds 0] [--jobs N] [--out DIR] [--json]
+ * Options: npm run bench:sequence -- --help.
  * The exported datasets stay under DIR/data (outside the repository: derived from ../shared).
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -23,13 +23,17 @@ import { aggregateBench, benchEntries, benchJsonRows, benchMarkdown, writeBenchO
 import type { RunSummary } from '../src/train/types.js';
 import type { ConfigInput } from '../src/train/config.js';
 import { runJobs } from './run-jobs.js';
+import { benchArgs } from './args.js';
 
-const args = process.argv.slice(2);
-const value = (name: string, dflt: string): string => (args.includes(name) ? (args[args.indexOf(name) + 1] as string) : dflt);
-const folds = value('--folds', '0,1,2').split(',').map(Number);
-const seeds = value('--seeds', '0').split(',').map(Number);
-const jobs = Number(value('--jobs', String(availableParallelism())));
-const out = resolve(value('--out', 'bench-out/sequence'));
+const opts = benchArgs('Usage: npm run bench:sequence -- [options]', {
+  json: { kind: 'flag', help: 'only the JSON line on stdout' },
+  folds: { kind: 'ints', min: 0, default: [0, 1, 2], help: 'folds' },
+  seeds: { kind: 'ints', min: 0, default: [0], help: 'seeds' },
+  jobs: { kind: 'int', default: availableParallelism(), help: 'runs at a time' },
+  out: { kind: 'string', default: 'bench-out/sequence', help: 'output folder' },
+});
+const { folds, seeds, jobs } = opts;
+const out = resolve(opts.out);
 const log = (s: string): void => { process.stderr.write(s + '\n'); };
 const REGIME = 'underuse';
 
@@ -112,5 +116,5 @@ await writeBenchOutputs(out, table, {
   intro: `avdigits regime ${REGIME}, speaker-independent folds ${folds.join(', ')} pooled, seed(s) ${seeds.join(', ')}; best epoch on validation; ` +
     `Δ against ${reference} on the same test samples, 95 % paired bootstrap interval; ${jobs} run(s) at a time.`,
 });
-if (!args.includes('--json')) process.stdout.write(`${benchMarkdown(table, reference)}\n`);
+if (!opts.json) process.stdout.write(`${benchMarkdown(table, reference)}\n`);
 console.log(JSON.stringify({ out, folds, seeds, jobs, reference, wall_s: (performance.now() - started) / 1000, rows: benchJsonRows(table) }));

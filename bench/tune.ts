@@ -8,7 +8,7 @@
  * copy of each finished run of VARIANT (`mmgap purify`), and the table shows the purified model's
  * validation accuracy next to the model it started from.
  *
- * Usage: npm run bench:tune -- [--variants name,name] [--purify-of VARIANT] [--jobs N] [--seeds 0] [--folds 0,1,2] [--out DIR] [--json]
+ * Options: npm run bench:tune -- --help.
  */
 import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -16,15 +16,10 @@ import { join, resolve } from 'node:path';
 import { ROLES } from '../src/methods/roles.js';
 import type { RunSummary } from '../src/train/types.js';
 import { mean } from '../src/core/index.js';
+import { AVDIGITS_REGIMES } from '../src/data/index.js';
 import { inPool, runCli, runJobs } from './run-jobs.js';
+import { benchArgs } from './args.js';
 
-const args = process.argv.slice(2);
-const value = (name: string, dflt: string): string => (args.includes(name) ? (args[args.indexOf(name) + 1] as string) : dflt);
-const jobs = Number(value('--jobs', String(availableParallelism())));
-const seeds = value('--seeds', '0').split(',').map(Number);
-const folds = value('--folds', '0,1,2').split(',').map(Number);
-const regimes = value('--regimes', 'underuse,corrupt').split(',');
-const out = resolve(value('--out', 'bench-out/tune'));
 const log = (s: string): void => { process.stderr.write(s + '\n'); };
 
 /** The variants tried (method options of the default method; `method` overrides it for reference rows). */
@@ -56,9 +51,21 @@ const PURIFY_VARIANTS: Record<string, string[]> = {
   'tau-0.5-method': ['--purify-keep', 'tau', '--purify-tau', '0.5', '--purify-loss', 'method'],
   'tau-0.5-absolute': ['--purify-keep', 'tau', '--purify-tau', '0.5', '--purify-gmm-on', 'absolute'],
 };
-const purifyOf = args.includes('--purify-of') ? value('--purify-of', '') : null;
-const chosen = purifyOf ? [purifyOf] : value('--variants', Object.keys(VARIANTS).join(',')).split(',');
-for (const v of chosen) if (!VARIANTS[v]) throw new Error(`unknown variant "${v}" (known: ${Object.keys(VARIANTS).join(', ')})`);
+
+const opts = benchArgs('Usage: npm run bench:tune -- [options]', {
+  json: { kind: 'flag', help: 'only the JSON line on stdout' },
+  variants: { kind: 'strings', choices: Object.keys(VARIANTS), default: Object.keys(VARIANTS), help: 'variants of the adaptive loss to run' },
+  purifyOf: { kind: 'string', choices: Object.keys(VARIANTS), help: 'instead: every purification variant on the finished runs of this variant' },
+  jobs: { kind: 'int', default: availableParallelism(), help: 'runs at a time' },
+  seeds: { kind: 'ints', min: 0, default: [0], help: 'seeds' },
+  folds: { kind: 'ints', min: 0, default: [0, 1, 2], help: 'folds' },
+  regimes: { kind: 'strings', choices: Object.keys(AVDIGITS_REGIMES), default: Object.keys(AVDIGITS_REGIMES), help: 'avdigits regimes' },
+  out: { kind: 'string', default: 'bench-out/tune', help: 'output folder' },
+});
+const { jobs, seeds, folds, regimes } = opts;
+const out = resolve(opts.out);
+const purifyOf = opts.purifyOf ?? null;
+const chosen = purifyOf ? [purifyOf] : opts.variants;
 
 const todo = chosen.flatMap((variant) => regimes.flatMap((regime) => seeds.flatMap((seed) => folds.map((fold) => ({
   variant, regime, seed, fold,
@@ -84,7 +91,7 @@ if (purifyOf) {
     }));
     return { variant: pv, ...per, mean: mean(regimes.map((r) => (per[r] as { after: number }).after)) };
   });
-  if (!args.includes('--json')) {
+  if (!opts.json) {
     process.stdout.write(`| purification of ${purifyOf} | ${regimes.map((r) => `val acc % before -> after, kept (${r})`).join(' | ')} | mean after |\n|---|${regimes.map(() => '---|').join('')}---|\n`);
     for (const r of rows) {
       const cells = regimes.map((g) => { const x = (r as unknown as Record<string, { before: number; after: number; kept: number }>)[g]!; return `${(100 * x.before).toFixed(2)} -> ${(100 * x.after).toFixed(2)}, ${(100 * x.kept).toFixed(0)} %`; });
@@ -104,7 +111,7 @@ const table = chosen.map((variant) => {
   }));
   return { variant, ...perRegime, mean: mean(Object.values(perRegime)) };
 });
-if (!args.includes('--json')) {
+if (!opts.json) {
   process.stdout.write(`| variant | ${regimes.map((r) => `val acc % (${r})`).join(' | ')} | mean |\n|---|${regimes.map(() => '---|').join('')}---|\n`);
   for (const r of table) process.stdout.write(`| ${r.variant} | ${regimes.map((g) => (100 * (r as unknown as Record<string, number>)[g]!).toFixed(2)).join(' | ')} | ${(100 * r.mean).toFixed(2)} |\n`);
 }
