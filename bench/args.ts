@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 
 export type OptionKind = 'flag' | 'int' | 'string' | 'ints' | 'strings';
-type ValueOf<K extends OptionKind> = K extends 'flag' ? boolean : K extends 'int' ? number : K extends 'string' ? string : K extends 'ints' ? number[] : string[];
+type ValueOf<K extends OptionKind> = K extends 'flag' ? boolean : K extends 'int' ? number : K extends 'string' ? string : K extends 'ints' ? readonly number[] : readonly string[];
 
 export interface Option<K extends OptionKind = OptionKind> {
   kind: K;

@@ -28,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../src/cli/launch.js';
 import { nn, optim, randn, randint, setNumThreads, manualSeed, tidy, mallocPolicy, mallocPolicyEnv, type MemoryFormat } from '../src/torch/index.js';
 import { DistributedDataParallel, joinFromEnv } from '../src/torch/distributed.js';
-import { AudioVisual, timedSteps } from './engine-model.js';
+import { AudioVisual, INPUT_FORMATS, timedSteps } from './engine-model.js';
 import { median } from './stats.js';
 import { benchArgs } from './args.js';
 
@@ -42,7 +42,7 @@ const opts = benchArgs('Usage: npm run bench:ddp -- [options]', {
   steps: { kind: 'int', help: 'timed steps per measurement (default 10; 4 with --quick)' },
   warmup: { kind: 'int', min: 0, help: 'untimed steps before them (default 3; 2 with --quick)' },
   rounds: { kind: 'int', help: 'rounds of the interleaved measurement (default 3; 1 with --quick)' },
-  format: { kind: 'string', choices: ['channels_last', 'contiguous'], default: 'channels_last', help: 'memory format of every side' },
+  format: { kind: 'string', choices: INPUT_FORMATS, default: 'channels_last', help: 'memory format of every side' },
   noTorchSingle: { kind: 'flag', help: 'skip PyTorch in one process (its scaling)' },
   torchDefaultMalloc: { kind: 'flag', help: "PyTorch's processes with glibc's default allocator settings" },
   worker: { kind: 'flag', internal: true, help: 'one rank (or the single process) of a measurement' },

@@ -3,7 +3,10 @@
  * bench/engine_torch.py): a ResNet18 audio encoder on 1x128x128 and a ResNet18 visual encoder on
  * 3x112x112, their pooled features concatenated into a Linear to 10 classes; and how both time it.
  */
-import { nn, cat, type Tensor } from '../src/torch/index.js';
+import { nn, cat, type MemoryFormat, type Tensor } from '../src/torch/index.js';
+
+/** The memory formats the model's 4-d inputs are timed in (PyTorch's side: `--format`). */
+export const INPUT_FORMATS: readonly MemoryFormat[] = ['contiguous', 'channels_last'];
 
 export class AudioVisual extends nn.Module {
   readonly audio = this.module('audio', new nn.ResNet18({ inChannels: 1 }));

@@ -33,20 +33,19 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { nn, optim, randn, randint, setNumThreads, manualSeed, tidy, ops, withPrecision, checkPrecision, precisionSlowdown, cpuFlags, GradScaler, PRECISIONS, mallocPolicy, mallocPolicyEnv,
   type Device, type MemoryFormat, type Precision } from '../src/torch/index.js';
-import { AudioVisual, timedSteps } from './engine-model.js';
+import { AudioVisual, INPUT_FORMATS, timedSteps } from './engine-model.js';
 import { median, ratioInterval95 } from './stats.js';
 import { lastJsonLine } from './child.js';
 import { benchArgs } from './args.js';
 
 const PYTHON = process.env.MMGAP_PYTHON ?? '/usr/bin/python3';
-const MEMORY_FORMATS: MemoryFormat[] = ['contiguous', 'channels_last'];
 const opts = benchArgs('Usage: npm run bench:engine -- [options]', {
   json: { kind: 'flag', help: 'only the JSON line on stdout' },
   quick: { kind: 'flag', help: 'batch 32 only, 3 timed steps after 1 warm-up' },
   precision: { kind: 'string', choices: PRECISIONS, default: 'fp32', help: 'both sides under autocast to this precision (fp32 timed too, interleaved)' },
   device: { kind: 'string', default: 'cpu', help: 'cpu or cuda' },
   batches: { kind: 'ints', help: 'batch sizes (default 32,64; 32 with --quick)' },
-  formats: { kind: 'strings', choices: MEMORY_FORMATS, default: MEMORY_FORMATS, help: 'memory formats to time; each side is credited with its faster one' },
+  formats: { kind: 'strings', choices: INPUT_FORMATS, default: INPUT_FORMATS, help: 'memory formats to time; each side is credited with its faster one' },
   steps: { kind: 'int', help: 'timed steps per measurement (default 8; 3 with --quick)' },
   warmup: { kind: 'int', min: 0, help: 'untimed steps before them (default 2; 1 with --quick)' },
   rounds: { kind: 'int', default: 1, help: 'repeat the interleaved measurement; medians and a 95 % interval of the ratios' },
@@ -62,7 +61,7 @@ if (slowdown) throw new Error(slowdown);
 const steps = opts.steps ?? (quick ? 3 : 8);
 const warmup = opts.warmup ?? (quick ? 1 : 2);
 const batches = opts.batches ?? (quick ? [32] : [32, 64]);
-const FORMATS = opts.formats as MemoryFormat[];
+const FORMATS = opts.formats as readonly MemoryFormat[];
 const log = (s: string): void => { process.stderr.write(s + '\n'); };
 
 /** What a child process measures of one configuration. */
