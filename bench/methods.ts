@@ -60,6 +60,8 @@ const ROWS: Row[] = quick
     // Its reference re-learns every 20 of ~100 epochs, 3 times; scaled to our 15 epochs (else it would never act).
     { label: 'diagnosing-relearning', config: { method: 'diagnosing-relearning', methodOptions: { reinitEvery: 4 } } },
     { label: ROLES.default, config: own({}, true) },
+    // gmm-adaptive's control: the same gap term on every sample, no GMM (what the per-sample weighting adds).
+    { label: 'gap-loss', config: { method: 'gap-loss' } },
     // The adaptive loss with each term off in turn (the defaults' ablation), in the regime it is
     // built for (the budget of one hour on 2 cores leaves no room for both).
     ...[

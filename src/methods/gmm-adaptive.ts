@@ -35,12 +35,17 @@ import type { ModelOutput } from '../models/types.js';
 import type { Values } from '../settings.js';
 import { defineMethod, type EpochContext, type LossResult, type Method, type MethodState, type StepContext, type TrainBatch } from './method.js';
 
-const OPTIONS = {
+/** The options of the loss that do not involve the GMM (shared with the gap-loss control, gap-loss.ts). */
+export const GAP_OPTIONS = {
   beta: { type: 'number', default: 1, min: 0, help: 'fusion priority of balanced samples: fused CE weight 1 + beta (1 - gamma)' },
-  kappa: { type: 'number', default: -1, min: -1, help: 'gap weight 1 + kappa gamma: > 0 pushes imbalanced samples harder, < 0 spares them (-1: balanced samples only)' },
   lambdaGap: { type: 'number', default: 2, min: 0, help: 'weight of the gap term' },
   gapSpace: { type: 'choice', choices: ['prob', 'log'], default: 'log', help: 'gap between true-class cross-entropies (log) or probabilities (prob)' },
   gapGrad: { type: 'choice', choices: ['weak-only', 'both'], default: 'weak-only', help: 'weak-only: the dominant side of the gap is detached; both: it is pushed down too' },
+} as const;
+
+const OPTIONS = {
+  ...GAP_OPTIONS,
+  kappa: { type: 'number', default: -1, min: -1, help: 'gap weight 1 + kappa gamma: > 0 pushes imbalanced samples harder, < 0 spares them (-1: balanced samples only)' },
   lambdaAlign: { type: 'number', default: 0.1, min: 0, help: 'weight of the align term (pull imbalanced gaps toward the balanced component)' },
   gmmOn: { type: 'choice', choices: ['signed', 'absolute'], default: 'signed', help: 'fit the GMM on the signed gaps or on their absolute values' },
   refitEvery: { type: 'number', integer: true, default: 1, min: 1, help: 'refit the GMM every this many adaptive epochs' },
@@ -49,23 +54,32 @@ const OPTIONS = {
 export type GmmAdaptiveOptions = Values<typeof OPTIONS>;
 
 
+/**
+ * Per-sample gap penalty [N] between the dominant and the weak modality on the true class (see
+ * the file comment), with the true-class probabilities [N, M] and the dominant modality's index
+ * [N] the align term needs.
+ */
+export function gapPenalty(out: ModelOutput, labels: Tensor, modalities: string[], o: Pick<GmmAdaptiveOptions, 'gapSpace' | 'gapGrad'>): { penalty: Tensor; truth: Tensor; hiIdx: Tensor } {
+  const idx = labels.unsqueeze(1);
+  // True-class log-probability per modality: [N, M]; the dominant modality has the highest.
+  const logTruth = stack(modalities.map((m) => nn.F.logSoftmax(out.unimodal[m] as Tensor, 1).gather(1, idx).squeeze(1)), 1);
+  const truth = logTruth.exp();
+  const space = o.gapSpace === 'log' ? logTruth : truth;
+  const [hi, hiIdx] = space.max(1);
+  const [lo] = space.min(1);
+  const strong = o.gapGrad === 'weak-only' ? hi.detach() : hi;
+  // log: log p_dom - log p_weak = CE_weak - CE_dom.
+  return { penalty: strong.sub(lo).relu(), truth, hiIdx };
+}
+
 /** The three terms of the adaptive loss for one batch (exported for tests). */
 export function adaptiveLoss(out: ModelOutput, labels: Tensor, gamma: Tensor, modalities: string[],
   o: GmmAdaptiveOptions, balanced: { muBal: number; sigmaBal: number }): { total: Tensor; fusion: Tensor; gap: Tensor; align: Tensor } {
   const ce = nn.F.crossEntropy(out.fused, labels, { reduction: 'none' });
   const fusion = ce.mul(gamma.neg().add(1).mul(o.beta).add(1)).mean();
-  const idx = labels.unsqueeze(1);
-  // True-class log-probability per modality: [N, M]; the dominant modality has the highest.
-  const logTruth = stack(modalities.map((m) => nn.F.logSoftmax(out.unimodal[m] as Tensor, 1).gather(1, idx).squeeze(1)), 1);
-  const truth = logTruth.exp();
   const weakOnly = o.gapGrad === 'weak-only';
-  const space = o.gapSpace === 'log' ? logTruth : truth;
-  const [hi, hiIdx] = space.max(1);
-  const [lo] = space.min(1);
-  const strong = weakOnly ? hi.detach() : hi;
-  // log: log p_dom - log p_weak = CE_weak - CE_dom.
-  const gapPenalty = strong.sub(lo).relu();
-  const gap = gapPenalty.mul(gamma.mul(o.kappa).add(1)).mean().mul(o.lambdaGap);
+  const { penalty, truth, hiIdx } = gapPenalty(out, labels, modalities, o);
+  const gap = penalty.mul(gamma.mul(o.kappa).add(1)).mean().mul(o.lambdaGap);
   // d_i in the space the balanced statistics live in: signed (first - second) for M = 2, else the spread.
   let d: Tensor;
   if (modalities.length === 2) {

@@ -13,9 +13,10 @@ import { reconboost } from './reconboost.js';
 import { agm } from './agm.js';
 import { diagnosingRelearning } from './diagnosing-relearning.js';
 import { gmmAdaptive } from './gmm-adaptive.js';
+import { gapLoss } from './gap-loss.js';
 
 export const METHODS: readonly MethodFactory[] = [
-  joint, unimodal, unimodalEnsemble, ogmGe, pmr, mmpareto, sampleValuation, mla, reconboost, agm, diagnosingRelearning, gmmAdaptive,
+  joint, unimodal, unimodalEnsemble, ogmGe, pmr, mmpareto, sampleValuation, mla, reconboost, agm, diagnosingRelearning, gmmAdaptive, gapLoss,
 ];
 
 export function getMethod(name: string): MethodFactory {
