@@ -13,10 +13,12 @@ import { reconboost } from './reconboost.js';
 import { agm } from './agm.js';
 import { diagnosingRelearning } from './diagnosing-relearning.js';
 import { gmmAdaptive } from './gmm-adaptive.js';
+import { gBlending } from './g-blending.js';
 import { gapLoss } from './gap-loss.js';
 
 export const METHODS: readonly MethodFactory[] = [
   joint, unimodal, unimodalEnsemble, ogmGe, pmr, mmpareto, sampleValuation, mla, reconboost, agm, diagnosingRelearning, gmmAdaptive, gapLoss,
+  gBlending,
 ];
 
 export function getMethod(name: string): MethodFactory {
