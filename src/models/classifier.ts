@@ -26,6 +26,8 @@ export class MultimodalClassifier extends nn.Module implements MultimodalModel {
     return { ...this.fusion.forward(features), features };
   }
 
+  fuse(features: Record<string, Tensor>): Pick<ModelOutput, 'fused' | 'unimodal'> { return this.fusion.forward(features); }
+
   encoder(modality: string): Encoder {
     const e = this.#encoders.get(modality);
     if (!e) throw new Error(`no encoder for modality "${modality}" (have ${this.modalities.join(', ')})`);

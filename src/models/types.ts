@@ -21,6 +21,11 @@ export interface MultimodalModel extends nn.Module {
    * sequences and frames whose padding is masked (the batch's valid steps per sample).
    */
   forward(inputs: Record<string, Tensor>, lengths?: Record<string, Tensor>): ModelOutput;
+  /**
+   * The fusion alone, on given features [N, D_m] per modality: what forward returns after the
+   * encoders (methods that perturb the features: OPM drops them, CML removes a modality by zeroing it).
+   */
+  fuse(features: Record<string, Tensor>): Pick<ModelOutput, 'fused' | 'unimodal'>;
   /** The encoder of one modality (gradient-modulation methods scale its gradients). */
   encoder(modality: string): nn.Module;
   /** Fusion-head parameters (shared by all modalities). */
