@@ -1,5 +1,5 @@
 /**
- * The per-sample weights of the GMM-guided adaptive loss (DESIGN section 1), as pure functions,
+ * The per-sample weights of the GMM-guided adaptive loss (docs/METHOD.md §5), as pure functions,
  * and a reference evaluation of the whole loss against which the tensor implementation is tested:
  *
  *   L = mean_i[(1 + beta (1 - gamma_i)) CE_i]

@@ -1,5 +1,5 @@
 /**
- * The Modality Gap (DESIGN section 1): how much more one modality's unimodal head believes the
+ * The Modality Gap (docs/METHOD.md §2): how much more one modality's unimodal head believes the
  * true label than another's, per sample.
  */
 

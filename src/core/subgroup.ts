@@ -1,5 +1,5 @@
 /**
- * The balanced / imbalanced subgroup rule of DESIGN section 1: a 2-component GMM on the gaps,
+ * The balanced / imbalanced subgroup rule of docs/METHOD.md §3: a 2-component GMM on the gaps,
  * the balanced component is the one whose mean is nearest 0, gamma_i is each sample's posterior
  * of the other one, and a BIC guard sets gamma = 0 when one component explains the gaps better.
  */

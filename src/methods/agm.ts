@@ -12,7 +12,7 @@
  *     phi_a = 1/2 [f(a, v) - f(0, v) + f(a, 0)],   phi_v = 1/2 [f(a, v) - f(a, 0) + f(0, v)],
  *   so phi_a + phi_v = f(a, v) (the exact two-player Shapley value would also subtract f(0, 0) / 2
  *   from each; the reference leaves that term out, and so do we). A removed modality is a zeroed feature vector, and the model
- *   contract's unimodal logits are exactly the head's response to one modality alone (DESIGN §1), so
+ *   contract's unimodal logits are exactly the head's response to one modality alone (docs/METHOD.md §1), so
  *     phi_a = 1/2 (z - z^v + z^a),   phi_v = 1/2 (z - z^a + z^v)
  *   from the model output, without extra forward passes. (With concat fusion f(a, 0) = W_a f_a + b =
  *   z^a + b/2, and phi_a = z^a exactly.)

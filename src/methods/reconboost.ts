@@ -5,7 +5,7 @@
  * GeWu-Lab/BalanceBenchmark, balancemm/trainer/ReconBoost_trainer.py).
  *
  * Modality-alternating boosting. The learner of modality m is its unimodal logits z^m (model
- * contract, DESIGN §1); the ensemble is F = sum_m z^m. Training runs in stages; stage s belongs to
+ * contract, docs/METHOD.md §1); the ensemble is F = sum_m z^m. Training runs in stages; stage s belongs to
  * the learner m_s = modalities[s mod M] (the reference's fixed schedule: audio, visual, audio, ...)
  * and lasts `stageEpochs + rectifyEpochs` epochs:
  * - boosting (`stageEpochs` epochs): only learner m_s trains; the others are frozen (their logits

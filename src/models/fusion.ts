@@ -1,5 +1,5 @@
 /**
- * Fusions. Each maps per-modality features to { fused, unimodal } logits (DESIGN §1):
+ * Fusions. Each maps per-modality features to { fused, unimodal } logits (docs/METHOD.md §1):
  * - concat: z = W [f_1; ...; f_M] + b; z^m = W[:, slice_m] f_m + b / M (each modality's own slice
  *   of W; the widely copied OGM-GE code pairs them the wrong way round);
  * - sum: z = sum_m (W_m f_m + b_m); z^m = W_m f_m + b_m;

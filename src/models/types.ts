@@ -1,6 +1,6 @@
 /**
  * The one model contract of mmgap: every fusion returns the fused logits and one set of unimodal
- * logits per modality, computed the same way for every method (DESIGN §1).
+ * logits per modality, computed the same way for every method (docs/METHOD.md §1).
  */
 import type { nn, Tensor } from '../torch/index.js';
 

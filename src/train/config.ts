@@ -53,7 +53,7 @@ export const RUN_SETTINGS = settings({
 });
 
 /**
- * Purification (DESIGN §1): after training, a GMM on the trained model's training gaps decides
+ * Purification (docs/METHOD.md §6): after training, a GMM on the trained model's training gaps decides
  * which samples the model is fine-tuned on. Defaults: of the variants tried on validation
  * (`npm run bench:tune -- --purify-of ...`, docs/RESULTS.md §1.3), none beat these beyond noise.
  */

@@ -1,5 +1,5 @@
 /**
- * Purification's choice of training samples (DESIGN §1): a GMM on the trained model's training
+ * Purification's choice of training samples (docs/METHOD.md §6): a GMM on the trained model's training
  * gaps gives each sample's imbalance posterior gamma, and the fine-tuning epochs visit
  * - keep 'tau':     the samples with gamma < tau;
  * - keep 'mixture': the lowest-gamma share of the samples that the GMM itself calls balanced

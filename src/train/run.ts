@@ -149,7 +149,7 @@ function loadSelected(s: Session, name: 'best' | 'purified'): void {
 interface PurifyData { before: { val: SplitScores; test: SplitScores }; kept: number; total: number; removedCorruptedShare: number | null; balancedWeight: number }
 
 /**
- * Purification (DESIGN §1): from the selected model, a GMM on its training gaps chooses the
+ * Purification (docs/METHOD.md §6): from the selected model, a GMM on its training gaps chooses the
  * samples (purify.ts); the model is fine-tuned on them at lr * lrFactor with plain CE or the
  * run's own method (a fresh instance), all parameters or the fusion head only; the best
  * fine-tuning epoch on validation is evaluated on test.

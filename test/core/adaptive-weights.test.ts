@@ -31,7 +31,7 @@ describe('per-sample weights', () => {
 });
 
 describe('adaptiveLossReference', () => {
-  it('evaluates the three terms of DESIGN section 1 (hand-worked)', () => {
+  it('evaluates the three terms of the adaptive loss (hand-worked)', () => {
     const inputs = {
       crossEntropy: [1, 2],
       gapPenalty: [0.5, 0.1],

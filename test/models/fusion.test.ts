@@ -1,5 +1,5 @@
 // The model contract: fused and unimodal logits of every fusion, checked against their
-// definitions (DESIGN §1) computed independently from the layer weights.
+// definitions (docs/METHOD.md §1) computed independently from the layer weights.
 import { describe, expect, it } from 'vitest';
 import { randn, manualSeed, zeros, noGrad, type Tensor } from '../../src/torch/index.js';
 import { ConcatFusion, SumFusion, FiLMFusion, GatedFusion } from '../../src/models/fusion.js';
