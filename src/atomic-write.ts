@@ -1,4 +1,4 @@
-/** Writes a file through a temporary name and a rename, so a reader never sees half a report. */
+/** Writes a file through a temporary name and a rename, so a reader never sees half of it (reports, tables, extraction manifests). */
 import { rename, writeFile } from 'node:fs/promises';
 
 export async function writeFileAtomic(file: string, text: string): Promise<void> {

@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { accuracy } from '../core/index.js';
 import { DataError } from '../data/errors.js';
-import { writeFileAtomic } from '../report/atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { renderPredictionsReport } from '../report/predictions-report.js';
 import { diagnose, rowsToCsv, type Diagnostics } from '../train/diagnostics.js';
 import type { GmmDiagnostics } from '../train/types.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { accuracy, macroF1, pairedComparison } from '../core/index.js';
 import type { RunSummary, SplitScores } from '../train/types.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { duration } from './format.js';
 import { escapeHtml, figure, page, table } from './html.js';
 import { PUBLISHED, type PresetDataset } from './published.js';

@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import type { EpochMetrics, RunSummary, SplitScores } from '../train/types.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { accuracySpec } from './charts/accuracy.js';
 import { bicSpec } from './charts/bic.js';
 import { confusionSpec } from './charts/confusion.js';

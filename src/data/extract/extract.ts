@@ -8,7 +8,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from '../../report/atomic-write.js';
+import { writeFileAtomic } from '../../atomic-write.js';
 import { decodeWav } from '../audio/wav.js';
 import type { Split } from '../types.js';
 import { checkTools, ClipError, ffmpegTools, lastLine, probeVideo, runTool, type FfmpegTools } from './ffmpeg.js';
