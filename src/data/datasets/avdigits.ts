@@ -76,6 +76,21 @@ function byDigit(images: MnistImages): number[][] {
   return pools;
 }
 
+/** A seeded `perClass` samples of each (speaker, digit) group, in the list's order. */
+function subsample(list: Sample[], perClass: number, seed: number): Sample[] {
+  const groups = new Map<string, Sample[]>();
+  for (const s of list) {
+    const key = `${String(s.meta!.speaker)}:${s.label}`;
+    groups.set(key, [...(groups.get(key) ?? []), s]);
+  }
+  const kept = new Set<Sample>();
+  for (const [key, group] of groups) {
+    const perm = new Rng(seed, 'subsample', key).permutation(group.length);
+    for (let j = 0; j < Math.min(perClass, group.length); j++) kept.add(group[perm[j]]);
+  }
+  return list.filter((s) => kept.has(s));
+}
+
 /**
  * Options: fsddDir, download, fsddUrl, searchShared (fsdd.ts), mnistTestDir, mnistTestUrl
  * (mnist-test.ts), seed (0), folds (6), fold (0), regime ('underuse'), and every field of
@@ -129,6 +144,7 @@ export async function openAvdigits(options: OpenOptions = {}): Promise<Dataset> 
     clipOf.set(clip.id, clip);
   }
 
+  if (effects.trainPerClass !== null) bySplit.train = subsample(bySplit.train, effects.trainPerClass, seed);
   for (const split of ['train', 'val', 'test'] as Split[]) {
     const list = bySplit[split];
     list.forEach((s, i) => (s.index = i));
@@ -157,6 +173,7 @@ export async function openAvdigits(options: OpenOptions = {}): Promise<Dataset> 
     `visual=mnist-order-v1,scale${effects.visualScale},contrast${effects.visualContrast},noise${effects.visualNoise},shift${effects.visualShift},standardise`,
     `corrupt=${effects.corruptFraction},${effects.corruptModality},${effects.corruptKinds.join('+')},snr${effects.noiseSnrDb},silence${effects.silenceDb},occlusion${effects.occlusionSize}`,
     `seed=${seed}`,
+    ...(effects.trainPerClass === null ? [] : [`train-per-class-speaker=${effects.trainPerClass}`]),
   ].join(';');
 
   return {

@@ -118,7 +118,8 @@ describe('avdigits on the real FSDD + MNIST (speaker folds)', async () => {
     await expect(openDataset('avdigits', { folds: 7 })).rejects.toThrow('avdigits: folds must be an integer in [2, 6] (got 7)');
     await expect(openDataset('avdigits', { folds: 1 })).rejects.toThrow(/folds must be an integer in \[2, 6\]/);
     await expect(openDataset('avdigits', { folds: '3' })).rejects.toThrow('avdigits: folds must be an integer in [2, 6] (got "3")');
-    await expect(openDataset('avdigits', { regime: 'balanced' })).rejects.toThrow('avdigits: unknown regime "balanced" (known: underuse, corrupt)');
+    await expect(openDataset('avdigits', { regime: 'balanced' })).rejects.toThrow('avdigits: unknown regime "balanced" (known: underuse, corrupt, small)');
+    await expect(openDataset('avdigits', { trainPerClass: 0 })).rejects.toThrow(/trainPerClass must be an integer >= 1/);
     await expect(openDataset('avdigits', { visualShift: 1.5 })).rejects.toThrow(/visualShift must be an integer number of pixels in \[0, 14\]/);
   });
 
@@ -149,6 +150,25 @@ describe('avdigits on the real FSDD + MNIST (speaker folds)', async () => {
     const still = await openDataset('avdigits', { visualShift: 0, corruptFraction: 0.2 });
     expect(still.recipe).toContain(`scale${AVDIGITS_REGIMES.underuse.visualScale},contrast${AVDIGITS_REGIMES.underuse.visualContrast},noise${AVDIGITS_REGIMES.underuse.visualNoise},shift0`);
     expect(still.samples('val').filter((s) => s.corruption).length).toBe(100);
+  });
+
+  it("regime small: underuse's data with 15 training clips per class and speaker, seeded; validation and test whole", async () => {
+    expect(AVDIGITS_REGIMES.small).toEqual({ ...AVDIGITS_REGIMES.underuse, trainPerClass: 15 });
+    const full = await openDataset('avdigits', { folds: 3, fold: 1 });
+    const small = await openDataset('avdigits', { folds: 3, fold: 1, regime: 'small' });
+    expect(SPLITS.map((s) => small.samples(s).length)).toEqual([450, 500, 1000]);
+    for (const split of ['val', 'test'] as const) expect(small.samples(split).map((s) => s.id)).toEqual(full.samples(split).map((s) => s.id));
+    const groups = new Map<string, number>();
+    for (const s of small.samples('train')) groups.set(`${String(s.meta!.speaker)}:${s.label}`, (groups.get(`${String(s.meta!.speaker)}:${s.label}`) ?? 0) + 1);
+    expect([...groups.values()]).toEqual(Array(30).fill(15));
+    const fullIds = new Set(full.samples('train').map((s) => s.id));
+    expect(small.samples('train').every((s, i) => fullIds.has(s.id) && s.index === i)).toBe(true);
+    const again = await openDataset('avdigits', { folds: 3, fold: 1, regime: 'small' });
+    expect(again.samples('train').map((s) => s.id)).toEqual(small.samples('train').map((s) => s.id));
+    const seed1 = await openDataset('avdigits', { folds: 3, fold: 1, regime: 'small', seed: 1 });
+    expect(seed1.samples('train').map((s) => s.id)).not.toEqual(small.samples('train').map((s) => s.id));
+    expect(small.recipe).toContain('regime=small');
+    expect(small.recipe).toContain('train-per-class-speaker=15');
   });
 
   it('audioNorm cmvn standardises every mel band of a clip over its frames; none keeps the fixed scaling', async () => {
