@@ -16,10 +16,28 @@ import { openRunData, runLoader, runModel } from './setup.js';
 import type { GmmDiagnostics, PurifyConfig, RunConfig, RunOptions, RunSummary, SplitScores } from './types.js';
 import { trainRun } from './run.js';
 
+/** Progress and cancellation of the run-directory functions (a RunOptions without outDir and resume). */
 export type RunHooks = Pick<RunOptions, 'signal' | 'onEvent'>;
 
-export interface EvalResult { split: Split; epoch: number; scores: SplitScores; confusion: number[][]; classes: string[] }
-export interface DiagnoseResult { split: Split; epoch: number; gmm: GmmDiagnostics; samples: (Omit<SampleRow, 'corrupted'> & { corrupted: boolean })[] }
+/** `evaluateRun`: the run's selected model on one split. */
+export interface EvalResult {
+  split: Split;
+  /** The epoch whose checkpoint was evaluated. */
+  epoch: number;
+  scores: SplitScores;
+  /** Row = true class, column = predicted (fused output). */
+  confusion: number[][];
+  classes: string[];
+}
+
+/** `diagnoseRun`: per-sample gaps of the selected model on one split, the GMM fitted to them and the posteriors. */
+export interface DiagnoseResult {
+  split: Split;
+  epoch: number;
+  gmm: GmmDiagnostics;
+  /** One row per sample, as in gaps/epoch-N.csv. */
+  samples: (Omit<SampleRow, 'corrupted'> & { corrupted: boolean })[];
+}
 
 /** A stored config without the version fields config.json adds. */
 function runConfig(stored: StoredConfig): RunConfig {

@@ -55,7 +55,10 @@ export function fakeTrainer(during?: (opts: RunOptions) => Promise<void>): FakeT
         split,
         epoch: s.bestEpoch,
         gmm: { on: 'signed', means: [0, 0.6], variances: [0.01, 0.02], weights: [0.8, 0.2], balanced: 0, bic1: 10, bic2: 5, imbalanced: true, shareImbalanced: 0.2, auroc: 0.9 },
-        samples: [{ id: 'a', label: 1, gap: 0.7, gamma: 0.9, dominant: 'audio', corrupted: true }, { id: 'b', label: 2, gap: 0.01, gamma: 0.05, dominant: 'visual', corrupted: false }],
+        samples: [
+          { id: 'a', label: 1, gap: 0.7, gamma: 0.9, dominant: 'audio', corrupted: true, pred: { fused: 1, modality: { audio: 1, visual: 0 } } },
+          { id: 'b', label: 2, gap: 0.01, gamma: 0.05, dominant: 'visual', corrupted: false, pred: { fused: 2, modality: { audio: 0, visual: 2 } } },
+        ],
       };
     },
     async purifyRun(outDir, config) {
