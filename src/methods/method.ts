@@ -29,6 +29,7 @@
  */
 import type { Tensor, optim } from '../torch/index.js';
 import type { ModelOutput, MultimodalModel } from '../models/types.js';
+import type { FusionKind } from '../models/kinds.js';
 import { resolveSettings, SettingError, type Settings, type Values } from '../settings.js';
 
 /** A training batch on the model's device. */
@@ -177,6 +178,11 @@ export interface MethodFactory {
    * cross-entropy) before the method; baselines run their own schedule from epoch 0.
    */
   readonly sharedWarmup: boolean;
+  /**
+   * The fusion the method is defined on, when it is one (MMCosine's cosine heads): a run of the
+   * method uses it in place of the default, and refuses another one named in its config.
+   */
+  readonly fusion?: FusionKind;
   /** Validates the options (see resolveMethodOptions) and builds a fresh method. */
   create(options?: MethodOptions): Method;
   /** Validates the options without building: the defaults overridden by `options`. */
@@ -189,6 +195,7 @@ export interface MethodDefinition<S extends Settings> {
   summary: string;
   options: S;
   sharedWarmup?: boolean;
+  fusion?: FusionKind;
   /** Checks that involve several options: a message, or null when the values fit together. */
   check?(values: Values<S>): string | null;
   build(values: Values<S>): Method;
@@ -207,6 +214,7 @@ export function defineMethod<const S extends Settings>(def: MethodDefinition<S>)
     summary: def.summary,
     options: def.options,
     sharedWarmup: def.sharedWarmup ?? false,
+    ...(def.fusion && { fusion: def.fusion }),
     resolve,
     create: (options) => def.build(resolve(options)),
   };

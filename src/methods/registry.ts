@@ -15,13 +15,14 @@ import { diagnosingRelearning } from './diagnosing-relearning.js';
 import { gmmAdaptive } from './gmm-adaptive.js';
 import { gBlending } from './g-blending.js';
 import { opm } from './opm.js';
+import { mmcosine } from './mmcosine.js';
 import { gapLoss } from './gap-loss.js';
 import { inforeg } from './inforeg.js';
 
 export const METHODS: readonly MethodFactory[] = [
   joint, unimodal, unimodalEnsemble, ogmGe, pmr, mmpareto, sampleValuation, mla, reconboost, agm, diagnosingRelearning, gmmAdaptive, gapLoss,
   gBlending, inforeg,
-  opm,
+  opm, mmcosine,
 ];
 
 export function getMethod(name: string): MethodFactory {

@@ -3,7 +3,8 @@
  * - concat: z = W [f_1; ...; f_M] + b; z^m = W[:, slice_m] f_m + b / M (each modality's own slice
  *   of W; the widely copied OGM-GE code pairs them the wrong way round);
  * - sum: z = sum_m (W_m f_m + b_m); z^m = W_m f_m + b_m;
- * - film and gated (non-linear): z^m = the fused head applied with the other modalities' features zeroed.
+ * - film and gated (non-linear): z^m = the fused head applied with the other modalities' features zeroed;
+ * - cosine (MMCosine's heads): z^m = s cos(W_m, f_m) per class, z = sum_m z^m (no bias).
  */
 import { nn, cat, type Tensor } from '../torch/index.js';
 import * as ops from '../torch/ops.generated.js';
@@ -62,6 +63,34 @@ export class SumFusion extends Fusion {
     const fs = this.featuresOf(features);
     const unimodal: Record<string, Tensor> = {};
     const logits = this.modalities.map((m, i) => (unimodal[m] = (this.heads[i] as nn.Linear).forward(fs[i] as Tensor)));
+    return { fused: logits.reduce((a, b) => a.add(b)), unimodal };
+  }
+}
+
+/** The scale s of the cosine fusion's logits: MMCosine's `scaling` as BalanceBenchmark sets it. */
+export const COSINE_SCALE = 15;
+
+/** Rows of x divided by their L2 norm (floored at 1e-12, as torch's F.normalize). */
+function l2Rows(x: Tensor): Tensor {
+  return x.div(ops.clamp_min(ops.linalg_vector_norm(x, 2, 1, true), 1e-12));
+}
+
+/**
+ * Cosine heads (MMCosine; Xu, Feng, Zhang & Hu, ICASSP 2023, arXiv 2303.05338): each modality's
+ * logits are s times the cosine between its features and each class's weight row,
+ * z^m_c = s <f_m / |f_m|, w^m_c / |w^m_c|>, and the fused logits their sum. With every logit
+ * bounded by s, no modality wins the fused prediction by the size of its features or weights.
+ */
+export class CosineFusion extends Fusion {
+  readonly heads: nn.Linear[];
+  constructor(modalities: string[], dims: number[], numClasses: number) {
+    super(modalities, dims, numClasses);
+    this.heads = modalities.map((m, i) => this.module(`head_${m}`, new nn.Linear(dims[i] as number, numClasses, false)));
+  }
+  forward(features: Record<string, Tensor>): FusionOutput {
+    const fs = this.featuresOf(features);
+    const unimodal: Record<string, Tensor> = {};
+    const logits = this.modalities.map((m, i) => (unimodal[m] = nn.F.linear(l2Rows(fs[i] as Tensor), l2Rows((this.heads[i] as nn.Linear).weight)).mul(COSINE_SCALE)));
     return { fused: logits.reduce((a, b) => a.add(b)), unimodal };
   }
 }
@@ -128,6 +157,7 @@ export function makeFusion(kind: FusionKind, modalities: string[], dims: number[
     case 'sum': return new SumFusion(modalities, dims, numClasses);
     case 'film': return new FiLMFusion(modalities, dims, numClasses);
     case 'gated': return new GatedFusion(modalities, dims, numClasses);
+    case 'cosine': return new CosineFusion(modalities, dims, numClasses);
     default: throw new Error(`unknown fusion "${String(kind)}" (known: ${FUSIONS.join(', ')})`);
   }
 }

@@ -48,5 +48,5 @@ export function parseEncoderChoice(text: string): EncoderChoice | string {
   return choice;
 }
 
-export const FUSIONS = ['concat', 'sum', 'film', 'gated'] as const;
+export const FUSIONS = ['concat', 'sum', 'film', 'gated', 'cosine'] as const;
 export type FusionKind = (typeof FUSIONS)[number];

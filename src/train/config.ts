@@ -26,7 +26,7 @@ export const RUN_SETTINGS = settings({
     help: `encoders: auto (by kind: mlp for vectors, seq-cnn for sequences, small-cnn for images and frames), one of ${ENCODERS.join(', ')} for every modality, or per modality, e.g. audio=seq-cnn,visual=resnet18`,
   },
   normalize: { type: 'choice', choices: ['auto', 'off', 'on'], default: 'auto', help: 'standardise each feature with mean/std fitted on the training split (recorded in config.json): auto = for stored arrays (.npy), on = every modality, off = none' },
-  fusion: { type: 'choice', choices: FUSIONS, default: 'concat', help: 'fusion: concat, sum (per-modality heads), film or gated' },
+  fusion: { type: 'choice', choices: FUSIONS, default: 'concat', help: 'fusion: concat, sum (per-modality heads), film, gated or cosine (MMCosine\'s normalised heads)' },
   width: { type: 'number', integer: true, min: 1, max: 1024, default: 16, help: 'channels of the small CNN\'s first stage' },
   epochs: { type: 'number', integer: true, min: 1, max: 100000, default: 15, help: 'total epochs, warm-up included' },
   warmup: { type: 'number', integer: true, min: 0, max: 100000, default: 3, help: 'epochs of plain fused cross-entropy before methods that use the shared warm-up (gmm-adaptive); others ignore it' },
@@ -116,6 +116,12 @@ export function resolveConfig(input: ConfigInput, methods: readonly MethodFactor
   const factory = findMethod(cfg.method, methods);
   if (factory.sharedWarmup && cfg.warmup >= cfg.epochs) {
     throw new ConfigError(`config: warmup (${cfg.warmup}) must leave at least one epoch of ${cfg.method} (warmup < epochs = ${cfg.epochs})`, 'warmup');
+  }
+  // A method defined on a fusion of its own (MMCosine's cosine heads) trains with it: the default
+  // gives way; another fusion, named, is an error.
+  if (factory.fusion && cfg.fusion !== factory.fusion) {
+    if (rest.fusion !== undefined) throw new ConfigError(`config: method ${cfg.method} is defined on the ${factory.fusion} fusion, not ${cfg.fusion}; leave fusion out or set it to ${factory.fusion}`, 'fusion');
+    cfg.fusion = factory.fusion;
   }
   // Every entry is checked (a typo in another method's entry of a preset is still a typo), then the
   // run's own entry is folded into methodOptions: the stored config records what the run used, and
