@@ -1,10 +1,21 @@
 /**
  * One progress line on stderr with ETA, redrawn in place (at most ~10 times a second), and log
  * lines printed above it. The bar is drawn only on a terminal and never under --json; log lines
- * go to stderr unless --json.
+ * go to stderr unless --json. A run of a grid (a child process) relays its bar to the grid's
+ * instead: one marked line per update (`readRelayed` parses it).
  */
 import { duration } from '../report/format.js';
 import type { CliIo } from './io.js';
+
+/** Starts a relayed bar update: `<mark><fraction>\t<label>`. */
+const RELAY = '\x1e';
+
+/** A relayed bar update of a child's stderr line, or null for an ordinary line. */
+export function readRelayed(line: string): { fraction: number; label: string } | null {
+  if (!line.startsWith(RELAY)) return null;
+  const tab = line.indexOf('\t');
+  return { fraction: Number(line.slice(1, tab)), label: line.slice(tab + 1) };
+}
 
 export class Progress {
   private readonly bar: boolean;
@@ -14,8 +25,9 @@ export class Progress {
   private start: number | null = null;
   private startFraction = 0;
 
-  constructor(private readonly io: CliIo, json: boolean) {
-    this.bar = io.stderrIsTTY && !json;
+  /** With `relay`, bar updates go to stderr as marked lines for the grid that started this process. */
+  constructor(private readonly io: CliIo, json: boolean, private readonly relay = false) {
+    this.bar = (relay || io.stderrIsTTY) && !json;
     this.logs = !json;
   }
 
@@ -30,6 +42,10 @@ export class Progress {
     }
     if (now - this.lastDraw < 100 && f < 1) return;
     this.lastDraw = now;
+    if (this.relay) {
+      this.io.stderr(`${RELAY}${f}\t${label}\n`);
+      return;
+    }
     const elapsed = (now - this.start) / 1000;
     const done = f - this.startFraction;
     const eta = done > 1e-6 && elapsed > 1 ? `ETA ${duration((elapsed * (1 - f)) / done)}` : 'ETA …';

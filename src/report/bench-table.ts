@@ -46,6 +46,23 @@ export interface BenchEntry {
   predictions: TestPredictions | null;
 }
 
+/** A run of the grid that did not finish (it crashed or was killed): listed under the table, in no row. */
+export interface FailedRun {
+  label: string;
+  seed: number;
+  fold: string;
+  reason: string;
+  /** The run's log (its stderr). */
+  log: string;
+}
+
+/** The failed runs as lines under the table (none when every run finished). */
+export function failedLines(failed: FailedRun[]): string[] {
+  if (failed.length === 0) return [];
+  return [`${failed.length} run(s) failed and are in no row above:`,
+    ...failed.map((f) => `- ${f.label} seed ${f.seed}${f.fold ? ` fold ${f.fold}` : ''}: FAILED, ${f.reason} (log: ${f.log})`)];
+}
+
 export interface Stat {
   mean: number;
   std: number;
@@ -367,7 +384,7 @@ export interface BenchOutputs {
 export async function writeBenchOutputs(
   dir: string,
   rows: BenchRow[],
-  options: { title: string; htmlName?: string; intro?: string; reference?: string; links?: { label: string; href: string }[]; dataset?: PresetDataset | null },
+  options: { title: string; htmlName?: string; intro?: string; reference?: string; links?: { label: string; href: string }[]; dataset?: PresetDataset | null; failed?: FailedRun[] },
 ): Promise<BenchOutputs> {
   const out = {
     markdown: join(dir, 'bench.md'), csv: join(dir, 'bench.csv'), svg: join(dir, 'bench.svg'), html: join(dir, options.htmlName ?? 'bench.html'),
@@ -378,12 +395,15 @@ export async function writeBenchOutputs(
   const links = options.links?.length
     ? `<h2>Runs</h2><ul>${options.links.map((l) => `<li><a href="${escapeHtml(l.href)}">${escapeHtml(l.label)}</a></li>`).join('')}</ul>`
     : '';
+  const failed = failedLines(options.failed ?? []);
+  const failedHtml = failed.length ? `<h2>Failed runs</h2><p>${escapeHtml(failed[0] as string)}</p><ul>${failed.slice(1).map((l) => `<li>${escapeHtml(l.slice(2))}</li>`).join('')}</ul>` : '';
   const body = `<h1>${escapeHtml(options.title)}</h1>${options.intro ? `<p class="note">${escapeHtml(options.intro)}</p>` : ''}
 ${table(headers, cells)}
+${failedHtml}
 ${figure('bench', svg, 'Bars: mean over seeds; lines: ± one standard deviation.')}
 ${links}`;
   await Promise.all([
-    writeFileAtomic(out.markdown, benchMarkdown(rows, options.reference)),
+    writeFileAtomic(out.markdown, benchMarkdown(rows, options.reference) + (failed.length ? `\n${failed.join('\n')}\n` : '')),
     writeFileAtomic(out.csv, benchCsv(rows)),
     writeFileAtomic(out.svg, svg.replace('<svg', '<svg xmlns="http://www.w3.org/2000/svg"')),
     writeFileAtomic(out.html, page(options.title, body)),

@@ -11,7 +11,7 @@ import { memoryIo, type MemoryIo } from './helpers/memory-io.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmgap-cli-cmd-'));
 
-async function run(argv: string[], trainer: TrainerApi = fakeTrainer(), io: MemoryIo = memoryIo()): Promise<{ code: number; io: MemoryIo; json: () => Record<string, unknown> }> {
+async function run(argv: string[], trainer: TrainerApi = fakeTrainer(), io: MemoryIo = memoryIo({ loadTrainer: async () => trainer })): Promise<{ code: number; io: MemoryIo; json: () => Record<string, unknown> }> {
   const code = await runCli(argv, io, async () => trainer);
   const json = () => JSON.parse(io.out.trimEnd().split('\n').at(-1) as string) as Record<string, unknown>;
   return { code, io, json };

@@ -2,18 +2,19 @@
  * `mmgap bench`: a methods x seeds (x folds) grid, one run directory each (resumable), aggregated
  * into tables and a chart, every method compared with a reference method on the same test samples.
  */
-import { resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { aggregateBench, benchJsonRows, benchMarkdown, writeBenchOutputs } from '../../report/bench-table.js';
+import { aggregateBench, benchEntries, benchJsonRows, benchMarkdown, failedLines, writeBenchOutputs } from '../../report/bench-table.js';
 import { presetDataset } from '../../report/published.js';
 import type { MethodFactory } from '../../methods/method.js';
 import { ROLES } from '../../methods/roles.js';
-import type { RunConfig } from '../../train/types.js';
+import type { RunConfig, RunSummary } from '../../train/types.js';
 import { checkDataSpec } from '../checks.js';
 import { printResult, type CliContext } from '../context.js';
-import { UsageError } from '../errors.js';
-import { launchRanks, parseNproc } from '../launch.js';
-import { checkGrid, runGrid, type GridRun } from '../grid.js';
+import { EXIT, UsageError } from '../errors.js';
+import { parseNproc } from '../launch.js';
+import { checkGrid, gridFailures, runGrid, type GridRun } from '../grid.js';
+import { resumeCommand } from '../interrupt.js';
 import { Progress } from '../progress.js';
 import { resolveRunConfig } from '../resolve-config.js';
 import { addRunFlags, intArg, type RunFlagValues } from '../run-flags.js';
@@ -37,8 +38,11 @@ Examples:
   $ mmgap bench --config configs/cremad.yaml --data cremad:/data/CREMA-D --methods ${ROLES.reference},${ROLES.default} --seeds 0 --device cuda
   $ mmgap bench --methods ${ROLES.reference},${ROLES.default} --seeds 0,1 --batch-size 64 --nproc 2 --sync-batch-norm
 
-Each (method, seed, fold) trains into <out>/<method>-seed<seed>[-fold<k>]; finished runs (summary.json)
-are skipped, so re-running a stopped benchmark continues it. --method-opt keys go to the methods
+Each (method, seed, fold) trains into <out>/<method>-seed<seed>[-fold<k>], in a process of its own
+(its memory goes back to the system before the next run; its stderr is kept in <run>/train.log);
+finished runs (summary.json) are skipped, so re-running a stopped benchmark continues it. A run that
+crashes (an error, or killed, e.g. by the out-of-memory killer) is listed as failed under the tables
+and in --json "failed", the others go on, and the command exits 1; re-running retrains only it. --method-opt keys go to the methods
 that have them. --folds sets the dataset option "fold" (avdigits' speaker folds): each seed's test
 predictions are pooled over its folds. Writes bench.md, bench.csv, bench.svg and bench.html into
 <out>: per method, mean ± std over seeds of test accuracy, macro-F1 and per-modality accuracy,
@@ -106,34 +110,32 @@ export function registerBench(program: Command, ctx: CliContext): void {
       const base = runs[0]?.config as RunConfig;
       checkDataSpec(base.data);
       const outDir = resolve(flags.out ?? `runs/bench-${base.data.split(':')[0]}`);
-      await checkGrid(outDir, runs, flags.resume);
-      if ((flags.nproc ?? 1) > 1 && ctx.io.env.WORLD_SIZE === undefined) {
-        ctx.exitCode = await launchRanks(ctx.io, ctx.argv, flags.nproc as number, flags.masterPort ?? null);
-        return;
-      }
-      // One rank of a data-parallel job (--nproc, or torchrun's variables): one process group for every run of the grid.
-      const { joinFromEnv } = await import('../../torch/distributed.js');
-      const group = joinFromEnv(ctx.io.env) ?? undefined;
-      const rank = group?.rank ?? 0;
+      for (const r of runs) r.dir = join(outDir, r.dir);
+      await checkGrid(runs, flags.resume);
+      // --nproc: every run trains as that many ranks (its own `mmgap train --nproc`). Started as one
+      // rank of a job (torchrun's variables), each run's process joins that job.
+      const nproc = ctx.io.env.WORLD_SIZE === undefined && (flags.nproc ?? 1) > 1 ? ['--nproc', String(flags.nproc), ...(flags.masterPort ? ['--master-port', String(flags.masterPort)] : [])] : [];
+      const rank = Number(ctx.io.env.RANK ?? 0);
       // Rank 0 speaks for the job; the others train quietly.
       const progress = new Progress(ctx.io, flags.json === true || rank !== 0);
-      let grid;
-      try {
-        grid = await runGrid(ctx, trainer, outDir, runs, { resume: flags.resume, progress, group });
-      } finally {
-        group?.shutdown();
-      }
+      const outcomes = await runGrid(ctx.io, runs, { resume: flags.resume, progress, echo: true, trainFlags: nproc, quietRank: rank !== 0, resumeHint: `resume with: ${resumeCommand(ctx.argv)}` });
       if (rank !== 0) return;
-      const rows = aggregateBench(grid.entries, { reference: flags.reference });
+      const finished = outcomes.filter((x) => x.summary !== null);
+      const failed = gridFailures(outcomes);
+      const entries = finished.flatMap((x) => benchEntries(x.summary as RunSummary, x.run.label, x.run.dir, x.run.fold ?? ''));
+      const rows = aggregateBench(entries, { reference: flags.reference });
       const files = await writeBenchOutputs(outDir, rows, {
         title: `mmgap bench: ${base.data}, seeds ${flags.seeds.join(', ')}${flags.folds ? `, folds ${flags.folds.join(', ')}` : ''}`,
         reference: flags.reference,
         intro: `Best epoch chosen on validation, test evaluated once per run. Δ: difference in test accuracy against ${flags.reference} on the same test samples, ` +
           '95 % paired bootstrap interval (samples resampled with all their seeds); "within noise" when the interval holds 0.',
-        links: grid.runs.map((r) => ({ label: `${r.label} seed ${r.seed}${r.fold ? ` fold ${r.fold}` : ''}`, href: r.report })),
+        links: finished.map((x) => ({ label: `${x.run.label} seed ${x.run.config.seed}${x.run.fold ? ` fold ${x.run.fold}` : ''}`, href: relative(outDir, join(x.run.dir, 'report.html')) })),
         dataset: presetDataset(base.data),
+        failed,
       });
-      printResult(ctx, flags.json === true, [benchMarkdown(rows, flags.reference).trimEnd(), `tables: ${files.markdown}, ${files.csv}${files.peers ? `, ${files.peers} (beside the published numbers)` : ''}`, `chart: ${files.svg}, page: ${files.html}`],
-        { outDir, reference: flags.reference, rows: benchJsonRows(rows), files, runs: grid.runs });
+      if (failed.length > 0) ctx.exitCode = EXIT.failure;
+      const runsJson = finished.map((x) => ({ label: x.run.label, seed: x.run.config.seed as number, fold: x.run.fold ?? '', outDir: x.run.dir, report: relative(outDir, join(x.run.dir, 'report.html')) }));
+      printResult(ctx, flags.json === true, [benchMarkdown(rows, flags.reference).trimEnd(), ...failedLines(failed), `tables: ${files.markdown}, ${files.csv}${files.peers ? `, ${files.peers} (beside the published numbers)` : ''}`, `chart: ${files.svg}, page: ${files.html}`],
+        { outDir, reference: flags.reference, rows: benchJsonRows(rows), files, runs: runsJson, failed });
     });
 }

@@ -4,14 +4,17 @@
  * run, so two trainings give three rows), a table with the paired comparison against the
  * reference on the terminal, and a report page linking each run's own report.
  */
-import { resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { aggregateBench, benchJsonRows, benchMarkdown, writeBenchOutputs } from '../../report/bench-table.js';
+import { aggregateBench, benchEntries, benchJsonRows, benchMarkdown, failedLines, writeBenchOutputs } from '../../report/bench-table.js';
 import { checkDataSpec } from '../checks.js';
 import { ROLES } from '../../methods/roles.js';
 import { DEFAULT_CONFIG, type ConfigInput } from '../../train/config.js';
 import { printResult, type CliContext } from '../context.js';
-import { checkGrid, runGrid, type GridRun } from '../grid.js';
+import { EXIT } from '../errors.js';
+import { checkGrid, gridFailures, runGrid, type GridRun } from '../grid.js';
+import { resumeCommand } from '../interrupt.js';
+import type { RunSummary } from '../../train/types.js';
 import { Progress } from '../progress.js';
 import { resolveRunConfig } from '../resolve-config.js';
 import { addRunFlags, type RunFlagValues } from '../run-flags.js';
@@ -36,7 +39,8 @@ Examples:
 
 Trains ${ROLES.reference} and ${ROLES.default} (with purification) on avdigits (${DEFAULT_CONFIG.epochs} epochs, ${DEFAULT_CONFIG.warmup} of warm-up for ${ROLES.default}, unless set),
 prints the comparison, and writes <out>/report.html with links to each run's report.
-Re-running continues a stopped demo; finished runs are reused.`;
+Each run trains in a process of its own (stderr kept in <out>/<method>/train.log); a run that crashes
+is listed as failed and the command exits 1. Re-running continues a stopped demo; finished runs are reused.`;
 
 export function registerDemo(program: Command, ctx: CliContext): void {
   const cmd = program.command('demo').description(`${ROLES.reference} vs ${ROLES.default} vs ${ROLES.default} + purification on avdigits: a table and a report`);
@@ -52,26 +56,31 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       const reference = resolveRunConfig({ ...flags, method: ROLES.reference }, trainer.methods, { ...defaults, purify: null });
       const own = resolveRunConfig({ ...flags, method: ROLES.default }, trainer.methods, defaults);
       checkDataSpec(own.data);
+      const outDir = resolve(flags.out);
       const runs: GridRun[] = [
-        { label: ROLES.reference, dir: ROLES.reference, config: { ...reference, purify: null } },
-        { label: ROLES.default, dir: ROLES.default, config: own },
+        { label: ROLES.reference, dir: join(outDir, ROLES.reference), config: { ...reference, purify: null } },
+        { label: ROLES.default, dir: join(outDir, ROLES.default), config: own },
       ];
       const base = own;
-      const outDir = resolve(flags.out);
-      await checkGrid(outDir, runs, flags.resume);
+      await checkGrid(runs, flags.resume);
       const progress = new Progress(ctx.io, flags.json === true);
-      const grid = await runGrid(ctx, trainer, outDir, runs, { resume: flags.resume, progress });
-      const rows = aggregateBench(grid.entries, { reference: ROLES.reference });
+      const outcomes = await runGrid(ctx.io, runs, { resume: flags.resume, progress, echo: true, resumeHint: `resume with: ${resumeCommand(ctx.argv)}` });
+      const finished = outcomes.filter((x) => x.summary !== null);
+      const failed = gridFailures(outcomes);
+      const entries = finished.flatMap((x) => benchEntries(x.summary as RunSummary, x.run.label, x.run.dir));
+      const rows = aggregateBench(entries, { reference: ROLES.reference });
       const files = await writeBenchOutputs(outDir, rows, {
         title: `mmgap demo: ${base.data}, seed ${base.seed}`,
         htmlName: 'report.html',
         reference: ROLES.reference,
         intro: `${base.epochs} epochs (${base.warmup} warm-up), ${base.encoder} encoders, ${base.fusion} fusion. ` +
           `"${ROLES.default} + purify" is the ${ROLES.default} model fine-tuned on its GMM-balanced samples.`,
-        links: grid.runs.map((r) => ({ label: `${r.label}: diagnostics report`, href: r.report })),
+        links: finished.map((x) => ({ label: `${x.run.label}: diagnostics report`, href: relative(outDir, join(x.run.dir, 'report.html')) })),
+        failed,
       });
-      const methods = Object.fromEntries(grid.entries.map((e) => [e.label, { acc: e.test.acc, f1: e.test.f1, modality: Object.fromEntries(Object.entries(e.test.modality).map(([m, s]) => [m, s.acc])) }]));
-      const reports = Object.fromEntries(grid.runs.map((r) => [r.label, resolve(outDir, r.report)]));
-      printResult(ctx, flags.json === true, [benchMarkdown(rows, ROLES.reference).trimEnd(), `report: ${files.html}`], { methods, rows: benchJsonRows(rows), report: files.html, reports, outDir });
+      if (failed.length > 0) ctx.exitCode = EXIT.failure;
+      const methods = Object.fromEntries(entries.map((e) => [e.label, { acc: e.test.acc, f1: e.test.f1, modality: Object.fromEntries(Object.entries(e.test.modality).map(([m, s]) => [m, s.acc])) }]));
+      const reports = Object.fromEntries(finished.map((x) => [x.run.label, join(x.run.dir, 'report.html')]));
+      printResult(ctx, flags.json === true, [benchMarkdown(rows, ROLES.reference).trimEnd(), ...failedLines(failed), `report: ${files.html}`], { methods, rows: benchJsonRows(rows), report: files.html, reports, outDir, failed });
     });
 }

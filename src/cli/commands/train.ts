@@ -1,6 +1,6 @@
 /** `mmgap train`: one run into its directory, resumable, with the report at the end. */
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { printResult } from '../context.js';
 import { checkDataSpec } from '../checks.js';
@@ -18,6 +18,7 @@ interface TrainFlags extends RunFlagValues {
   out?: string;
   resume: boolean;
   json?: boolean;
+  progressRelay?: boolean;
 }
 
 const EXAMPLES = `
@@ -40,6 +41,8 @@ export function registerTrain(program: Command, ctx: CliContext): void {
     .option('--json', 'print the run summary as one JSON line (and no progress)')
     .option('--nproc <n>', 'data-parallel ranks on this machine (c10d, Gloo on CPU): each trains on batchSize / n samples of every batch; across machines, start one `mmgap train` per process with torchrun\'s variables (README)', parseNproc)
     .option('--master-port <port>', 'rendezvous port of --nproc (default: a free one)', (t) => Number(t))
+    // A grid's run (src/cli/grid.ts) relays its progress bar to the grid's, which draws it.
+    .addOption(new Option('--progress-relay').hideHelp())
     .addHelpText('after', EXAMPLES)
     .action(async (flags: TrainFlags) => {
       const trainer = await ctx.loadTrainer();
@@ -53,7 +56,9 @@ export function registerTrain(program: Command, ctx: CliContext): void {
       await checkResumable(outDir, flags.resume);
       const { joinFromEnv } = await import('../../torch/distributed.js');
       const group = joinFromEnv(ctx.io.env) ?? undefined;
-      const progress = new Progress(ctx.io, flags.json === true);
+      const relay = flags.progressRelay === true;
+      // A grid's run speaks through rank 0 alone, as the grid did when it trained in one process.
+      const progress = new Progress(ctx.io, flags.json === true || (relay && (group?.rank ?? 0) !== 0), relay);
       try {
         const { summary, report } = await trainOne(ctx, trainer, config, { outDir, resume: flags.resume, progress, group });
         if ((group?.rank ?? 0) === 0) printResult(ctx, flags.json === true, summaryLines(summary, report), { ...summary, report });
