@@ -18,10 +18,11 @@ import { opm } from './opm.js';
 import { mmcosine } from './mmcosine.js';
 import { gapLoss } from './gap-loss.js';
 import { inforeg } from './inforeg.js';
+import { lfm } from './lfm.js';
 
 export const METHODS: readonly MethodFactory[] = [
   joint, unimodal, unimodalEnsemble, ogmGe, pmr, mmpareto, sampleValuation, mla, reconboost, agm, diagnosingRelearning, gmmAdaptive, gapLoss,
-  gBlending, inforeg,
+  gBlending, inforeg, lfm,
   opm, mmcosine,
 ];
 
