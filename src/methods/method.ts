@@ -4,7 +4,7 @@
  * never touches the trainer. The smallest method is `loss`; everything else is optional.
  *
  * Order of calls in one epoch:
- *   beginEpoch(ctx)                    -> may return the sample order of this epoch
+ *   beginEpoch(ctx)                    -> may return the samples of this epoch, and freeze the encoders for it
  *   for each batch:
  *     out = model.forward(batch.inputs, batch.lengths)
  *     r = loss(out, batch, ctx)
@@ -136,6 +136,11 @@ export interface EpochPlan {
    * The trainer shuffles them with the epoch's seed. Default: every sample once.
    */
   indices?: Int32Array;
+  /**
+   * Keep the encoders in eval mode and without gradient this epoch, so that only the fusion head
+   * trains (a linear probe). Default: everything trains.
+   */
+  frozenEncoders?: boolean;
 }
 
 /** JSON-serialisable values plus tensors: what a method must keep across a resume. */

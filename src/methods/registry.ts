@@ -16,6 +16,7 @@ import { gmmAdaptive } from './gmm-adaptive.js';
 import { gBlending } from './g-blending.js';
 import { opm } from './opm.js';
 import { mmcosine } from './mmcosine.js';
+import { linearProbe } from './linear-probe.js';
 import { gapLoss } from './gap-loss.js';
 import { inforeg } from './inforeg.js';
 import { lfm } from './lfm.js';
@@ -23,7 +24,7 @@ import { lfm } from './lfm.js';
 export const METHODS: readonly MethodFactory[] = [
   joint, unimodal, unimodalEnsemble, ogmGe, pmr, mmpareto, sampleValuation, mla, reconboost, agm, diagnosingRelearning, gmmAdaptive, gapLoss,
   gBlending, inforeg, lfm,
-  opm, mmcosine,
+  opm, mmcosine, linearProbe,
 ];
 
 export function getMethod(name: string): MethodFactory {

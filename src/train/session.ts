@@ -198,7 +198,9 @@ export class Session {
     // Ranks shard the order one process would shuffle (their loaders do not shuffle).
     if (this.job) loader.indices = this.job.shardOrder(shuffledOrder(loader.indices ?? Int32Array.from({ length: this.trainSize }, (_, i) => i), this.cfg.seed, epoch, 'train'), this.cfg.batchSize);
     this.model.train();
-    if (plan.frozenEncoders) this.#setFrozen(true);
+    // The stage's plan (purification of the head) or the method's own (a linear probe) may freeze the encoders.
+    const frozen = plan.frozenEncoders || own?.frozenEncoders === true;
+    if (frozen) this.#setFrozen(true);
     this.invalidate();
     const lr = optimizer.lrs[0] as number;
     let lossSum = 0, lossSeen = 0, correct = 0, seen = 0, steps = 0, loggedSteps = 0;
@@ -276,7 +278,7 @@ export class Session {
         asked = performance.now();
       }
     } finally {
-      if (plan.frozenEncoders) this.#setFrozen(false);
+      if (frozen) this.#setFrozen(false);
     }
     const data = { waitSeconds, steps, loopSeconds: (performance.now() - loopStart) / 1000 };
     if (this.job) {
