@@ -1,6 +1,6 @@
 /** Public API of src/data (engine-free: typed arrays in, typed arrays out). */
-export type { Batch, Corruption, Dataset, DatasetSource, LengthPolicy, LoadOptions, ModalityKind, ModalitySpec, OpenOptions, Sample, SkippedSample, Split } from './types.js';
-export { MODALITY_KINDS, modalityKind, SPLITS } from './types.js';
+export type { Batch, Corruption, Dataset, DatasetSource, LengthPolicy, LoadOptions, ModalityKind, ModalitySpec, OpenOptions, Sample, SkippedSample, Split, StepChoice } from './types.js';
+export { MODALITY_KINDS, modalityKind, SPLITS, STEP_CHOICES } from './types.js';
 export { DataError } from './errors.js';
 export { DATASET_SPECS, openDataset } from './open.js';
 export { createLoader, type Loader, type LoaderOptions } from './loader.js';

@@ -83,7 +83,10 @@ function lengthText(m: InspectReport['modalities'][number]): string {
   const steps = l.min === l.max ? `; ${l.max} steps per sample` : `; steps per sample: min ${l.min}, median ${l.median}, max ${l.max}`;
   const p = m.length_policy;
   if (!p) return steps;
-  return `${steps}; batched as ${p.steps} steps (longer cropped: ${p.crop} in training, centre in evaluation; shorter zero-padded${p.mask ? ', padding masked' : ', padding not masked'})`;
+  const fit = p.crop === 'uniform'
+    ? `spread over each sample: one step per segment, random in training, the segment's centre in evaluation; shorter ones repeat steps`
+    : `longer cropped: ${p.crop} in training, centre in evaluation; shorter zero-padded${p.mask ? ', padding masked' : ', padding not masked'}`;
+  return `${steps}; batched as ${p.steps} steps (${fit})`;
 }
 
 /** Human-readable lines, then the report as one JSON object on the last line. */

@@ -11,6 +11,7 @@ import { loadSamples } from './load-samples.js';
 import { normalizeBatch, type Normalization } from './normalize.js';
 import { reviveError, WorkerPool, type WorkerResult } from './pool.js';
 import { Rng } from './rng.js';
+import { chooseSteps } from './steps.js';
 import type { Batch, Dataset, ModalitySpec, Sample, SkippedSample, Split } from './types.js';
 
 /** Options of `createLoader`. */
@@ -98,19 +99,15 @@ function fitsModality(m: ModalitySpec, n: number): boolean {
 }
 
 /**
- * Copies one sample of a modality with a length policy into its batch slot: cropped to the
- * policy's steps (a seeded random window in training when the policy says so, else the centre)
- * or zero-padded after its end. Returns the valid steps.
+ * Copies one sample of a modality with a length policy into its batch slot: the steps
+ * `chooseSteps` picks (a seeded random choice in training when the policy has one), zero-padded
+ * after them. Returns the valid steps.
  */
 function fitSteps(m: ModalitySpec, src: Float32Array, dst: Float32Array, offset: number, rng: Rng | null): number {
-  const policy = m.length!;
   const step = sizeOf(m.shape.slice(1));
-  const have = src.length / step;
-  const take = Math.min(have, policy.steps);
-  const spare = have - take;
-  const start = spare === 0 ? 0 : rng && policy.crop === 'random' ? rng.uniformInt(spare + 1) : Math.floor(spare / 2);
-  dst.set(src.subarray(start * step, (start + take) * step), offset);
-  return take;
+  const picks = chooseSteps(src.length / step, m.length!, rng);
+  picks.forEach((p, i) => dst.set(src.subarray(p * step, (p + 1) * step), offset + i * step));
+  return picks.length;
 }
 /** The order in which a shuffling loader visits `base` in `epoch` (distributed training shards this same order). */
 export function shuffledOrder(base: Int32Array, seed: number, epoch: number, split: Split): Int32Array {

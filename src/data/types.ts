@@ -25,13 +25,29 @@ export function modalityKind(shape: readonly number[]): ModalityKind {
 }
 
 /**
+ * How a sample's steps are chosen when it has more (or, for `uniform`, fewer) than the batch's:
+ *   random   a window of consecutive steps at a random start in training, the centre one in evaluation
+ *   centre   the centre window, always
+ *   uniform  steps spread over the whole sample (TSN's segment sampling): the sample is cut into
+ *            `steps` equal segments and one step taken from each, at a random place in training
+ *            and at the segment's centre in evaluation; a shorter sample repeats steps (no padding)
+ */
+export const STEP_CHOICES = {
+  random: 'a random window in training, the centre one in evaluation',
+  centre: 'the centre window',
+  uniform: 'one step from each of `steps` equal segments of the whole sample (random within its segment in training, its centre in evaluation); shorter samples repeat steps',
+} as const;
+export type StepChoice = keyof typeof STEP_CHOICES;
+
+/**
  * How the loader brings a modality whose number of steps T varies per sample to the batch's fixed
- * `steps`: longer samples are cropped (`crop` in training, centred in evaluation), shorter ones
- * zero-padded; with `mask`, the batch carries each sample's valid steps and encoders ignore the rest.
+ * `steps`: longer samples are cropped to a window or sampled over their length (`crop`,
+ * STEP_CHOICES), shorter ones zero-padded (`uniform`: repeated); with `mask`, the batch carries
+ * each sample's valid steps and encoders ignore the rest.
  */
 export interface LengthPolicy {
   steps: number;
-  crop: 'random' | 'centre';
+  crop: StepChoice;
   mask: boolean;
 }
 

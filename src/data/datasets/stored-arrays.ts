@@ -10,21 +10,22 @@
  *
  * Options per modality, as `--data-opt <modality>.<key>=<value>` or nested in a config file
  * (`dataOptions: {audio: {length: 64}}`): kind, length (`max`, the default: pad to the longest
- * sample; or a number of steps: crop or pad to it), crop (`random`, the default, or `centre`: how
- * training crops a longer sample; evaluation always centres), mask (true, the default: padded
- * steps are masked out of the encoder; false: they are zeros the encoder sees).
+ * sample; or a number of steps: crop or pad to it), crop (how a longer sample's steps are chosen,
+ * STEP_CHOICES: `random`, the default, `centre`, or `uniform`: spread over the whole sample), mask
+ * (true, the default: padded steps are masked out of the encoder; false: they are zeros the
+ * encoder sees).
  */
 import { readFile } from 'node:fs/promises';
 import { DataError, SKIP_HINT } from '../errors.js';
 import { toFloat32 } from '../io/ndarray.js';
 import { readNpy, readNpyShape } from '../io/npy.js';
-import { MODALITY_KINDS, type LengthPolicy, type ModalityKind, type ModalitySpec, type OpenOptions } from '../types.js';
+import { MODALITY_KINDS, STEP_CHOICES, type LengthPolicy, type ModalityKind, type ModalitySpec, type OpenOptions } from '../types.js';
 
 /** The per-modality option keys, with what each accepts. */
 const MODALITY_OPTIONS: Record<string, string> = {
   kind: MODALITY_KINDS.join(' | '),
   length: '"max" or a number of steps >= 1',
-  crop: 'random | centre',
+  crop: Object.keys(STEP_CHOICES).join(' | '),
   mask: 'true | false',
 };
 
@@ -43,7 +44,7 @@ export function modalityOptions(options: OpenOptions, name: string, dir: string)
   };
   if (out.kind !== undefined && !(MODALITY_KINDS as readonly unknown[]).includes(out.kind)) bad('kind');
   if (out.length !== undefined && out.length !== 'max' && !(Number.isInteger(out.length) && (out.length as number) >= 1)) bad('length');
-  if (out.crop !== undefined && out.crop !== 'random' && out.crop !== 'centre') bad('crop');
+  if (out.crop !== undefined && !(typeof out.crop === 'string' && Object.hasOwn(STEP_CHOICES, out.crop))) bad('crop');
   if (out.mask !== undefined && typeof out.mask !== 'boolean') bad('mask');
   return out;
 }

@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataError } from '../errors.js';
 import type { Rng } from '../rng.js';
+import { pickFrames } from '../steps.js';
 import { resolveSettings, SettingError, settings } from '../../settings.js';
 import { imageSize, renderFrame, type ScaleDenom } from './decode.js';
 import type { Box } from './resize.js';
@@ -40,15 +41,6 @@ export async function listFrames(dir: string): Promise<string[]> {
   const frames = names.filter((n) => IMAGE_FILE.test(n)).sort(collator.compare);
   if (frames.length === 0) throw new DataError(dir, 'frame folder holds no .jpg/.png frames');
   return frames.map((n) => join(dir, n));
-}
-
-/**
- * Picks k of n frames: the clip is cut into k equal segments; evaluation takes each segment's
- * centre frame, training a uniformly random frame of each segment. When n < k, frames repeat.
- */
-export function pickFrames(n: number, k: number, rng: Rng | null): number[] {
-  const seg = n / k;
-  return Array.from({ length: k }, (_, i) => Math.min(n - 1, Math.floor(i * seg + (rng ? rng.uniform() : 0.5) * seg)));
 }
 
 /**

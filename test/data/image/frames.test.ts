@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { listFrames, pickFrames } from '../../../src/data/image/frames.js';
+import { listFrames } from '../../../src/data/image/frames.js';
+import { pickFrames } from '../../../src/data/steps.js';
 import { centreSquare, randomResizedCropBox } from '../../../src/data/image/transforms.js';
 import { Rng } from '../../../src/data/rng.js';
 import { frameFolder, tempDir } from '../helpers/fixtures.js';
