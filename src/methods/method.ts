@@ -206,6 +206,17 @@ export interface MethodDefinition<S extends Settings> {
   build(values: Values<S>): Method;
 }
 
+/**
+ * The method called `name` among `methods` (the registry's METHODS, or those a caller hands in):
+ * the one lookup by name. Engine-free, so a config is checked before libtorch starts. The error
+ * (`owner: ` first when given) names the known methods.
+ */
+export function findMethod(name: string, methods: readonly MethodFactory[], owner?: string): MethodFactory {
+  const m = methods.find((f) => f.name === name);
+  if (!m) throw new SettingError(`${owner ? `${owner}: ` : ''}unknown method "${name}" (known: ${methods.map((f) => f.name).join(', ')})`, 'method');
+  return m;
+}
+
 /** Turns a method file's declaration into its factory. */
 export function defineMethod<const S extends Settings>(def: MethodDefinition<S>): MethodFactory {
   const resolve = (options: MethodOptions = {}): Values<S> => {

@@ -1,5 +1,5 @@
 /** The registry of training methods: adding a method is one file and one line here. */
-import type { MethodFactory } from './method.js';
+import { findMethod, type MethodFactory } from './method.js';
 import { ROLES, type Role } from './roles.js';
 import { joint } from './joint.js';
 import { unimodal } from './unimodal.js';
@@ -28,9 +28,7 @@ export const METHODS: readonly MethodFactory[] = [
 ];
 
 export function getMethod(name: string): MethodFactory {
-  const m = METHODS.find((f) => f.name === name);
-  if (!m) throw new Error(`unknown method "${name}" (known: ${METHODS.map((f) => f.name).join(', ')})`);
-  return m;
+  return findMethod(name, METHODS);
 }
 
 /** The method that plays `role` (src/methods/roles.ts). */

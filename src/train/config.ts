@@ -5,7 +5,7 @@
  */
 import { ENCODERS, FUSIONS, parseEncoderChoice } from '../models/kinds.js';
 import { ROLES } from '../methods/roles.js';
-import type { MethodFactory } from '../methods/method.js';
+import { findMethod, type MethodFactory } from '../methods/method.js';
 import { defaultsOf, resolveSettings, SettingError, settings, type Values } from '../settings.js';
 
 /** A wrong config value (or run directory): `key` names the field ("purify.tau" for a purification field). */
@@ -92,13 +92,6 @@ function wrap<T>(key: string | null, f: () => T, prefix = ''): T {
   }
 }
 
-/** The method of a config, or a ConfigError naming the known ones. */
-export function findMethod(name: string, methods: readonly MethodFactory[]): MethodFactory {
-  const m = methods.find((f) => f.name === name);
-  if (!m) throw new ConfigError(`config: unknown method "${name}" (known: ${methods.map((f) => f.name).join(', ')})`, 'method');
-  return m;
-}
-
 /**
  * Fills defaults for missing fields and validates everything, the method's options included:
  * the one validation of a run config, for the library and the CLI alike.
@@ -113,7 +106,7 @@ export function resolveConfig(input: ConfigInput, methods: readonly MethodFactor
     throw new ConfigError(`config: purify must be an object of ${Object.keys(PURIFY_SETTINGS).join(', ')}, true or null, got ${JSON.stringify(purify)}`, 'purify');
   }
   const cfg: RunConfig = { ...values, purify: p };
-  const factory = findMethod(cfg.method, methods);
+  const factory = wrap(null, () => findMethod(cfg.method, methods, 'config'));
   if (factory.sharedWarmup && cfg.warmup >= cfg.epochs) {
     throw new ConfigError(`config: warmup (${cfg.warmup}) must leave at least one epoch of ${cfg.method} (warmup < epochs = ${cfg.epochs})`, 'warmup');
   }
