@@ -17,6 +17,7 @@ import { gBlending } from './g-blending.js';
 import { opm } from './opm.js';
 import { mmcosine } from './mmcosine.js';
 import { linearProbe } from './linear-probe.js';
+import { cml } from './cml.js';
 import { gapLoss } from './gap-loss.js';
 import { inforeg } from './inforeg.js';
 import { lfm } from './lfm.js';
@@ -24,7 +25,7 @@ import { lfm } from './lfm.js';
 export const METHODS: readonly MethodFactory[] = [
   joint, unimodal, unimodalEnsemble, ogmGe, pmr, mmpareto, sampleValuation, mla, reconboost, agm, diagnosingRelearning, gmmAdaptive, gapLoss,
   gBlending, inforeg, lfm,
-  opm, mmcosine, linearProbe,
+  opm, mmcosine, linearProbe, cml,
 ];
 
 export function getMethod(name: string): MethodFactory {
