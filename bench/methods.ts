@@ -22,11 +22,13 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { aggregateBench, benchEntries, benchJsonRows, benchMarkdown, writeBenchOutputs, type BenchEntry } from '../src/report/bench-table.js';
 import { ROLES } from '../src/methods/roles.js';
+import { METHODS } from '../src/methods/registry.js';
 import type { RunSummary } from '../src/train/types.js';
 import type { ConfigInput } from '../src/train/config.js';
 import { AVDIGITS_REGIMES } from '../src/data/index.js';
 import { runJobs } from './run-jobs.js';
 import { benchArgs } from './args.js';
+import { benchOverrides, methodRows, type Row } from './method-rows.js';
 
 const opts = benchArgs('Usage: npm run bench:methods -- [options]', {
   json: { kind: 'flag', help: 'only the JSON line on stdout' },
@@ -48,20 +50,11 @@ const log = (s: string): void => { process.stderr.write(s + '\n'); };
 const PURIFY = quick ? { epochs: 1 } : {};
 const own = (methodOptions: Record<string, unknown> = {}, purify = false): ConfigInput => ({ method: ROLES.default, methodOptions, purify: purify ? PURIFY : null });
 
-interface Row { label: string; config: ConfigInput; regimes?: string[]; onRequest?: boolean }
 const ROWS: Row[] = quick
   ? [{ label: ROLES.reference, config: { method: ROLES.reference } }, { label: ROLES.default, config: own({}, true) }]
   : [
-    { label: ROLES.reference, config: { method: ROLES.reference, purify: PURIFY } },
-    { label: 'unimodal (audio)', config: { method: 'unimodal', methodOptions: { modality: 'audio' } } },
-    { label: 'unimodal (visual)', config: { method: 'unimodal', methodOptions: { modality: 'visual' } } },
-    ...['unimodal-ensemble', 'ogm-ge', 'pmr', 'mmpareto', 'sample-valuation', 'mla', 'reconboost', 'agm']
-      .map((method) => ({ label: method, config: { method } })),
-    // Its reference re-learns every 20 of ~100 epochs, 3 times; scaled to our 15 epochs (else it would never act).
-    { label: 'diagnosing-relearning', config: { method: 'diagnosing-relearning', methodOptions: { reinitEvery: 4 } } },
-    { label: ROLES.default, config: own({}, true) },
-    // gmm-adaptive's control: the same gap term on every sample, no GMM (what the per-sample weighting adds).
-    { label: 'gap-loss', config: { method: 'gap-loss' } },
+    // Every registered method (bench/method-rows.ts: those whose defaults do not fit have their rows there).
+    ...methodRows(METHODS, benchOverrides(PURIFY)),
     // The adaptive loss with each term off in turn (the defaults' ablation), in the regime it is
     // built for (the budget of one hour on 2 cores leaves no room for both).
     ...[
