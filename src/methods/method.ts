@@ -12,6 +12,7 @@
  *     beforeStep(out, batch, ctx)      -> gradients are in p.grad; scale them here
  *     optimizer.step()
  *   endEpoch(ctx)                      -> extra diagnostics for metrics.jsonl
+ *   selectable()                       -> false: this epoch's weights may not be the stage's best
  * and at every evaluation (validation, test, the training-set gap pass):
  *   fuse(out, ctx)                     -> the method's own fused logits; default out.fused
  *
@@ -107,6 +108,11 @@ export interface EpochContext {
   /** Size of the training split. */
   trainSize: number;
   /**
+   * The run-level epoch count at the end of the current stage: this stage's epochs are the ones
+   * with ctx.epoch < epochs (the run's --epochs while training, shared warm-up included).
+   */
+  epochs: number;
+  /**
    * Eval-mode predictions of the current model on the whole training split (the trainer caches
    * them: calling twice in one epoch costs one pass). Leaves the model in training mode. With
    * gapSource 'train-pass', the previous epoch's training-pass outputs instead, when it visited
@@ -159,6 +165,12 @@ export interface Method {
   beforeStep?(out: ModelOutput, batch: TrainBatch, ctx: StepContext): Record<string, number> | void;
   /** Extra diagnostics for this epoch's metrics line. */
   endEpoch?(ctx: EpochContext): Promise<Record<string, unknown> | void>;
+  /**
+   * After endEpoch: whether the weights of the epoch just trained may be selected as the stage's
+   * best on validation (default: yes). A method whose first epochs train something other than its
+   * final model (UMT's unimodal teachers) says no for them.
+   */
+  selectable?(): boolean;
   /**
    * The method's own fused logits [N, C] at evaluation, for methods whose prediction is not the
    * model's fused head (e.g. an ensemble of the unimodal heads). Default: `out.fused`.

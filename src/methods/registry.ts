@@ -21,10 +21,11 @@ import { cml } from './cml.js';
 import { gapLoss } from './gap-loss.js';
 import { inforeg } from './inforeg.js';
 import { lfm } from './lfm.js';
+import { umt } from './umt.js';
 
 export const METHODS: readonly MethodFactory[] = [
   joint, unimodal, unimodalEnsemble, ogmGe, pmr, mmpareto, sampleValuation, mla, reconboost, agm, diagnosingRelearning, gmmAdaptive, gapLoss,
-  gBlending, inforeg, lfm,
+  gBlending, inforeg, lfm, umt,
   opm, mmcosine, linearProbe, cml,
 ];
 

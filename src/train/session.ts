@@ -187,7 +187,7 @@ export class Session {
     const skippedBefore = this.scaler?.skippedSteps ?? 0;
     const nonFiniteBefore = this.nonFinite.count;
     const ectx: EpochContext = {
-      model: this.model, epoch, stage, modalities: this.modalities, numClasses: this.numClasses, trainSize: this.trainSize,
+      model: this.model, epoch, epochs, stage, modalities: this.modalities, numClasses: this.numClasses, trainSize: this.trainSize,
       trainPredictions: (o) => this.trainPredictions(o), log: (l) => this.log(l),
     };
     const own = await method.beginEpoch?.(ectx);

@@ -96,7 +96,7 @@ export async function runStage(s: Session, spec: StageSpec, last: Checkpoint | n
     const m = await s.epoch(e, spec.total, spec.plan(e));
     spec.schedule?.step();
     s.history.push(m);
-    if (!best || m.val.acc > best.val.acc) {
+    if ((spec.stateful.selectable?.() ?? true) && (!best || m.val.acc > best.val.acc)) {
       best = { epoch: m.epoch, val: m.val };
       s.best[spec.name] = best;
       s.dir.saveCheckpoint(spec.bestCheckpoint, new Map(prefixed('model.', s.model.stateDict())), { epoch: m.epoch });
@@ -117,6 +117,8 @@ export async function runStage(s: Session, spec: StageSpec, last: Checkpoint | n
     s.log(spec.describe(m));
     s.opts.onEvent?.({ kind: 'epoch', metrics: m, epochs: spec.total });
   }
-  if (!best) throw new Error(`the ${spec.name} stage finished no epoch`);
+  if (!best) {
+    throw new Error(`the ${spec.name} stage finished no epoch that its method ${spec.stateful.name} lets be selected (its first epochs prepare, e.g. train teachers); give the stage more epochs`);
+  }
   return best;
 }

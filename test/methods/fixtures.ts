@@ -59,9 +59,9 @@ export function predictionsOf(model: MultimodalClassifier, split: Split): SplitP
   };
 }
 
-export function epochContext(model: MultimodalClassifier, epoch: number, trainSize: number, preds: () => SplitPredictions, lines: string[] = []): EpochContext {
+export function epochContext(model: MultimodalClassifier, epoch: number, trainSize: number, preds: () => SplitPredictions, lines: string[] = [], epochs = 100): EpochContext {
   return {
-    model, epoch, stage: 'main', modalities: MODALITIES, numClasses: CLASSES, trainSize,
+    model, epoch, epochs, stage: 'main', modalities: MODALITIES, numClasses: CLASSES, trainSize,
     trainPredictions: async () => preds(),
     log: (line) => { lines.push(line); },
   };
