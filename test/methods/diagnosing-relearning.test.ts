@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  diagnosingRelearning, heldOutMask, kmeans, minMaxScale, purity, relearnStrength, representationPurity, softReinit,
+  diagnosingRelearning, heldOutMask, minMaxScale, purity, relearnStrength, representationPurity, softReinit,
 } from '../../src/methods/diagnosing-relearning.js';
 import { noGrad, tensor, type Tensor } from '../../src/torch/index.js';
 import type { EpochPlan, Method, SplitPredictions } from '../../src/methods/method.js';
@@ -29,7 +29,7 @@ function featurePredictions(model: MultimodalClassifier, split: Split): SplitPre
   };
 }
 
-describe('diagnosing: purity and clustering', () => {
+describe('diagnosing: purity of a clustering', () => {
   it('purity of a hand-made clustering: (1/n) sum over clusters of the majority count', () => {
     // Cluster 0 holds labels {0, 0, 1}, cluster 1 {1, 2, 2}: (2 + 2) / 6.
     expect(purity([0, 0, 1, 1, 2, 2], [0, 0, 0, 1, 1, 1])).toBeCloseTo(4 / 6, 12);
@@ -40,29 +40,6 @@ describe('diagnosing: purity and clustering', () => {
 
   it('min-max scaling maps each feature to [-1, 1]; a constant feature becomes -1 (sklearn)', () => {
     expect(Array.from(minMaxScale([0, 5, 2, 5, 4, 5], 3, 2))).toEqual([-1, -1, 0, -1, 1, -1]);
-  });
-
-  it('k-means finds well-separated blobs (purity 1, centres the blob means) and is seeded', () => {
-    const offsets = [[0, 0], [0.3, 0], [0, 0.3], [0.3, 0.3]];
-    const blobs = [[0, 0], [10, 0], [0, 10]];
-    const rows = blobs.flatMap(([x, y]) => offsets.map(([a, b]) => [(x as number) + (a as number), (y as number) + (b as number)]));
-    const truth = blobs.flatMap((_, c) => offsets.map(() => c));
-    const r = kmeans(rows.flat(), 12, 2, 3, { seed: 1, runs: 3 });
-    expect(purity(truth, r.labels)).toBe(1);
-    const centres = Array.from({ length: 3 }, (_, c) => [r.centres[2 * c] as number, r.centres[2 * c + 1] as number]).sort((a, b) => (a[0] as number) - (b[0] as number) || (a[1] as number) - (b[1] as number));
-    expect(maxAbsDiff(centres.flat(), [0.15, 0.15, 0.15, 10.15, 10.15, 0.15])).toBeLessThan(1e-12);
-    // Each point is 0.15 * sqrt(2) from its blob's mean.
-    expect(r.inertia).toBeCloseTo(12 * 2 * 0.15 ** 2, 10);
-    expect(Array.from(kmeans(rows.flat(), 12, 2, 3, { seed: 1, runs: 3 }).labels)).toEqual(Array.from(r.labels));
-    expect(() => kmeans([0, 1], 2, 1, 3)).toThrow(/2 rows cannot make 3 clusters/);
-  });
-
-  it('k-means stays finite when there are fewer distinct points than clusters (duplicates)', () => {
-    const r = kmeans([0, 0, 0, 0, 1, 1], 6, 1, 3, { seed: 0, runs: 1 });
-    expect(Array.from(r.centres).every(Number.isFinite)).toBe(true);
-    expect(Array.from(r.labels).every((c) => c >= 0 && c < 3)).toBe(true);
-    expect(r.labels[0]).not.toBe(r.labels[4]);
-    expect(r.inertia).toBe(0);
   });
 
   it('representation purity: scaled features of two label groups in two clusters', () => {
