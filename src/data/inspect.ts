@@ -22,6 +22,13 @@ export interface InspectReport {
     augmented: boolean;
     length: { min: number; median: number; max: number } | null;
     length_policy: LengthPolicy | null;
+    /**
+     * What the modality's encoder holds per training batch (`mmgap data inspect` adds it; rough,
+     * see src/models/activation-estimate.ts): the first layer's output `shape` (`axes`) at the
+     * batch size and padded length, its fp32 `layer_bytes`, and `bytes`, the activations kept
+     * per layer.
+     */
+    activations?: { batch_size: number; encoder: string; shape: number[]; axes: string; layer_bytes: number; bytes: number };
   }[];
   /** Per split, samples per class name. */
   class_counts: Record<Split, Record<string, number>>;
@@ -89,12 +96,23 @@ function lengthText(m: InspectReport['modalities'][number]): string {
   return `${steps}; batched as ${p.steps} steps (${fit})`;
 }
 
+/** Bytes as "3.1 GB" or "45 MB". */
+function size(bytes: number): string {
+  return bytes >= 1e8 ? `${(bytes / 1e9).toFixed(1)} GB` : `${Math.max(1, Math.round(bytes / 1e6))} MB`;
+}
+
+function activationText(m: InspectReport['modalities'][number]): string[] {
+  const a = m.activations;
+  if (!a) return [];
+  return [`  batch ${a.shape.join(' x ')} (${a.axes}, ${a.encoder}'s first layer): ~${size(a.bytes)} of activations per layer in training`];
+}
+
 /** Human-readable lines, then the report as one JSON object on the last line. */
 export function formatReport(r: InspectReport): string {
   const lines = [
     `dataset ${r.dataset} (${r.spec})`,
     `samples: train ${r.train}, val ${r.val}, test ${r.test}; ${r.classes.length} classes`,
-    ...r.modalities.map((m) => `modality ${m.name}: ${m.kind} [${m.shape.join(', ')}]${m.augmented ? ' (augmented in training)' : ''}${lengthText(m)}`),
+    ...r.modalities.flatMap((m) => [`modality ${m.name}: ${m.kind} [${m.shape.join(', ')}]${m.augmented ? ' (augmented in training)' : ''}${lengthText(m)}`, ...activationText(m)]),
     `corrupted: ${(100 * r.corrupted_fraction).toFixed(1)} % overall; ${SPLITS.map((s) => `${s} ${(100 * r.corrupted[s].fraction).toFixed(1)} %`).join(', ')}`,
     `skipped: ${r.skipped}`,
     ...r.skipped_samples.map((s) => `  ${s.file}${s.line === undefined ? '' : `:${s.line}`}: ${s.reason}`),

@@ -4,7 +4,7 @@ import type { ModelOutput, MultimodalModel } from './types.js';
 import { modalityKind, type ModalitySpec } from '../data/types.js';
 import { FrameResNet18, FrameSmallCNN, ImageResNet18, SequenceCNN, SequenceGRU, SmallCNN, VectorMLP, type Encoder } from './encoders.js';
 import { makeFusion, type Fusion } from './fusion.js';
-import { DEFAULT_ENCODER, ENCODER_TAKES, parseEncoderChoice, type EncoderKind, type FusionKind } from './kinds.js';
+import { chooseEncoders, type EncoderKind, type FusionKind } from './kinds.js';
 
 export class MultimodalClassifier extends nn.Module implements MultimodalModel {
   readonly #encoders = new Map<string, Encoder>();
@@ -37,7 +37,7 @@ export class MultimodalClassifier extends nn.Module implements MultimodalModel {
   headParameters(): Tensor[] { return this.fusion.parameters(); }
 }
 
-export { ENCODERS, type EncoderKind } from './kinds.js';
+export { chooseEncoders, ENCODERS, type EncoderKind } from './kinds.js';
 
 export interface ModelConfig {
   /** The `encoder` setting: auto, one encoder for all, or audio=seq-cnn,visual=small-cnn (src/models/kinds.ts). */
@@ -45,25 +45,6 @@ export interface ModelConfig {
   fusion: FusionKind;
   /** Width of the encoders (the small CNN's first-stage channels; the others scale with it). */
   width: number;
-}
-
-/** The encoder each modality gets under an `encoder` setting, checked against the modalities' kinds. */
-export function chooseEncoders(modalities: Pick<ModalitySpec, 'name' | 'shape'>[], setting: string): EncoderKind[] {
-  const choice = parseEncoderChoice(setting);
-  if (typeof choice === 'string') throw new Error(`encoder: ${choice}`);
-  const names = modalities.map((m) => m.name);
-  const unknown = Object.keys(choice.byModality).find((m) => !names.includes(m));
-  if (unknown) throw new Error(`--encoder names modality "${unknown}", which the dataset does not have (it has ${names.join(', ')})`);
-  return modalities.map(({ name, shape }) => {
-    const kind = modalityKind(shape);
-    const enc = choice.byModality[name] ?? (choice.fallback === 'auto' ? DEFAULT_ENCODER[kind] : choice.fallback);
-    if (!ENCODER_TAKES[enc].includes(kind)) {
-      const fits = (Object.keys(ENCODER_TAKES) as EncoderKind[]).filter((e) => ENCODER_TAKES[e].includes(kind));
-      throw new Error(`modality "${name}" is a ${kind} [${shape.join(', ')}], which encoder ${enc} does not take; ` +
-        `choose one of ${fits.join(', ')} for it, e.g. --encoder ${name}=${fits[0]}`);
-    }
-    return enc;
-  });
 }
 
 /** A sequence [N, T, D] read as a one-channel image [N, 1, T, D] (how spectrogram CNNs see log-mel frames). */

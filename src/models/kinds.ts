@@ -1,5 +1,5 @@
 /** The encoder and fusion kinds, engine-free so that configs can be declared and validated without libtorch. */
-import type { ModalityKind } from '../data/types.js';
+import { modalityKind, type ModalityKind, type ModalitySpec } from '../data/types.js';
 
 export const ENCODERS = ['mlp', 'seq-cnn', 'gru', 'small-cnn', 'resnet18'] as const;
 export type EncoderKind = (typeof ENCODERS)[number];
@@ -46,6 +46,25 @@ export function parseEncoderChoice(text: string): EncoderChoice | string {
     }
   }
   return choice;
+}
+
+/** The encoder each modality gets under an `encoder` setting, checked against the modalities' kinds. */
+export function chooseEncoders(modalities: Pick<ModalitySpec, 'name' | 'shape'>[], setting: string): EncoderKind[] {
+  const choice = parseEncoderChoice(setting);
+  if (typeof choice === 'string') throw new Error(`encoder: ${choice}`);
+  const names = modalities.map((m) => m.name);
+  const unknown = Object.keys(choice.byModality).find((m) => !names.includes(m));
+  if (unknown) throw new Error(`--encoder names modality "${unknown}", which the dataset does not have (it has ${names.join(', ')})`);
+  return modalities.map(({ name, shape }) => {
+    const kind = modalityKind(shape);
+    const enc = choice.byModality[name] ?? (choice.fallback === 'auto' ? DEFAULT_ENCODER[kind] : choice.fallback);
+    if (!ENCODER_TAKES[enc].includes(kind)) {
+      const fits = (Object.keys(ENCODER_TAKES) as EncoderKind[]).filter((e) => ENCODER_TAKES[e].includes(kind));
+      throw new Error(`modality "${name}" is a ${kind} [${shape.join(', ')}], which encoder ${enc} does not take; ` +
+        `choose one of ${fits.join(', ')} for it, e.g. --encoder ${name}=${fits[0]}`);
+    }
+    return enc;
+  });
 }
 
 export const FUSIONS = ['concat', 'sum', 'film', 'gated', 'cosine'] as const;

@@ -48,6 +48,21 @@ describe('mmgap data', () => {
     expect(human.io.out).toContain(`modality mfcc: sequence [12, 6]; steps per sample: min 5, median ${median}, max 20; batched as 12 steps (longer cropped: random in training, centre in evaluation; shorter zero-padded, padding masked)`);
   });
 
+  it('inspect estimates each modality\'s activations per batch from the batch size, the padded length and the encoder', async () => {
+    const ragged = writeRaggedDataset();
+    const r = await run(['data', 'inspect', '--data', `folder:${ragged}`, '--data-opt', 'lips.length=4', '--batch-size', '32', '--json']);
+    expect(r.code, r.io.err).toBe(0);
+    const [lips, mfcc] = r.json().modalities as { name: string; activations: Record<string, unknown> }[];
+    // lips: 4 frames (the length option) of 1 x 8 x 8 through small-cnn (16 channels); mfcc: padded to 20 steps through seq-cnn (64 units)
+    expect(lips!.activations).toEqual({ batch_size: 32, encoder: 'small-cnn', shape: [32, 4, 16, 8, 8], axes: 'batch x frames x channels x H x W', layer_bytes: 4 * 32 * 4 * 16 * 64, bytes: 4 * 4 * 32 * 4 * 16 * 64 });
+    expect(mfcc!.activations).toMatchObject({ encoder: 'seq-cnn', shape: [32, 20, 64] });
+    const human = await run(['data', 'inspect', '--data', `folder:${ragged}`, '--width', '32']);
+    expect(human.io.out).toContain('  batch 64 x 5 x 32 x 8 x 8 (batch x frames x channels x H x W, small-cnn\'s first layer): ~10 MB of activations per layer in training\n');
+    const bad = await run(['data', 'inspect', '--data', `folder:${ragged}`, '--encoder', 'lips=gru']);
+    expect(bad.code).toBe(2);
+    expect(bad.io.err).toMatch(/encoder gru does not take.*; fix --encoder/);
+  });
+
   it('verify loads every sample, and lists the bad ones with exit 1', async () => {
     const ok = await run(['data', 'verify', '--data', `folder:${good}`, '--json']);
     expect(ok.code).toBe(0);

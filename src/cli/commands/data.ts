@@ -9,6 +9,9 @@ import { interruptible, resumeCommand } from '../interrupt.js';
 import { collectKeyValue } from '../key-value.js';
 import { Progress } from '../progress.js';
 import { intArg } from '../run-flags.js';
+import { UsageError } from '../errors.js';
+import { DEFAULT_CONFIG } from '../../train/config.js';
+import { estimateActivations, KEPT_PER_LAYER } from '../../models/activation-estimate.js';
 import { registerDataExtract } from './data-extract.js';
 
 interface DataFlags {
@@ -76,10 +79,30 @@ export function registerData(program: Command, ctx: CliContext): void {
     .description('inspect a dataset, verify that every sample loads, prepare its feature cache, or extract one from raw videos')
     .addHelpText('after', '\nExamples:\n  $ mmgap data inspect --data avdigits\n  $ mmgap data verify --data cremad:/data/CREMA-D\n  $ mmgap data prepare --data ks:/data/KS --cache-dir cache --workers 2');
 
-  dataCommand(data, 'inspect', 'splits, feature shapes, class counts and corruption ground truth of a dataset', ['mmgap data inspect --data avdigits', 'mmgap data inspect --data folder:./my-data --skip-bad-samples --json'])
+  dataCommand(data, 'inspect', 'splits, feature shapes, class counts, corruption ground truth and the activation memory per batch of a dataset', ['mmgap data inspect --data avdigits', 'mmgap data inspect --data folder:./my-data --skip-bad-samples --json', 'mmgap data inspect --data folder:./lips --data-opt visual.length=16 --batch-size 32'])
     .option('--skip-bad-samples', 'list bad samples found while opening instead of stopping at the first')
-    .action(async (flags: DataFlags) => {
+    .option('--batch-size <n>', 'batch size of the memory estimate', intArg(1), DEFAULT_CONFIG.batchSize)
+    .option('--encoder <spec>', 'encoders of the memory estimate (as `mmgap train --encoder`)', DEFAULT_CONFIG.encoder)
+    .option('--width <n>', 'encoder width of the memory estimate (as `mmgap train --width`)', intArg(1), DEFAULT_CONFIG.width)
+    .addHelpText('after', `
+Per modality, the memory estimate is the encoder's first layer's output for one training batch
+(batch size x padded steps x channels x H x W, fp32) times ${KEPT_PER_LAYER}, the tensors of that size a training step
+keeps (convolution, BatchNorm and ReLU outputs, and a gradient). It is rough: it counts one layer
+(the largest, for the CNNs), pads every sample to the batched length (masked frame encoders skip
+padding frames, so typical batches take less), and leaves out the allocator's overhead; a step's
+peak can be a few times it. Lower it with --data-opt <modality>.length=N, a smaller --batch-size or --width.`)
+    .action(async (flags: DataFlags & { batchSize: number; encoder: string; width: number }) => {
       const report = describeDataset(await open(flags, flags.skipBadSamples === true));
+      let estimates;
+      try {
+        estimates = estimateActivations(report.modalities, flags);
+      } catch (e) {
+        throw new UsageError(`${(e as Error).message}; fix --encoder`);
+      }
+      report.modalities.forEach((m, i) => {
+        const a = estimates[i]!;
+        m.activations = { batch_size: flags.batchSize, encoder: a.encoder, shape: a.shape, axes: a.axes, layer_bytes: a.layerBytes, bytes: a.bytes };
+      });
       printResult(ctx, flags.json === true, formatReport(report).split('\n').slice(0, -1), report);
     });
 
