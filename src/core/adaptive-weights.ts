@@ -1,6 +1,8 @@
 /**
- * The per-sample weights of the GMM-guided adaptive loss (docs/METHOD.md §5), as pure functions,
- * and a reference evaluation of the whole loss against which the tensor implementation is tested:
+ * The reference of the GMM-guided adaptive loss (docs/METHOD.md §5) in plain arithmetic: the
+ * per-sample weights as pure functions and the whole loss, against which the tests check the
+ * engine's implementation (adaptiveLoss in src/methods/gmm-adaptive.ts; test/methods/
+ * gmm-adaptive.test.ts). The trainer does not use it, and the package does not export it:
  *
  *   L = mean_i[(1 + beta (1 - gamma_i)) CE_i]
  *     + lambdaGap   * mean_i[(1 + kappa gamma_i) gap_i]

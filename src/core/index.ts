@@ -1,4 +1,4 @@
-/** Engine-free core math of mmgap: Modality Gap, 1-D GMM, subgroup posteriors, loss weights, statistics. */
+/** Engine-free core math of mmgap: Modality Gap, 1-D GMM, subgroup posteriors, statistics. */
 
 export { SeededRandom } from './prng.js';
 export { type NumericArray } from './validate.js';
@@ -11,16 +11,6 @@ export {
   type ImbalancePosteriorOptions,
   type GmmSpace,
 } from './subgroup.js';
-export {
-  fusionWeights,
-  gapWeights,
-  alignWeights,
-  alignTargets,
-  adaptiveLossReference,
-  type AdaptiveLossWeights,
-  type AdaptiveLossInputs,
-  type AdaptiveLossValue,
-} from './adaptive-weights.js';
 export { mean, variance, std, shareAbove, histogram, auroc, type Histogram, type HistogramOptions } from './stats.js';
 export { confusionMatrix, accuracy, macroF1, argmaxRows } from './metrics.js';
 export {

@@ -5,7 +5,7 @@ import {
   alignWeights,
   fusionWeights,
   gapWeights,
-} from '../../src/core/index.js';
+} from '../../src/core/adaptive-weights.js';
 
 /** Hand-worked decimals, compared within 1e-12. */
 const EPS = 1e-12;

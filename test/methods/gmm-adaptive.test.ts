@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { tensor, nn, grad, type Tensor } from '../../src/torch/index.js';
 import { adaptiveLoss } from '../../src/methods/gmm-adaptive.js';
-import { adaptiveLossReference } from '../../src/core/index.js';
+import { adaptiveLossReference } from '../../src/core/adaptive-weights.js';
 import { gmmAdaptive, type GmmAdaptiveOptions } from '../../src/methods/gmm-adaptive.js';
 import type { ModelOutput } from '../../src/models/types.js';
 
