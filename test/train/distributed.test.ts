@@ -166,6 +166,8 @@ describe('gradient-editing methods as 2 ranks = 1 process (float64 model)', () =
     { method: 'ogm-ge', methodOptions: { alpha: 0.8, params: 'all' }, logged: ['k_audio', 'k_visual', 'ratio_audio'], active: (e) => Math.min(e.logs.k_audio!, e.logs.k_visual!) < 0.5 },
     { method: 'agm', methodOptions: { alpha: 0.5 }, logged: ['k_audio', 'k_visual', 'score_audio', 'clipped'], active: (e) => Math.abs(e.logs.k_audio! - 1) > 0.01 },
     { method: 'mla', methodOptions: {}, logged: ['head_grad_ratio'], active: (e) => Math.abs(e.logs.head_grad_ratio! - 1) > 0.01 },
+    // InfoReg sums its scores over the ranks and pulls the dominant encoder toward its start-of-epoch weights.
+    { method: 'inforeg', methodOptions: {}, logged: ['beta_audio', 'trace_audio', 'rate_visual'], active: (e) => Math.max(e.logs.beta_audio!, e.logs.beta_visual!) > 0 },
     // PMR sums its per-batch class sums and scores in loss(); the entropy term (a batch sum) on for 2 epochs.
     { method: 'pmr', methodOptions: { mu: 0.1, perEpochs: 2 }, logged: ['beta_visual', 'pce_audio'], active: (e) => e.logs.beta_visual! > 0.1 },
     // Smaller batches and a larger step: some steps' gradients conflict, and take the min-norm weights.
