@@ -34,7 +34,8 @@
  * - The optimizer's state (momentum, Adam moments) and the learning-rate schedule are the run's
  *   and carry over the reset (a method does not own the optimizer); the reference starts the
  *   student with a fresh one.
- * - The distillation weight: BalanceBenchmark's config value could not be read here; alpha = 1.
+ * - The distillation weight alpha = 1, as BalanceBenchmark's run scripts (--alpha 1.0 for UMTTrainer);
+ *   the authors' value could not be read here.
  * - A purification fine-tuning stage (a fresh instance of the method) has no teachers: it trains
  *   with the fused cross-entropy alone.
  * - Data-parallel: every term is a mean over the rank's slice, so the trainer's gradient average is
