@@ -1,5 +1,6 @@
-/** Small helpers shared by the imbalance baselines (ogm-ge, pmr, mmpareto, sample-valuation). */
+/** Small helpers shared by the imbalance baselines (ogm-ge, pmr, mmpareto, sample-valuation, diagnosing-relearning, g-blending). */
 import { noGrad, stack, type Tensor } from '../torch/index.js';
+import { SeededRandom } from '../core/index.js';
 
 /**
  * sum_i softmax(z_i)[y_i] over a batch, without gradient: the modality "score" of OGM-GE (Eq. 7,
@@ -18,6 +19,23 @@ export function readScalars(scalars: Record<string, Tensor>): Record<string, num
   if (keys.length === 0) return {};
   const values = noGrad(() => stack(keys.map((k) => (scalars[k] as Tensor).detach().double().reshape([]))).toFloat64Array());
   return Object.fromEntries(keys.map((k, i) => [k, values[i] as number]));
+}
+
+/** The seeded held-out part of a training split of `size` samples: 1 where held out. */
+export function heldOutMask(size: number, fraction: number, seed: number): Uint8Array {
+  const mask = new Uint8Array(size);
+  const count = Math.round(size * fraction);
+  const perm = new SeededRandom(seed).permutation(size);
+  for (let r = 0; r < count; r++) mask[perm[r] as number] = 1;
+  return mask;
+}
+
+/** The samples a held-out mask leaves to train on, ascending (an epoch's indices for beginEpoch). */
+export function trainingPart(held: Uint8Array): Int32Array {
+  const indices = new Int32Array(held.length - held.reduce((s, v) => s + v, 0));
+  let at = 0;
+  held.forEach((v, i) => { if (!v) indices[at++] = i; });
+  return indices;
 }
 
 /** Per-step values averaged over an epoch (what endEpoch reports). */

@@ -47,9 +47,9 @@
  *   (10 before version 1.4, 1 after): `kmeansRuns` (default 10) and `seed` (default 0) set ours.
  */
 import { keep, nn, noGrad, tidy, type Tensor } from '../torch/index.js';
-import { SeededRandom } from '../core/index.js';
 import { kmeans, type KMeansOptions } from '../core/kmeans.js';
 import { defineMethod, type MethodState } from './method.js';
+import { heldOutMask, trainingPart } from './balance-utils.js';
 
 const NAME = 'diagnosing-relearning';
 
@@ -110,15 +110,6 @@ export function softReinit(params: Tensor[], initial: Tensor[], a: number): void
       p.mul_(1 - a).add_(init.device === p.device ? init : init.to(p.device as never), a);
     });
   }));
-}
-
-/** The seeded held-out part of a training split of `size` samples: 1 where held out. */
-export function heldOutMask(size: number, fraction: number, seed: number): Uint8Array {
-  const mask = new Uint8Array(size);
-  const count = Math.round(size * fraction);
-  const perm = new SeededRandom(seed).permutation(size);
-  for (let r = 0; r < count; r++) mask[perm[r] as number] = 1;
-  return mask;
 }
 
 export const diagnosingRelearning = defineMethod({
@@ -195,10 +186,7 @@ export const diagnosingRelearning = defineMethod({
           reinits++;
           ctx.log(`${NAME}: re-learning ${reinits}/${reinitTimes} after epoch ${ctx.epoch}: ${parts.join('; ')}`);
         }
-        const indices = new Int32Array(held.length - held.reduce((s, v) => s + v, 0));
-        let at = 0;
-        held.forEach((v, i) => { if (!v) indices[at++] = i; });
-        return { indices };
+        return { indices: trainingPart(held) };
       },
 
       loss: (out, batch) => ({ loss: nn.F.crossEntropy(out.fused, batch.labels) }),

@@ -34,8 +34,7 @@
 import { nn, type Tensor } from '../torch/index.js';
 import type { SplitPredictions } from './method.js';
 import { defineMethod, type MethodState } from './method.js';
-import { heldOutMask } from './diagnosing-relearning.js';
-import { readScalars } from './balance-utils.js';
+import { heldOutMask, readScalars, trainingPart } from './balance-utils.js';
 
 const NAME = 'g-blending';
 /** The fused head's key among the heads (modality names are the others). */
@@ -117,10 +116,7 @@ export const gBlending = defineMethod({
           const heads = ctx.modalities.length + 1;
           ctx.log(`${NAME}: weights from epoch ${ctx.epoch + 1}: ${[FUSED, ...ctx.modalities].map((k) => `${k} ${weightOf(k, heads).toFixed(3)}`).join(', ')}`);
         }
-        const indices = new Int32Array(held.length - held.reduce((s, v) => s + v, 0));
-        let at = 0;
-        held.forEach((v, i) => { if (!v) indices[at++] = i; });
-        return { indices };
+        return { indices: trainingPart(held) };
       },
 
       loss(out, batch, ctx) {

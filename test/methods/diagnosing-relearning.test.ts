@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
-  diagnosingRelearning, heldOutMask, minMaxScale, purity, relearnStrength, representationPurity, softReinit,
+  diagnosingRelearning, minMaxScale, purity, relearnStrength, representationPurity, softReinit,
 } from '../../src/methods/diagnosing-relearning.js';
+import { heldOutMask } from '../../src/methods/balance-utils.js';
 import { noGrad, tensor, type Tensor } from '../../src/torch/index.js';
 import type { EpochPlan, Method, SplitPredictions } from '../../src/methods/method.js';
 import type { MultimodalClassifier } from '../../src/models/classifier.js';

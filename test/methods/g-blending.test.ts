@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { blendWeights, gBlending, headLosses, type HeadLosses } from '../../src/methods/g-blending.js';
-import { heldOutMask } from '../../src/methods/diagnosing-relearning.js';
+import { heldOutMask } from '../../src/methods/balance-utils.js';
 import type { EpochPlan, SplitPredictions } from '../../src/methods/method.js';
 import { CLASSES, MODALITIES, batchOf, epochContext, makeSplit, predictionsOf, sgd, stepContext, tinyModel, trainStep } from './fixtures.js';
 
