@@ -14,9 +14,8 @@
  * DDPs use 25 MiB buckets (1 MiB first), no search for unused parameters, and no buffer broadcast
  * before each forward (mmgap's DDP has none, PyTorch's is told broadcast_buffers=False).
  *
- * The Python children get mmgap's glibc allocator policy through glibc's environment variables
- * (MALLOC_MMAP_MAX_, MALLOC_TRIM_THRESHOLD_; see bench/engine.ts) unless --torch-default-malloc;
- * `MMGAP_MALLOC=system` runs every side with glibc's defaults.
+ * mmgap stores tensors through its caching CPU allocator, the Python children through glibc with
+ * its defaults (see bench/engine.ts); `MMGAP_MALLOC=system` runs every side with glibc's defaults.
  *
  * Options: npm run bench:ddp -- --help.
  * Last stdout line (with --json: the only one): {"mmgap_ddp_sps", "torch_ddp_sps", "ratio",
@@ -26,7 +25,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../src/cli/launch.js';
-import { nn, optim, randn, randint, setNumThreads, manualSeed, tidy, mallocPolicy, mallocPolicyEnv, type MemoryFormat } from '../src/torch/index.js';
+import { nn, optim, randn, randint, setNumThreads, manualSeed, tidy, cpuAllocator, type MemoryFormat } from '../src/torch/index.js';
 import { DistributedDataParallel, joinFromEnv } from '../src/torch/distributed.js';
 import { AudioVisual, INPUT_FORMATS, timedSteps } from './engine-model.js';
 import { median } from './stats.js';
@@ -44,7 +43,6 @@ const opts = benchArgs('Usage: npm run bench:ddp -- [options]', {
   rounds: { kind: 'int', help: 'rounds of the interleaved measurement (default 3; 1 with --quick)' },
   format: { kind: 'string', choices: INPUT_FORMATS, default: 'channels_last', help: 'memory format of every side' },
   noTorchSingle: { kind: 'flag', help: 'skip PyTorch in one process (its scaling)' },
-  torchDefaultMalloc: { kind: 'flag', help: "PyTorch's processes with glibc's default allocator settings" },
   worker: { kind: 'flag', internal: true, help: 'one rank (or the single process) of a measurement' },
   localBatch: { kind: 'int', default: BATCH, internal: true, help: "a worker's batch" },
   threads: { kind: 'int', default: 1, internal: true, help: "a worker's threads" },
@@ -117,13 +115,13 @@ function job<T>(children: Child[], what: string): Promise<T[]> {
   });
 }
 
-function rankEnvOf(rank: number, port: number, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { ...process.env, ...extra, RANK: String(rank), LOCAL_RANK: String(rank), WORLD_SIZE: String(RANKS), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), GLOG_minloglevel: process.env.GLOG_minloglevel ?? '2' };
+function rankEnvOf(rank: number, port: number): NodeJS.ProcessEnv {
+  return { ...process.env, RANK: String(rank), LOCAL_RANK: String(rank), WORLD_SIZE: String(RANKS), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), GLOG_minloglevel: process.env.GLOG_minloglevel ?? '2' };
 }
 
 /** A process-only environment: no torchrun variables (a single-process measurement). */
-function soloEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+function soloEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of ['RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT']) delete env[k];
   return env;
 }
@@ -132,7 +130,6 @@ async function main(): Promise<void> {
   const { json } = opts;
   const rounds = opts.rounds ?? (opts.quick ? 1 : 3);
   const torchSingle = !opts.noTorchSingle;
-  const torchMalloc = opts.torchDefaultMalloc ? {} : mallocPolicyEnv();
   const self = fileURLToPath(import.meta.url);
   const here = (f: string): string => fileURLToPath(new URL(`../../bench/${f}`, import.meta.url));
   const common = ['--steps', String(steps), '--warmup', String(warmup)];
@@ -152,14 +149,14 @@ async function main(): Promise<void> {
     torch_ddp: async () => {
       const port = await freePort();
       const rs = await job<Times>(Array.from({ length: RANKS }, (_, r) => ({
-        cmd: PYTHON, args: [here('ddp_torch.py'), '--batch', String(BATCH), '--threads', '1', '--format', format, ...common], env: rankEnvOf(r, port, torchMalloc),
+        cmd: PYTHON, args: [here('ddp_torch.py'), '--batch', String(BATCH), '--threads', '1', '--format', format, ...common], env: rankEnvOf(r, port),
       })), 'PyTorch DDP');
       return median(rs[0]!.times);
     },
     ...(torchSingle && {
       torch_single_process: async () => {
         const [r] = await job<{ step_s_median: number }>([{
-          cmd: PYTHON, args: [here('engine_torch.py'), '--batch', String(BATCH), '--threads', String(THREADS), '--format', format, ...common], env: soloEnv(torchMalloc),
+          cmd: PYTHON, args: [here('engine_torch.py'), '--batch', String(BATCH), '--threads', String(THREADS), '--format', format, ...common], env: soloEnv(),
         }], 'PyTorch 1 process');
         return r!.step_s_median;
       },
@@ -167,7 +164,7 @@ async function main(): Promise<void> {
   };
   const names = Object.keys(sides);
   log(`ddp bench: global batch ${BATCH}, ${RANKS} ranks x 1 thread vs 1 process x ${THREADS} threads, ${format}, ${steps} timed steps after ${warmup} warm-up, ` +
-    `${rounds} round(s); malloc ${mallocPolicy} (PyTorch: ${Object.keys(torchMalloc).length ? 'the same' : "glibc's defaults"})`);
+    `${rounds} round(s); CPU allocator ${cpuAllocator} (PyTorch: glibc's defaults)`);
   const stepTimes: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (let round = 0; round < rounds; round++) {
     // The order rotates every round, so that no side always runs first (or after the same one).
@@ -185,7 +182,7 @@ async function main(): Promise<void> {
     ...(t1 !== undefined && { torch_single_process_sps: t1, torch_scaling: t / t1 }),
     scaling: m / s1,
     batch: BATCH, ranks: RANKS, threads_per_rank: 1, single_process_threads: THREADS, format, steps, warmup, rounds,
-    malloc: mallocPolicy, torch_malloc: Object.keys(torchMalloc).length ? 'same as mmgap' : 'glibc defaults',
+    malloc: cpuAllocator, torch_malloc: 'glibc defaults',
     step_s: stepTimes,
   };
   log(`mmgap DDP ${m.toFixed(2)} vs PyTorch DDP ${t.toFixed(2)} samples/s -> ratio ${(m / t).toFixed(3)}; 2 ranks / 1 process: mmgap ${(m / s1).toFixed(2)}x` +

@@ -12,10 +12,9 @@
  * reduced-precision / fp32 ratio, torch_speedup PyTorch's own (the bound to report beside it).
  *
  * Every configuration of either side is measured in a fresh process (node for mmgap, python for
- * PyTorch), and both processes get the same glibc allocator policy the same way, through glibc's
- * environment variables from their start: the policy mmgap's addon sets when it loads (keep freed
- * memory in the heap; native/src/addon.cc keepFreedMemory). `MMGAP_MALLOC=system npm run
- * bench:engine` runs both with glibc's defaults.
+ * PyTorch). mmgap stores tensors through its caching CPU allocator (native/src/cpu_allocator.cc),
+ * PyTorch through glibc with its defaults, as a user runs it; `MMGAP_MALLOC=system npm run
+ * bench:engine` runs mmgap on glibc's defaults too.
  *
  * With --rounds N the whole interleaved measurement is repeated N times: each figure is the median
  * over the rounds, and each batch's row lists every round's ratio (round_ratios) with their
@@ -31,7 +30,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { nn, optim, randn, randint, setNumThreads, manualSeed, tidy, ops, withPrecision, checkPrecision, precisionSlowdown, cpuFlags, GradScaler, PRECISIONS, mallocPolicy, mallocPolicyEnv,
+import { nn, optim, randn, randint, setNumThreads, manualSeed, tidy, ops, withPrecision, checkPrecision, precisionSlowdown, cpuFlags, GradScaler, PRECISIONS, cpuAllocator,
   type Device, type MemoryFormat, type Precision } from '../src/torch/index.js';
 import { AudioVisual, INPUT_FORMATS, timedSteps } from './engine-model.js';
 import { median, ratioInterval95 } from './stats.js';
@@ -106,7 +105,7 @@ function measureHere(batch: number, format: MemoryFormat, prec: Precision): Meas
  * addon's mallopt calls at load, which come after node's own start).
  */
 function measureChild(file: string, childArgs: string[]): Measured {
-  return lastJsonLine<Measured>(file, childArgs, { ...process.env, ...mallocPolicyEnv() });
+  return lastJsonLine<Measured>(file, childArgs);
 }
 
 /**
@@ -168,7 +167,7 @@ function matmulPeak(): number {
 }
 
 function main(): void {
-  log(`engine bench on ${device} in ${precision} (malloc ${mallocPolicy}): ${threads} threads, ${steps} timed steps after ${warmup} warm-up, batches ${batches.join(', ')}`);
+  log(`engine bench on ${device} in ${precision} (CPU allocator ${cpuAllocator}): ${threads} threads, ${steps} timed steps after ${warmup} warm-up, batches ${batches.join(', ')}`);
   const peak = matmulPeak();
   log(`float32 matmul peak (2048^3, ${device === 'cpu' ? `${threads} threads` : device}): ${peak.toFixed(1)} GFLOP/s`);
   const results: Record<string, unknown>[] = [];
@@ -250,7 +249,7 @@ function main(): void {
   console.log(JSON.stringify({
     mmgap_sps: first.mmgap_sps, torch_sps: first.torch_sps, ratio: first.ratio,
     ...(precision !== 'fp32' && { fp32_sps: first.fp32_sps, speedup: first.speedup, torch_fp32_sps: first.torch_fp32_sps, torch_speedup: first.torch_speedup }),
-    precision, batch: batches[0], device, threads, steps, rounds, malloc: mallocPolicy,
+    precision, batch: batches[0], device, threads, steps, rounds, malloc: cpuAllocator,
     matmul_peak_gflops: peak, step_gflop_per_sample: STEP_FLOPS_PER_SAMPLE / 1e9, results,
   }));
 }

@@ -26,7 +26,6 @@ import { createLoader } from '../src/data/loader.js';
 import { openDataset } from '../src/data/open.js';
 import { Rng } from '../src/data/rng.js';
 import type { Dataset } from '../src/data/types.js';
-import { mallocPolicyEnv } from '../src/torch/index.js';
 import { trainingEpochs } from './training-epoch.js';
 import { lastJsonLine } from './child.js';
 
@@ -34,8 +33,7 @@ const PYTHON = process.env.MMGAP_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('../../bench/loader_torch.py', import.meta.url));
 
 function python(args: string[]): Record<string, number> {
-  // PyTorch's processes get the allocator policy of this one (see bench/engine.ts).
-  return lastJsonLine<Record<string, number>>(PYTHON, [SCRIPT, ...args], { ...process.env, ...mallocPolicyEnv() });
+  return lastJsonLine<Record<string, number>>(PYTHON, [SCRIPT, ...args]);
 }
 
 async function mmgapDecode(files: string[], size: number): Promise<{ decode_ms: number; recipe_ms: number }> {

@@ -24,9 +24,6 @@
 #include <cstdlib>
 #include <climits>
 #include <dlfcn.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <optional>
 #include <sstream>
 #include <string>
@@ -327,6 +324,15 @@ std::string firstLines(const char* what) {
   return m;
 }
 
+// A libtorch error as a JS error "<where>: <message>". Running out of memory (the CPU allocator's
+// limit, native/src/cpu_allocator.cc, or a device's) gets code ERR_MMGAP_OUT_OF_MEMORY, so callers
+// can tell it from a bad argument and say which setting to change.
+Napi::Error c10Error(Napi::Env env, const std::string& where, const c10::Error& e) {
+  auto err = Napi::Error::New(env, where + ": " + firstLines(e.what_without_backtrace()));
+  if (dynamic_cast<const c10::OutOfMemoryError*>(&e)) err.Set("code", Napi::String::New(env, "ERR_MMGAP_OUT_OF_MEMORY"));
+  return err;
+}
+
 AddonData& data(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
 
 // opHandle(name, overload) -> id for callOp.
@@ -383,7 +389,7 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
   try {
     op.callBoxed(stack);
   } catch (const c10::Error& e) {
-    throw Napi::Error::New(env, callSite(env, schema, args) + ": " + firstLines(e.what_without_backtrace()));
+    throw c10Error(env, callSite(env, schema, args), e);
   } catch (const std::exception& e) {
     throw Napi::Error::New(env, callSite(env, schema, args) + ": " + firstLines(e.what()));
   }
@@ -478,7 +484,7 @@ Napi::Value ToBuffer(const Napi::CallbackInfo& info) {
   try {
     t = t0.detach().to(at::kCPU).contiguous();
   } catch (const c10::Error& e) {
-    throw Napi::Error::New(env, "toBuffer(" + shapeStr(t0) + "): " + firstLines(e.what_without_backtrace()));
+    throw c10Error(env, "toBuffer(" + shapeStr(t0) + ")", e);
   }
   const size_t n = static_cast<size_t>(t.numel()) * t.element_size();
   auto buf = Napi::ArrayBuffer::New(env, n);
@@ -536,7 +542,7 @@ Napi::Value SetRequiresGrad(const Napi::CallbackInfo& info) {
   try {
     t.set_requires_grad(info[1].ToBoolean());
   } catch (const c10::Error& e) {
-    throw Napi::Error::New(env, "requiresGrad(" + shapeStr(t) + "): " + firstLines(e.what_without_backtrace()));
+    throw c10Error(env, "requiresGrad(" + shapeStr(t) + ")", e);
   }
   return env.Undefined();
 }
@@ -589,7 +595,7 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
     torch::autograd::backward(outputs, grads, retain ? Optional<bool>(true) : Optional<bool>(), create);
   } catch (const c10::Error& e) {
     std::string s = outputs.empty() ? "" : shapeStr(outputs[0]);
-    throw Napi::Error::New(env, "backward(" + s + "): " + firstLines(e.what_without_backtrace()));
+    throw c10Error(env, "backward(" + s + ")", e);
   }
   return env.Undefined();
 }
@@ -605,7 +611,7 @@ Napi::Value AutogradGrad(const Napi::CallbackInfo& info) {
   try {
     res = torch::autograd::grad(outputs, inputs, grads, retain ? Optional<bool>(true) : Optional<bool>(), create, allowUnused);
   } catch (const c10::Error& e) {
-    throw Napi::Error::New(env, "grad(): " + firstLines(e.what_without_backtrace()));
+    throw c10Error(env, "grad()", e);
   }
   auto out = Napi::Array::New(env, res.size());
   for (size_t i = 0; i < res.size(); i++) out.Set(static_cast<uint32_t>(i), wrapTensor(env, res[i]));
@@ -773,7 +779,7 @@ void exportGuarded(Napi::Env env, Napi::Object exports, const char* name, Export
     } catch (const Napi::Error&) {
       throw;
     } catch (const c10::Error& e) {
-      throw Napi::Error::New(info.Env(), std::string(name) + ": " + firstLines(e.what_without_backtrace()));
+      throw c10Error(info.Env(), std::string(name), e);
     } catch (const std::bad_alloc&) {
       throw Napi::Error::New(info.Env(), std::string(name) + ": out of memory");
     } catch (const std::exception& e) {
@@ -782,39 +788,9 @@ void exportGuarded(Napi::Env env, Napi::Object exports, const char* name, Export
   }, name));
 }
 
-// glibc hands large freed blocks back to the kernel (munmap, or trimming the heap's top) and maps
-// them afresh on the next step, so every training step page-faults through its whole activation
-// memory again; on a VM that doubled the step time of a ResNet18 pair at batch 64 (RESULTS §2.1).
-// Keep freed memory in the heap instead, as PyTorch's CUDA caching allocator and the jemalloc/
-// tcmalloc setups recommended for PyTorch on CPUs do: no mmap'd blocks, and no trimming of the
-// heap's top (a 2 GiB threshold still gave back GBs of 224-pixel activations between steps). One
-// arena for every thread: a thread's own arena lives in 64 MiB heaps, so its larger blocks (a
-// loader worker's batch of frames) are mmap'd and unmapped whatever M_MMAP_MAX says (RESULTS §4).
-// MMGAP_MALLOC=system, or any MALLOC_*_ / GLIBC_TUNABLES malloc setting of the user's, leaves
-// glibc as configured.
-const char* keepFreedMemory() {
-#ifdef __GLIBC__
-  static const char* policy = [] {
-    const char* choice = std::getenv("MMGAP_MALLOC");
-    if (choice && std::string(choice) == "system") return "system";
-    const char* tunables = std::getenv("GLIBC_TUNABLES");
-    for (const char* var : {"MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_ARENA_MAX"}) {
-      if (std::getenv(var)) return "user";
-    }
-    if (tunables && std::strstr(tunables, "glibc.malloc.")) return "user";
-    if (mallopt(M_MMAP_MAX, 0) != 1 || mallopt(M_TRIM_THRESHOLD, -1) != 1 || mallopt(M_ARENA_MAX, 1) != 1) return "system";
-    return "keep-freed";
-  }();
-  return policy;
-#else
-  return "system";
-#endif
-}
-
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
   exports.Set("torchVersion", Napi::String::New(env, kTorchVersion));
-  exports.Set("mallocPolicy", Napi::String::New(env, keepFreedMemory()));
   const std::pair<const char*, Export> fns[] = {
     {"opHandle", OpHandle},
     {"callOp", CallOp},
@@ -852,6 +828,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   };
   for (const auto& [name, fn] : fns) exportGuarded(env, exports, name, fn);
   mmgap::registerDistributed(env, exports);
+  mmgap::registerCpuAllocator(env, exports);
   return exports;
 }
 

@@ -24,5 +24,8 @@ void exportGuarded(Napi::Env env, Napi::Object exports, const char* name, Export
 
 // dist.cc: process groups, collectives and DDP's reducer.
 void registerDistributed(Napi::Env env, Napi::Object exports);
+// cpu_allocator.cc: installs the caching CPU allocator (unless MMGAP_MALLOC=system) and exports
+// cpuAllocator ("caching" | "system"), memoryStats, emptyCache, resetPeakStats, setMemoryLimit.
+void registerCpuAllocator(Napi::Env env, Napi::Object exports);
 
 }  // namespace mmgap

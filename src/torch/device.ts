@@ -26,13 +26,3 @@ export function manualSeed(seed: number): void { native.manualSeed(seed); }
 /** Tensors alive in native memory (not disposed, not collected): for leak checks. */
 export function liveTensors(): number { return native.liveTensors(); }
 export const libtorchVersion: string = native.torchVersion;
-/**
- * How freed memory is handled (native/src/addon.cc keepFreedMemory): 'keep-freed' keeps it in the
- * heap for the next step instead of returning it to the kernel (glibc M_MMAP_MAX 0, M_TRIM_THRESHOLD
- * -1: no trimming, M_ARENA_MAX 1: worker threads too); MMGAP_MALLOC=system turns that off.
- */
-export const mallocPolicy = native.mallocPolicy;
-/** The same policy for another process through glibc's environment variables (a reference run in Python, say); empty unless 'keep-freed'. */
-export function mallocPolicyEnv(): Record<string, string> {
-  return mallocPolicy === 'keep-freed' ? { MALLOC_MMAP_MAX_: '0', MALLOC_TRIM_THRESHOLD_: '-1', MALLOC_ARENA_MAX: '1' } : {};
-}

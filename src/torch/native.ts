@@ -17,8 +17,12 @@ export interface Schema { name: string; overload: string; args: SchemaArg[]; ret
 /** The addon's exports (native/src/addon.cc). */
 export interface NativeBinding {
   torchVersion: string;
-  /** What the addon did to glibc's allocator at load: 'keep-freed', 'system' (MMGAP_MALLOC=system, or not glibc) or 'user' (the user's MALLOC_* settings). */
-  mallocPolicy: 'keep-freed' | 'system' | 'user';
+  /** The CPU allocator of tensor storage: 'caching' (native/src/cpu_allocator.cc) or 'system' (MMGAP_MALLOC=system). */
+  cpuAllocator: 'caching' | 'system';
+  memoryStats(): import('./memory.js').MemoryStats;
+  emptyCache(): number;
+  resetPeakStats(): void;
+  setMemoryLimit(bytes: number): void;
   opHandle(name: string, overload: string): number;
   callOp(id: number, args: unknown[]): unknown;
   listSchemas(): Schema[];
