@@ -6,10 +6,12 @@
 
 import { GaussianMixture } from './gmm.js';
 import type { MixtureParams } from './mixture.js';
-import { checkOneOf, finiteFloat64, type NumericArray } from './validate.js';
+import { checkNumberInRange, checkOneOf, finiteFloat64, type NumericArray } from './validate.js';
 
 /** Which values the GMM is fitted on: the signed gaps d_i, or |d_i|. */
 export type GmmSpace = 'signed' | 'absolute';
+/** How the 2-component fit becomes gamma: the hard BIC guard, or its posterior weight (see SubgroupDecision). */
+export type SubgroupDecision = 'bic' | 'soft';
 
 /** Options of {@link imbalancePosterior}. */
 export interface ImbalancePosteriorOptions {
@@ -18,6 +20,20 @@ export interface ImbalancePosteriorOptions {
    * the dominant one and the signed gaps form three clusters (negative, near 0, positive).
    */
   gmmOn?: GmmSpace;
+  /**
+   * 'bic' (default): gamma = the imbalanced component's posterior when BIC(2) < BIC(1), else 0.
+   * 'soft': gamma = w2 x that posterior, w2 = 1 / (1 + exp((BIC(2) - BIC(1)) / 2)) the posterior
+   * probability of the 2-component model (BIC weights, equal priors): the samples keep their
+   * order by the posterior however weak the evidence, and gamma reaches 0.5 only where BIC
+   * prefers two components.
+   */
+  decision?: SubgroupDecision;
+  /**
+   * A subgroup also needs components this well separated (Ashman's D = sqrt(2) |mu1 - mu2| /
+   * sqrt(s1^2 + s2^2); D > 2 is the usual bound of a clean separation); 0 (default): no gate.
+   * Under 'soft' a fit below the gate gives gamma = 0 as under 'bic'.
+   */
+  minSeparation?: number;
   /** EM initialisations (default 5). */
   nInit?: number;
   /** EM iterations per initialisation (default 100). */
@@ -34,8 +50,14 @@ export interface ImbalancePosteriorOptions {
 export interface ImbalancePosterior {
   /** Posterior of the imbalanced component per sample; all 0 when no imbalance is detected. */
   readonly gamma: Float64Array;
-  /** True when BIC(2) < BIC(1). */
+  /** True when BIC(2) < BIC(1) and the separation passes the gate. */
   readonly imbalanceDetected: boolean;
+  /** The decision rule used. */
+  readonly decision: SubgroupDecision;
+  /** Posterior probability of the 2-component model from the BIC weights, w2 (see 'soft'). */
+  readonly evidence: number;
+  /** Ashman's D of the 2-component fit. */
+  readonly separation: number;
   /** One line for the run log saying what was decided and why. */
   readonly reason: string;
   /** The space the GMMs were fitted in. */
@@ -68,6 +90,10 @@ export interface ImbalancePosterior {
 export function imbalancePosterior(gaps: NumericArray, options: ImbalancePosteriorOptions = {}): ImbalancePosterior {
   const gmmOn = options.gmmOn ?? 'signed';
   checkOneOf(gmmOn, 'gmmOn', ['signed', 'absolute']);
+  const decision = options.decision ?? 'bic';
+  checkOneOf(decision, 'decision', ['bic', 'soft']);
+  const minSeparation = options.minSeparation ?? 0;
+  checkNumberInRange(minSeparation, 'minSeparation', 0);
   const signed = finiteFloat64(gaps, 'gaps');
   const fitted = gmmOn === 'signed' ? signed : signed.map(Math.abs);
   const gmmOptions = {
@@ -83,13 +109,18 @@ export function imbalancePosterior(gaps: NumericArray, options: ImbalancePosteri
   const bic2 = two.bic(fitted);
   const balanced = Math.abs(two.means[1]) < Math.abs(two.means[0]) ? 1 : 0;
   const imbalanced = 1 - balanced;
-  const imbalanceDetected = bic2 < bic1;
+  const separation = (Math.SQRT2 * Math.abs(two.means[1] - two.means[0])) / Math.sqrt(two.variances[0] + two.variances[1]);
+  const separated = separation >= minSeparation;
+  const imbalanceDetected = bic2 < bic1 && separated;
+  // exp overflows to Infinity for a large BIC difference: w2 = 0, as it should.
+  const evidence = 1 / (1 + Math.exp((bic2 - bic1) / 2));
   const n = signed.length;
 
   const gamma = new Float64Array(n);
-  if (imbalanceDetected) {
+  const weight = decision === 'soft' ? (separated ? evidence : 0) : imbalanceDetected ? 1 : 0;
+  if (weight > 0) {
     const posteriors = two.predictProba(fitted);
-    for (let i = 0; i < n; i++) gamma[i] = posteriors[i * 2 + imbalanced];
+    for (let i = 0; i < n; i++) gamma[i] = weight * posteriors[i * 2 + imbalanced];
   }
 
   let muBal: number;
@@ -104,16 +135,22 @@ export function imbalancePosterior(gaps: NumericArray, options: ImbalancePosteri
   }
 
   const space = gmmOn === 'signed' ? 'signed gaps' : '|gaps|';
-  const reason = imbalanceDetected
+  const soft = decision === 'soft' && separated ? `; soft decision: gamma = ${evidence.toPrecision(3)} x the imbalanced posterior` : '';
+  const reason = (imbalanceDetected
     ? `BIC(2) = ${bic2.toFixed(2)} < BIC(1) = ${bic1.toFixed(2)} on ${space}: imbalanced component ` +
       `mean ${two.means[imbalanced].toFixed(4)} (weight ${two.weights[imbalanced].toFixed(3)}), balanced ` +
       `mean ${two.means[balanced].toFixed(4)} (weight ${two.weights[balanced].toFixed(3)})`
-    : `BIC(1) = ${bic1.toFixed(2)} <= BIC(2) = ${bic2.toFixed(2)} on ${space}: one component explains the ` +
-      `gaps, so there is no imbalanced subgroup; gamma = 0 for all ${n} samples`;
+    : !separated
+      ? `components too close (Ashman's D ${separation.toFixed(2)} < ${minSeparation}) on ${space}: no imbalanced subgroup; gamma = 0 for all ${n} samples`
+      : `BIC(1) = ${bic1.toFixed(2)} <= BIC(2) = ${bic2.toFixed(2)} on ${space}: one component explains the ` +
+        `gaps, so there is no imbalanced subgroup` + (soft ? '' : `; gamma = 0 for all ${n} samples`)) + soft;
 
   return {
     gamma,
     imbalanceDetected,
+    decision,
+    evidence,
+    separation,
     reason,
     gmmOn,
     gmm: two.params,

@@ -2,7 +2,7 @@
  * gap-loss, the control of gmm-adaptive (issue #29): gmm-adaptive's loss with the GMM taken out,
  * every sample treated as balanced (gamma = 0):
  *
- *   (1 + beta) mean_i CE(z_i, y_i) + lambdaGap mean_i gap_i
+ *   (1 + beta) mean_i CE(z_i, y_i) + lambdaGap mean_i gap_i  (+ lambdaUni mean_i sum_m CE(z^m_i, y_i))
  *
  * with the same gap term (gmm-adaptive.ts, gapPenalty: the log-space cross-entropy difference
  * between the weak and the dominant modality by default, the dominant side detached), the same
@@ -13,7 +13,7 @@
 import { nn } from '../torch/index.js';
 import type { Values } from '../settings.js';
 import { defineMethod } from './method.js';
-import { GAP_OPTIONS, gapPenalty } from './gmm-adaptive.js';
+import { GAP_OPTIONS, gapPenalty, unimodalTerm } from './gmm-adaptive.js';
 
 export type GapLossOptions = Values<typeof GAP_OPTIONS>;
 
@@ -27,7 +27,8 @@ export const gapLoss = defineMethod({
     loss(out, batch, ctx) {
       const fusion = nn.F.crossEntropy(out.fused, batch.labels).mul(1 + o.beta);
       const gap = gapPenalty(out, batch.labels, ctx.modalities, o).penalty.mean().mul(o.lambdaGap);
-      return { loss: fusion.add(gap), logs: { fusion: fusion.item(), gap: gap.item() } };
+      const loss = fusion.add(gap);
+      return { loss: o.lambdaUni > 0 ? loss.add(unimodalTerm(out, batch.labels, ctx.modalities, o.lambdaUni)) : loss, logs: { fusion: fusion.item(), gap: gap.item() } };
     },
   }),
 });

@@ -42,6 +42,7 @@ export const GAP_OPTIONS = {
   lambdaGap: { type: 'number', default: 2, min: 0, help: 'weight of the gap term' },
   gapSpace: { type: 'choice', choices: ['prob', 'log'], default: 'log', help: 'gap between true-class cross-entropies (log) or probabilities (prob)' },
   gapGrad: { type: 'choice', choices: ['weak-only', 'both'], default: 'weak-only', help: 'weak-only: the dominant side of the gap is detached; both: it is pushed down too' },
+  lambdaUni: { type: 'number', default: 0, min: 0, help: 'weight of each modality\'s own cross-entropy on every sample (a loss for the dominant modality too, which the gap term never trains; 0: none)' },
 } as const;
 
 const OPTIONS = {
@@ -49,6 +50,8 @@ const OPTIONS = {
   kappa: { type: 'number', default: -1, min: -1, help: 'gap weight 1 + kappa gamma: > 0 pushes imbalanced samples harder, < 0 spares them (-1: balanced samples only)' },
   lambdaAlign: { type: 'number', default: 0.1, min: 0, help: 'weight of the align term (pull imbalanced gaps toward the balanced component)' },
   gmmOn: { type: 'choice', choices: ['signed', 'absolute'], default: 'signed', help: 'fit the GMM on the signed gaps or on their absolute values' },
+  gmmDecision: { type: 'choice', choices: ['bic', 'soft'], default: 'bic', help: 'bic: gamma = the imbalanced posterior when BIC prefers 2 components, else 0; soft: gamma = that posterior x the 2-component model\'s BIC weight' },
+  gmmMinSeparation: { type: 'number', default: 0, min: 0, help: 'a subgroup also needs components at least this far apart (Ashman\'s D; 0: no gate)' },
   refitEvery: { type: 'number', integer: true, default: 1, min: 1, help: 'refit the GMM every this many adaptive epochs' },
   gmmNInit: { type: 'number', integer: true, default: 5, min: 1, help: 'EM initialisations per GMM fit' },
 } as const;
@@ -93,7 +96,13 @@ export function adaptiveLoss(out: ModelOutput, labels: Tensor, gamma: Tensor, mo
     d = (weakOnly ? pHi.detach() : pHi).sub(pLo);
   }
   const align = gamma.mul(d.sub(balanced.muBal).div(balanced.sigmaBal).square()).mean().mul(o.lambdaAlign);
-  return { total: fusion.add(gap).add(align), fusion, gap, align };
+  const total = fusion.add(gap).add(align);
+  return { total: o.lambdaUni > 0 ? total.add(unimodalTerm(out, labels, modalities, o.lambdaUni)) : total, fusion, gap, align };
+}
+
+/** lambdaUni x mean_i sum_m CE(z^m_i, y_i): each modality's own cross-entropy. */
+export function unimodalTerm(out: ModelOutput, labels: Tensor, modalities: string[], lambdaUni: number): Tensor {
+  return modalities.map((m) => nn.F.crossEntropy(out.unimodal[m] as Tensor, labels)).reduce((a, b) => a.add(b)).mul(lambdaUni);
 }
 
 /** Smallest sigmaBal used by the align term. */
@@ -112,7 +121,7 @@ class GmmAdaptive implements Method {
     this.#adaptiveEpochs++;
     if (!due) return;
     const p = await ctx.trainPredictions();
-    const post = imbalancePosterior(sampleGaps(ctx.modalities.map((m) => p.unimodal[m] as Float32Array), p.labels, p.numClasses), { gmmOn: this.o.gmmOn, nInit: this.o.gmmNInit, seed: ctx.epoch });
+    const post = imbalancePosterior(sampleGaps(ctx.modalities.map((m) => p.unimodal[m] as Float32Array), p.labels, p.numClasses), { gmmOn: this.o.gmmOn, decision: this.o.gmmDecision, minSeparation: this.o.gmmMinSeparation, nInit: this.o.gmmNInit, seed: ctx.epoch });
     const gamma = new Float64Array(ctx.trainSize);
     p.index.forEach((row, i) => { gamma[row] = post.gamma[i] as number; });
     // A collapsed balanced component (all gaps equal) would blow up the align term; gaps live in

@@ -65,6 +65,9 @@ export const PURIFY_SETTINGS = settings({
   lrFactor: { type: 'number', min: 0, exclusiveMin: true, max: 100, default: 0.1, help: 'fine-tuning learning rate = lr x lrFactor' },
   params: { type: 'choice', choices: ['all', 'head'], default: 'all', help: 'parameters fine-tuned: all, or the fusion head only (encoders frozen)' },
   loss: { type: 'choice', choices: ['ce', 'method'], default: 'ce', help: 'fine-tuning loss: plain fused cross-entropy, or the run\'s own method' },
+  decide: { type: 'choice', choices: ['validation', 'always'], default: 'validation', help: 'validation: keep the purified model only when the lower bound of the 95 % paired bootstrap interval of its validation-accuracy gain over the model before purification is above -margin, else the run ends with the model before it; always: keep it' },
+  margin: { type: 'number', min: 0, max: 1, default: 0, help: 'decide validation: the loss of validation accuracy (a fraction) the lower bound may show; 0: only a gain whose interval excludes 0 is kept' },
+  maxDrop: { type: 'number', min: 0, max: 1, default: 0.3, help: 'largest share of the training samples purification may remove: beyond it, the lowest-gamma 1 - maxDrop share is kept (keep soft: the keep probabilities are raised to match)' },
 });
 
 export type PurifyConfig = Values<typeof PURIFY_SETTINGS>;

@@ -9,11 +9,12 @@
 import { tensor, libtorchVersion, manualSeed, optim, precisionSlowdown, cpuFlags, type Tensor } from '../torch/index.js';
 import type { SkippedSample } from '../data/index.js';
 import { METHODS, getMethod, methodFor } from '../methods/registry.js';
-import type { Method } from '../methods/method.js';
+import type { Method, SplitPredictions } from '../methods/method.js';
+import { argmaxRows, correctnessOf } from '../core/index.js';
 import { resolveConfig, type ConfigInput } from './config.js';
 import { confusion, predictionsCsv, scoreSplit } from './evaluate.js';
 import { diagnose, hasGroundTruth, rowsToCsv } from './diagnostics.js';
-import { selectSamples, epochIndices } from './purify.js';
+import { selectSamples, epochIndices, purifyDecision } from './purify.js';
 import { RunDir, MMGAP_VERSION, pick } from './rundir.js';
 import { ReadOnlyRunDir, TrainingJob } from './distributed.js';
 import { Session, RunAborted, type Loaders } from './session.js';
@@ -136,6 +137,11 @@ export async function trainRun(input: ConfigInput, opts: RunOptions): Promise<Ru
   }
 }
 
+/** Per validation sample, 1 where the model's fused prediction is right. */
+function valCorrectness(preds: SplitPredictions): Uint8Array {
+  return correctnessOf(preds.labels, argmaxRows(preds.fused, preds.numClasses));
+}
+
 /** Loads a stage's selected weights into the model. */
 function loadSelected(s: Session, name: 'best' | 'purified'): void {
   // Rank 0 may still be writing the checkpoint.
@@ -146,7 +152,7 @@ function loadSelected(s: Session, name: 'best' | 'purified'): void {
   s.invalidate();
 }
 
-interface PurifyData { before: { val: SplitScores; test: SplitScores }; kept: number; total: number; removedCorruptedShare: number | null; balancedWeight: number }
+interface PurifyData { before: { val: SplitScores; test: SplitScores }; kept: number; total: number; removedCorruptedShare: number | null; balancedWeight: number; valCorrectBefore: number[] }
 
 /**
  * Purification (docs/METHOD.md §6): from the selected model, a GMM on its training gaps chooses the
@@ -174,7 +180,7 @@ async function purify(s: Session, cfg: RunConfig, last: Checkpoint | null, befor
     s.dir.writeText('gaps/purification.csv', rowsToCsv(diag.rows, Array.from(preds.index, (row) => sel.keep[row] as number)));
     gamma = sel.gamma;
     data = { before: { val: beforeVal, test: beforeTest }, kept: sel.kept, total: sel.total, removedCorruptedShare: sel.removedCorruptedShare,
-      balancedWeight: diag.gmm.imbalanced ? (diag.gmm.weights[diag.gmm.balanced] as number) : 1 };
+      balancedWeight: diag.gmm.imbalanced ? (diag.gmm.weights[diag.gmm.balanced] as number) : 1, valCorrectBefore: Array.from(valCorrectness(await s.predict(s.loaders.val))) };
     s.log(`purification: GMM (${p.gmmOn} gaps) ${diag.gmm.imbalanced ? 'found' : 'found no'} imbalanced subgroup; fine-tuning ${p.params === 'head' ? 'the fusion head' : 'all parameters'} ` +
       `on ${sel.kept.toFixed(0)} of ${sel.total} training samples (keep ${p.keep}${p.keep === 'tau' ? ` ${p.tau}` : ''})` +
       `${sel.removedCorruptedShare === null ? '' : `, ${(100 * sel.removedCorruptedShare).toFixed(1)} % of the removed are corrupted`}`);
@@ -189,13 +195,24 @@ async function purify(s: Session, cfg: RunConfig, last: Checkpoint | null, befor
     describe: (m) => `purification epoch ${m.epoch - cfg.epochs}/${p.epochs}: val acc ${pct(m.val.acc)} %`,
   }, last);
   loadSelected(s, 'purified');
+  const decision = purifyDecision(Uint8Array.from(data.valCorrectBefore), valCorrectness(await s.predict(s.loaders.val)), p, cfg.seed);
+  s.log(`purification: validation acc ${pct(data.before.val.acc)} % -> ${pct(best.val.acc)} %, gain ${pct(decision.diff)} [${pct(decision.lo)}, ${pct(decision.hi)}] points ` +
+    `(95 % paired bootstrap, ${decision.n} samples): ${decision.kept ? 'purified model kept' : `purified model discarded (decide ${p.decide}, margin ${p.margin}), the run ends with the model before it`}`);
+  if (!decision.kept) {
+    // The run's final model is the one before purification: it becomes the 'purified' checkpoint,
+    // which is what evaluation and a resume read as the run's last word.
+    loadSelected(s, 'best');
+    const ck = s.dir.loadCheckpoint<{ epoch: number }>('best');
+    s.dir.saveCheckpoint('purified', ck!.tensors, ck!.meta);
+  }
   const testPreds = await s.predict(s.loaders.test);
   const test = scoreSplit(testPreds);
   s.dir.writeText('predictions/test-purified.csv', predictionsCsv(testPreds, s.modalities));
-  s.log(`purification: test acc ${pct(data.before.test.acc)} % -> ${pct(test.acc)} % (fine-tuned epoch ${best.epoch} chosen on val)`);
+  s.log(`purification: test acc ${pct(data.before.test.acc)} % -> ${pct(test.acc)} % (fine-tuned epoch ${best.epoch} chosen on val${decision.kept ? '' : ', discarded'})`);
   return {
     config: p, keptFraction: data.kept / data.total, kept: data.kept, total: data.total, removedCorruptedShare: data.removedCorruptedShare,
-    before: data.before.test, after: test, beforeVal: data.before.val, afterVal: best.val, selectedEpoch: best.epoch,
+    before: data.before.test, after: test, beforeVal: data.before.val, afterVal: decision.kept ? best.val : data.before.val, selectedEpoch: best.epoch,
+    decision: { ...decision, purifiedVal: best.val.acc },
   };
 }
 

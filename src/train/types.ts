@@ -90,6 +90,13 @@ export interface PurificationSummary {
   afterVal: SplitScores;
   /** The fine-tuning epoch (1-based, continuing the run's count) chosen on validation. */
   selectedEpoch: number;
+  /**
+   * Whether the purified model was kept (purify.ts, purifyDecision): its validation accuracy
+   * gain over the model before purification with the 95 % paired bootstrap interval, and its
+   * validation accuracy. When not kept, `after` and `afterVal` are the model before purification's.
+   * Absent in runs purified before the decision existed (their purified model was always kept).
+   */
+  decision?: { kept: boolean; diff: number; lo: number; hi: number; n: number; purifiedVal: number };
 }
 
 export interface RunSummary {

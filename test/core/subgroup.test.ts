@@ -73,7 +73,52 @@ describe('imbalancePosterior', () => {
     expect(auroc(signed.gamma, flags)).toBeLessThan(auroc(absolute.gamma, flags));
   });
 
+  it("decision 'soft': gamma = the BIC weight of 2 components x the posterior; the same as 'bic' on a clear subgroup", () => {
+    const { gaps, flags } = drawGaps(3000, 1, [0.6]);
+    const hard = imbalancePosterior(gaps);
+    const soft = imbalancePosterior(gaps, { decision: 'soft' });
+    expect(soft.decision).toBe('soft');
+    expect(soft.evidence).toBeCloseTo(1 / (1 + Math.exp((soft.bic2 - soft.bic1) / 2)), 15);
+    expect(soft.evidence).toBe(1); // BIC(2) far below BIC(1): exp underflows
+    expect(Array.from(soft.gamma)).toEqual(Array.from(hard.gamma));
+    expect(auroc(soft.gamma, flags)).toBeGreaterThan(0.99);
+  });
+
+  it("decision 'soft' on one-component data: no sample reaches 0.5, the order of the posterior is kept", () => {
+    const rng = new SeededRandom(3);
+    // a skewed single group: a tail to the right that one Gaussian fits nearly as well
+    const gaps = Float64Array.from({ length: 2000 }, () => 0.1 + 0.2 * rng.normal());
+    const soft = imbalancePosterior(gaps, { decision: 'soft' });
+    expect(soft.imbalanceDetected).toBe(false);
+    expect(soft.evidence).toBeGreaterThan(0);
+    expect(soft.evidence).toBeLessThan(0.5);
+    expect(shareAbove(soft.gamma, 0.5)).toBe(0);
+    expect(soft.gamma.some((g) => g > 0)).toBe(true);
+    // gamma / w2 is the 2-component posterior of the imbalanced component, in [0, 1]
+    const max = Math.max(...soft.gamma);
+    expect(max / soft.evidence).toBeLessThanOrEqual(1 + 1e-12);
+    expect(soft.reason).toMatch(/no imbalanced subgroup; soft decision: gamma = .* x the imbalanced posterior$/);
+  });
+
+  it('minSeparation: a fit whose components overlap (Ashman\'s D below the gate) declares no subgroup', () => {
+    // two overlapping groups, means 0 and 0.25, sd 0.1: BIC prefers 2, D = sqrt(2) 0.25 / sqrt(0.02) = 2.5 at the truth
+    const rng = new SeededRandom(5);
+    const gaps = Float64Array.from({ length: 4000 }, (_, i) => (i % 4 === 0 ? 0.25 : 0) + 0.1 * rng.normal());
+    const free = imbalancePosterior(gaps);
+    const m = free.gmm.means, v = free.gmm.variances;
+    expect(free.separation).toBeCloseTo((Math.SQRT2 * Math.abs(m[1] - m[0])) / Math.sqrt(v[0] + v[1]), 12);
+    expect(free.imbalanceDetected).toBe(true);
+    const gated = imbalancePosterior(gaps, { minSeparation: free.separation + 0.5 });
+    expect(gated.imbalanceDetected).toBe(false);
+    expect(gated.gamma.every((g) => g === 0)).toBe(true);
+    expect(gated.reason).toMatch(/^components too close \(Ashman's D \d\.\d\d < /);
+    expect(imbalancePosterior(gaps, { decision: 'soft', minSeparation: free.separation + 0.5 }).gamma.every((g) => g === 0)).toBe(true);
+    expect(imbalancePosterior(gaps, { minSeparation: free.separation - 0.5 }).imbalanceDetected).toBe(true);
+  });
+
   it('validates its input', () => {
+    expect(() => imbalancePosterior([0.1, 0.2, 0.3], { decision: 'hard' as 'bic' })).toThrow(/decision must be one of/);
+    expect(() => imbalancePosterior([0.1, 0.2, 0.3], { minSeparation: -1 })).toThrow(/minSeparation must be a finite number >= 0/);
     expect(() => imbalancePosterior([0.1, Number.NaN, 0.2])).toThrow('gaps[1] is NaN');
     expect(() => imbalancePosterior([0.1])).toThrow(/cannot fit 2 components to 1 samples/);
     expect(() => imbalancePosterior([0.1, 0.2], { gmmOn: 'abs' as 'absolute' })).toThrow(/gmmOn must be one of/);

@@ -33,6 +33,17 @@ describe('gap-loss', () => {
     expect(got).toBeCloseTo((1 + o.beta) * ce + o.lambdaGap * gap, 10);
   });
 
+  it('lambdaUni adds each modality\'s own cross-entropy, in gap-loss and gmm-adaptive alike', () => {
+    const la = audio.map(logSoftmaxRow), lv = visual.map(logSoftmaxRow);
+    const uni = labels.reduce((s, y, i) => s - la[i]![y]! - lv[i]![y]!, 0) / labels.length;
+    const without = gapLoss.create().loss(outputs().out, batch, ctx).loss.item();
+    expect(gapLoss.create({ lambdaUni: 0.7 }).loss(outputs().out, batch, ctx).loss.item()).toBeCloseTo(without + 0.7 * uni, 10);
+    const o = gmmAdaptive.resolve({}) as GmmAdaptiveOptions;
+    const g = tensor([0.2, 0.9, 0, 0.5], { dtype: 'float64' });
+    const base = adaptiveLoss(outputs().out, batch.labels, g, ['audio', 'visual'], o, { muBal: 0, sigmaBal: 0.2 }).total.item();
+    expect(adaptiveLoss(outputs().out, batch.labels, g, ['audio', 'visual'], { ...o, lambdaUni: 0.7 }, { muBal: 0, sigmaBal: 0.2 }).total.item()).toBeCloseTo(base + 0.7 * uni, 10);
+  });
+
   it("is gmm-adaptive's loss with gamma = 0 for every sample (the defaults of both)", () => {
     const { out } = outputs();
     const got = gapLoss.create().loss(out, batch, ctx).loss.item();

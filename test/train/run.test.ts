@@ -80,8 +80,13 @@ describe('trainRun', () => {
 
   it('purifies: keeps gamma < tau, fine-tunes, reports the change', async () => {
     const out = tempDir();
-    const s = await trainRun({ ...base, method: 'joint', purify: { tau: 0.5, epochs: 2, lrFactor: 0.1, loss: 'ce' } }, { outDir: out });
+    const s = await trainRun({ ...base, method: 'joint', purify: { tau: 0.5, epochs: 2, lrFactor: 0.1, loss: 'ce', maxDrop: 1 } }, { outDir: out });
     const p = s.purification!;
+    // The keep decision is logged with its validation interval; a discarded purification ends with the model before it.
+    expect(p.decision!.lo).toBeLessThanOrEqual(p.decision!.diff);
+    expect(p.decision!.n).toBe(15);
+    expect(readFileSync(join(out, 'run.log'), 'utf8')).toMatch(/purification: validation acc .* gain .* \(95 % paired bootstrap, 15 samples\): purified model (kept|discarded)/);
+    if (!p.decision!.kept) expect([p.after, p.afterVal]).toEqual([p.before, p.beforeVal]);
     expect(p.total).toBe(60);
     expect(p.kept).toBeGreaterThan(0);
     expect(p.keptFraction).toBeCloseTo(p.kept / 60, 12);
@@ -139,7 +144,10 @@ describe('trainRun', () => {
     expect(p2.purification?.config.tau).toBe(0.9);
     // joint runs its own schedule from epoch 0: no shared warm-up.
     expect(readMetrics(out).map((x) => x.stage)).toEqual(['main', 'main', 'main', 'main', 'finetune', 'finetune']);
-    expect((await evaluateRun(out, 'test')).epoch).toBe(p2.purification?.selectedEpoch);
+    // The run's final model: the purified one when validation kept it, else the one before it.
+    expect((await evaluateRun(out, 'test')).epoch).toBe(p2.purification?.decision?.kept ? p2.purification.selectedEpoch : s.bestEpoch);
+    const p3 = await purifyRun(out, { tau: 0.9, epochs: 1, decide: 'always' });
+    expect((await evaluateRun(out, 'test')).epoch).toBe(p3.purification?.selectedEpoch);
     await expect(purifyRun(tempDir(), { tau: 0.5, epochs: 1, lrFactor: 0.1, loss: 'ce' })).rejects.toThrow(/has no summary.json/);
   });
 
