@@ -64,6 +64,8 @@ const ROWS: Row[] = quick
       { label: 'ablation: lambdaAlign=0 (no align term)', config: own({ lambdaAlign: 0 }) },
       { label: 'ablation: gapSpace=prob, lambdaGap=0.5 (the design\'s first form)', config: own({ gapSpace: 'prob', lambdaGap: 0.5 }) },
     ].map((r) => ({ ...r, regimes: ['underuse'] })),
+    // Each modality's own cross-entropy added (what sample-level valuation's single-modality copies give the strong modality; issue #29).
+    { label: `${ROLES.default} (lambdaUni=1)`, config: own({ lambdaUni: 1 }), onRequest: true },
     // The engine's options, against the same runs in fp32 with the eval-pass gaps (issue #13).
     { label: 'joint (bf16)', config: { method: ROLES.reference, precision: 'bf16' }, onRequest: true },
     { label: `${ROLES.default} (bf16)`, config: { ...own({}), precision: 'bf16' }, onRequest: true },
