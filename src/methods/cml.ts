@@ -83,7 +83,8 @@ export const cml = defineMethod({
         const terms = diffs.map((d, j) => (hinge === 'sample' ? d.relu().sum().mul(share) : (sums[j] as number) > 0 ? d.sum().mul(share) : d.sum().mul(0)));
         const ce = ces.reduce((a, b) => a.add(b)).div(mods.length);
         const reg = terms.reduce((a, b) => a.add(b));
-        const logs = readScalars({ ce, reg: reg.div(share) });
+        // reg per sample: this rank's sum over its slice (the ranks' mean of it is the global one).
+        const logs = readScalars({ ce, reg: reg.div(share * batch.size) });
         means.add(logs);
         return { loss: lam > 0 ? ce.add(reg.mul(lam)) : ce, logs };
       },

@@ -197,7 +197,7 @@ export interface MethodFactory {
   readonly sharedWarmup: boolean;
   /**
    * The fusion the method is defined on, when it is one (MMCosine's cosine heads): a run of the
-   * method uses it in place of the default, and refuses another one named in its config.
+   * method uses it in place of the default fusion; any other fusion is a config error.
    */
   readonly fusion?: FusionKind;
   /** Validates the options (see resolveMethodOptions) and builds a fresh method. */

@@ -5,7 +5,7 @@
  * is the largest (later ones are pooled), so it sets the scale of a step's memory. Engine-free.
  */
 import { modalityKind, type ModalitySpec } from '../data/types.js';
-import { chooseEncoders, type EncoderKind } from './kinds.js';
+import { chooseEncoders, orderedFramesParts, type EncoderKind, type SingleEncoder } from './kinds.js';
 
 /**
  * Tensors of a first layer's output size that a training step keeps alive at once: a conv block's
@@ -16,7 +16,8 @@ export const KEPT_PER_LAYER = 4;
 
 /** The first layer's channels or units per encoder at `width` (src/models/encoders.ts). */
 function firstChannels(enc: EncoderKind, width: number): number {
-  switch (enc) {
+  // frames in order: the image encoder comes first
+  switch ((orderedFramesParts(enc)?.frame ?? enc) as SingleEncoder) {
     case 'mlp': return 8 * width;
     case 'seq-cnn': case 'gru': return 4 * width;
     case 'small-cnn': return width;
@@ -49,7 +50,7 @@ export function estimateActivations(modalities: Pick<ModalitySpec, 'name' | 'sha
     const n = o.batchSize;
     const s = m.shape;
     // ResNet18's first convolution has stride 2.
-    const half = (x: number): number => (enc === 'resnet18' ? Math.ceil(x / 2) : x);
+    const half = (x: number): number => ((orderedFramesParts(enc)?.frame ?? enc) === 'resnet18' ? Math.ceil(x / 2) : x);
     let shape: number[];
     let axes: string;
     switch (modalityKind(s)) {

@@ -2,9 +2,9 @@
 import { nn, type Tensor } from '../torch/index.js';
 import type { ModelOutput, MultimodalModel } from './types.js';
 import { modalityKind, type ModalitySpec } from '../data/types.js';
-import { FrameResNet18, FrameSmallCNN, ImageResNet18, SequenceCNN, SequenceGRU, SmallCNN, VectorMLP, type Encoder } from './encoders.js';
+import { FrameResNet18, FrameSmallCNN, ImageResNet18, OrderedFrames, SequenceCNN, SequenceGRU, SmallCNN, VectorMLP, type Encoder } from './encoders.js';
 import { makeFusion, type Fusion } from './fusion.js';
-import { chooseEncoders, type EncoderKind, type FusionKind } from './kinds.js';
+import { chooseEncoders, orderedFramesParts, type EncoderKind, type FusionKind, type SingleEncoder } from './kinds.js';
 
 export class MultimodalClassifier extends nn.Module implements MultimodalModel {
   readonly #encoders = new Map<string, Encoder>();
@@ -61,7 +61,12 @@ class SequenceAsImage extends nn.Module implements Encoder {
 
 function makeEncoder(enc: EncoderKind, shape: number[], width: number): Encoder {
   const kind = modalityKind(shape);
-  switch (enc) {
+  const ordered = orderedFramesParts(enc);
+  if (ordered) {
+    const frame = ordered.frame === 'small-cnn' ? new SmallCNN(shape[1]!, width) : new ImageResNet18(shape[1]!);
+    return new OrderedFrames(frame, ordered.steps === 'gru' ? new SequenceGRU(frame.featureDim, width) : new SequenceCNN(frame.featureDim, width));
+  }
+  switch (enc as SingleEncoder) {
     case 'mlp': return new VectorMLP(shape[0]!, width);
     case 'seq-cnn': return new SequenceCNN(shape[1]!, width);
     case 'gru': return new SequenceGRU(shape[1]!, width);

@@ -177,3 +177,30 @@ export class FrameResNet18 extends nn.Module implements Encoder {
   }
   forward(x: Tensor, lengths?: Tensor): Tensor { return encodeFrames(x, lengths, this.featureDim, (f) => this.net.forward(f)); }
 }
+
+/**
+ * Frames [N, T, C, H, W] in order: each valid frame through an image encoder, then the frames'
+ * features [N, T, F] through a sequence encoder (seq-cnn or gru) that honours the lengths, so the
+ * features depend on the frames' order, which pooling over time discards. Padding frames never
+ * reach the image encoder (nor its BatchNorm); their feature rows are zeros the sequence encoder masks.
+ */
+export class OrderedFrames extends nn.Module implements Encoder {
+  readonly featureDim: number;
+  readonly honoursMask = true;
+  constructor(readonly frame: Encoder, readonly steps: SequenceCNN | SequenceGRU) {
+    super();
+    this.module('frame', frame);
+    this.module('steps', steps);
+    this.featureDim = steps.featureDim;
+  }
+  forward(x: Tensor, lengths?: Tensor): Tensor {
+    const [n, t, ...rest] = x.shape as [number, number, ...number[]];
+    const flat = x.reshape([n * t, ...rest]);
+    const f = this.frame.featureDim;
+    if (!lengths) return this.steps.forward(this.frame.forward(flat).reshape([n, t, f]));
+    const frameIndex = ops.nonzero(stepMask(t, lengths, x.flatten(2)).flatten().gt(0)).squeeze(1);
+    const encoded = this.frame.forward(flat.indexSelect(0, frameIndex));
+    const rows = ops.index_add(zeros([n * t, f], { dtype: encoded.dtype, device: encoded.device as never }), 0, frameIndex, encoded);
+    return this.steps.forward(rows.reshape([n, t, f]), lengths);
+  }
+}

@@ -2,16 +2,39 @@
 import { modalityKind, type ModalityKind, type ModalitySpec } from '../data/types.js';
 
 export const ENCODERS = ['mlp', 'seq-cnn', 'gru', 'small-cnn', 'resnet18'] as const;
-export type EncoderKind = (typeof ENCODERS)[number];
+export type SingleEncoder = (typeof ENCODERS)[number];
 
-/** The modality kinds each encoder takes (small-cnn reads a sequence [T, D] as a one-channel [T, D] image). */
-export const ENCODER_TAKES: Record<EncoderKind, readonly ModalityKind[]> = {
+/**
+ * Frames in order: `<image encoder>+<sequence encoder>` (e.g. small-cnn+gru) encodes each frame,
+ * then reads the frames' features as a sequence, where a single image encoder pools them.
+ */
+export const FRAME_ENCODERS = ['small-cnn', 'resnet18'] as const;
+export const STEP_ENCODERS = ['seq-cnn', 'gru'] as const;
+export type OrderedFramesEncoder = `${(typeof FRAME_ENCODERS)[number]}+${(typeof STEP_ENCODERS)[number]}`;
+export type EncoderKind = SingleEncoder | OrderedFramesEncoder;
+
+/** The modality kinds each single encoder takes (small-cnn reads a sequence [T, D] as a one-channel [T, D] image). */
+const TAKES: Record<SingleEncoder, readonly ModalityKind[]> = {
   mlp: ['vector'],
   'seq-cnn': ['sequence'],
   gru: ['sequence'],
   'small-cnn': ['image', 'frames', 'sequence'],
   resnet18: ['image', 'frames'],
 };
+
+/** The parts of an ordered-frames encoder, or null for a single one. */
+export function orderedFramesParts(enc: EncoderKind): { frame: (typeof FRAME_ENCODERS)[number]; steps: (typeof STEP_ENCODERS)[number] } | null {
+  const plus = enc.indexOf('+');
+  return plus < 0 ? null : { frame: enc.slice(0, plus) as (typeof FRAME_ENCODERS)[number], steps: enc.slice(plus + 1) as (typeof STEP_ENCODERS)[number] };
+}
+
+/** The modality kinds an encoder takes (an ordered-frames one: frames). */
+export function encoderTakes(enc: EncoderKind): readonly ModalityKind[] {
+  return orderedFramesParts(enc) ? ['frames'] : TAKES[enc as SingleEncoder];
+}
+
+/** Every encoder name, the ordered-frames ones included. */
+export const ALL_ENCODERS: readonly EncoderKind[] = [...ENCODERS, ...FRAME_ENCODERS.flatMap((f) => STEP_ENCODERS.map((s) => `${f}+${s}` as const))];
 
 /** The encoder `auto` picks for each kind: small and fast on 2 CPU cores, and mask-aware where steps vary. */
 export const DEFAULT_ENCODER: Record<ModalityKind, EncoderKind> = { vector: 'mlp', sequence: 'seq-cnn', image: 'small-cnn', frames: 'small-cnn' };
@@ -22,7 +45,7 @@ export interface EncoderChoice {
   byModality: Record<string, EncoderKind>;
 }
 
-const isEncoder = (s: string): s is EncoderKind => (ENCODERS as readonly string[]).includes(s);
+const isEncoder = (s: string): s is EncoderKind => (ALL_ENCODERS as readonly string[]).includes(s);
 
 /**
  * Parses `auto`, `resnet18` (every modality) or `audio=seq-cnn,visual=small-cnn` (each named
@@ -34,7 +57,11 @@ export function parseEncoderChoice(text: string): EncoderChoice | string {
   for (const item of text.split(',').map((s) => s.trim())) {
     const eq = item.indexOf('=');
     const name = eq < 0 ? item : item.slice(eq + 1).trim();
-    if (name !== 'auto' && !isEncoder(name)) return `"${name}" is not an encoder (encoders: auto, ${ENCODERS.join(', ')})`;
+    if (name !== 'auto' && !isEncoder(name)) {
+      return name.includes('+')
+        ? `"${name}" is not an encoder of frames in order (${FRAME_ENCODERS.join(' or ')} + ${STEP_ENCODERS.join(' or ')}, e.g. small-cnn+gru)`
+        : `"${name}" is not an encoder (encoders: auto, ${ENCODERS.join(', ')})`;
+    }
     if (eq < 0) {
       if (++bare > 1) return `"${text}" names more than one encoder for all modalities; write <modality>=<encoder> pairs`;
       choice.fallback = name as EncoderKind | 'auto';
@@ -58,8 +85,8 @@ export function chooseEncoders(modalities: Pick<ModalitySpec, 'name' | 'shape'>[
   return modalities.map(({ name, shape }) => {
     const kind = modalityKind(shape);
     const enc = choice.byModality[name] ?? (choice.fallback === 'auto' ? DEFAULT_ENCODER[kind] : choice.fallback);
-    if (!ENCODER_TAKES[enc].includes(kind)) {
-      const fits = (Object.keys(ENCODER_TAKES) as EncoderKind[]).filter((e) => ENCODER_TAKES[e].includes(kind));
+    if (!encoderTakes(enc).includes(kind)) {
+      const fits = ALL_ENCODERS.filter((e) => encoderTakes(e).includes(kind));
       throw new Error(`modality "${name}" is a ${kind} [${shape.join(', ')}], which encoder ${enc} does not take; ` +
         `choose one of ${fits.join(', ')} for it, e.g. --encoder ${name}=${fits[0]}`);
     }

@@ -114,9 +114,9 @@ export function resolveConfig(input: ConfigInput, methods: readonly MethodFactor
     throw new ConfigError(`config: warmup (${cfg.warmup}) must leave at least one epoch of ${cfg.method} (warmup < epochs = ${cfg.epochs})`, 'warmup');
   }
   // A method defined on a fusion of its own (MMCosine's cosine heads) trains with it: the default
-  // gives way; another fusion, named, is an error.
+  // fusion (which the presets also name) gives way; another one is an error.
   if (factory.fusion && cfg.fusion !== factory.fusion) {
-    if (rest.fusion !== undefined) throw new ConfigError(`config: method ${cfg.method} is defined on the ${factory.fusion} fusion, not ${cfg.fusion}; leave fusion out or set it to ${factory.fusion}`, 'fusion');
+    if (cfg.fusion !== RUN_SETTINGS.fusion.default) throw new ConfigError(`config: method ${cfg.method} is defined on the ${factory.fusion} fusion, not ${cfg.fusion}; leave fusion at its default or set it to ${factory.fusion}`, 'fusion');
     cfg.fusion = factory.fusion;
   }
   // Every entry is checked (a typo in another method's entry of a preset is still a typo), then the

@@ -43,12 +43,13 @@ describe('mmcosine: the cosine fusion', () => {
     expect(maxAbsDiff((scaled.unimodal.audio as Tensor).toFloat32Array(), (out.unimodal.audio as Tensor).toFloat32Array())).toBeLessThan(1e-4);
   });
 
-  it('a run of mmcosine uses the cosine fusion; naming another is a config error', () => {
+  it('a run of mmcosine uses the cosine fusion in place of the default (which presets name); another fusion is a config error', () => {
     const base = { data: 'avdigits', method: 'mmcosine' };
     expect(mmcosine.fusion).toBe('cosine');
     expect(resolveConfig(base, METHODS).fusion).toBe('cosine');
     expect(resolveConfig({ ...base, fusion: 'cosine' }, METHODS).fusion).toBe('cosine');
-    expect(() => resolveConfig({ ...base, fusion: 'concat' }, METHODS)).toThrow(/config: method mmcosine is defined on the cosine fusion, not concat; leave fusion out or set it to cosine/);
+    expect(resolveConfig({ ...base, fusion: 'concat' }, METHODS).fusion).toBe('cosine');
+    expect(() => resolveConfig({ ...base, fusion: 'sum' }, METHODS)).toThrow(/config: method mmcosine is defined on the cosine fusion, not sum; leave fusion at its default or set it to cosine/);
     expect(resolveConfig({ data: 'avdigits', method: 'joint' }, METHODS).fusion).toBe('concat');
   });
 
