@@ -26,7 +26,7 @@
  */
 import { nn, noGrad, ops, tidy, zeros, type Tensor } from '../torch/index.js';
 import { defineMethod } from './method.js';
-import { EpochMeans, readScalars } from './balance-utils.js';
+import { readScalars } from './balance-utils.js';
 
 const NAME = 'cml';
 const HINGES = ['sample', 'batch'] as const;
@@ -52,7 +52,6 @@ export const cml = defineMethod({
   },
   check: (o) => (o.modulationEnds < o.modulationStarts ? `option modulationEnds (${o.modulationEnds}) must not be before modulationStarts (${o.modulationStarts})` : null),
   build({ lam, hinge, modulationStarts: starts, modulationEnds: ends }) {
-    const means = new EpochMeans();
     return {
       name: NAME,
 
@@ -85,11 +84,8 @@ export const cml = defineMethod({
         const reg = terms.reduce((a, b) => a.add(b));
         // reg per sample: this rank's sum over its slice (the ranks' mean of it is the global one).
         const logs = readScalars({ ce, reg: reg.div(share * batch.size) });
-        means.add(logs);
         return { loss: lam > 0 ? ce.add(reg.mul(lam)) : ce, logs };
       },
-
-      endEpoch: async () => means.take(),
     };
   },
 });

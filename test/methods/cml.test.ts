@@ -52,7 +52,7 @@ describe('cml', () => {
     }
   });
 
-  it('trains inside its window (logs ce and the hinge), plain fused CE outside; a step changes the parameters', async () => {
+  it('trains inside its window (logs ce and the hinge), plain fused CE outside', () => {
     const model = tinyModel(7);
     const opt = sgd(model);
     const method = cml.create({ modulationStarts: 1 });
@@ -60,7 +60,7 @@ describe('cml', () => {
     const inside = trainStep(method, batchOf(split, idx), stepContext(model, opt, 1, 1));
     expect(Number.isFinite(inside.loss)).toBe(true);
     expect(Object.keys(inside.lossLogs ?? {}).sort()).toEqual(['ce', 'reg']);
-    expect(((await method.endEpoch?.({} as never)) as Record<string, number>).reg).toBeGreaterThanOrEqual(0);
+    expect(inside.lossLogs?.reg).toBeGreaterThanOrEqual(0);
     expect(() => cml.create({ hinge: 'mean' })).toThrow(/cml: option hinge must be one of sample, batch/);
   });
 });

@@ -170,6 +170,13 @@ describe('gradient-editing methods as 2 ranks = 1 process (float64 model)', () =
     { method: 'inforeg', methodOptions: {}, logged: ['beta_audio', 'trace_audio', 'rate_visual'], active: (e) => Math.max(e.logs.beta_audio!, e.logs.beta_visual!) > 0 },
     // PMR sums its per-batch class sums and scores in loss(); the entropy term (a batch sum) on for 2 epochs.
     { method: 'pmr', methodOptions: { mu: 0.1, perEpochs: 2 }, logged: ['beta_visual', 'pce_audio'], active: (e) => e.logs.beta_visual! > 0.1 },
+    // OPM: per-sample drop masks drawn by training-split index, its scores and kept count summed over the ranks.
+    { method: 'opm', methodOptions: { qBase: 0.6, lambda: 1 }, logged: ['q_audio', 'ratio_visual', 'keptShare'], active: (e) => e.logs.dropped! > 0 && Math.max(e.logs.q_audio!, e.logs.q_visual!) > 0 },
+    // CML: the removal order from the shared draws; per-sample hinges summed over the global batch.
+    { method: 'cml', methodOptions: { lam: 1, hinge: 'sample' }, logged: ['ce', 'reg'], active: (e) => e.logs.reg! > 0 },
+    // G-Blending: weights from the all-gathered training predictions, every epoch (6 of the 48 samples
+    // held out: an even training part, which the ranks' sampler does not pad).
+    { method: 'g-blending', methodOptions: { superEpoch: 1, heldOut: 0.125 }, logged: ['w_fused', 'ce_audio', 'lossHeldOut_visual'], active: (e) => Math.abs(e.logs.w_fused! - 1 / 3) > 0.01 },
     // Smaller batches and a larger step: some steps' gradients conflict, and take the min-norm weights.
     { method: 'mmpareto', methodOptions: {}, cfg: { batchSize: 8, lr: 0.2 }, logged: ['cos_audio', 'wmm_audio', 'cos_visual'], active: (e) => (e.method.conflict_visual ?? 0) > 0 },
   ];
