@@ -8,7 +8,7 @@ import type { Batch, Dataset, Loader } from '../data/index.js';
 import { shuffledOrder } from '../data/loader.js';
 import type { MultimodalClassifier } from '../models/classifier.js';
 import type { ModelOutput } from '../models/types.js';
-import type { EpochContext, Method, SplitPredictions, Stage, StepContext } from '../methods/method.js';
+import type { EpochContext, LossResult, Method, SplitPredictions, Stage, StepContext, TrainBatch } from '../methods/method.js';
 import { float32Output, predict, scoreSplit, toTensors } from './evaluate.js';
 import { diagnose, rowsToCsv, type Diagnostics } from './diagnostics.js';
 import type { RunDir } from './rundir.js';
@@ -17,11 +17,20 @@ import type { TrainingJob } from './distributed.js';
 import { DistributedError, seededRandn } from '../torch/distributed.js';
 import type { EpochMetrics, RunConfig, RunOptions } from './types.js';
 import { NonFiniteLosses } from './nonfinite.js';
+import { EpochTally, LoaderWait, TrainPassRows, type StepTally } from './epoch-tally.js';
 
 /** Thrown when the AbortSignal of RunOptions fires; finished epochs are checkpointed. */
 export class RunAborted extends Error {}
 
 export interface Loaders { train: Loader; trainEval: Loader; val: Loader; test: Loader }
+
+/** Correct fused predictions of a batch. */
+function correctCount(fused: Tensor, labels: Int32Array): number {
+  const pred = fused.detach().argmax(1).toArray();
+  let ok = 0;
+  pred.forEach((p, i) => { if (p === labels[i]) ok++; });
+  return ok;
+}
 
 /** Every epoch reseeds libtorch (and the loader shuffles) from (seed, epoch): what makes a resumed run end with the same numbers. */
 export function epochSeed(seed: number, epoch: number): number {
@@ -59,8 +68,8 @@ export function stepTools(seed: number, step: number, job: TrainingJob | null): 
   };
 }
 
-/** How one epoch trains. */
-export interface EpochPlan {
+/** How one epoch trains (what a stage asks of the session; a method's own EpochPlan is only about its samples). */
+export interface EpochSpec {
   stage: Stage;
   method: Method;
   optimizer: optim.Optimizer<{ lr: number }>;
@@ -79,33 +88,6 @@ export function visits(own: Int32Array | null, subset: Int32Array | null): Int32
   if (!own || !subset) return own ?? subset;
   const allowed = new Set(subset);
   return own.filter((i) => allowed.has(i));
-}
-
-/**
- * The softmax outputs of an epoch's training forward passes, gathered for gapSource 'train-pass':
- * they stand in for the eval pass over the training set when the epoch visited every sample once.
- */
-class TrainPassRows {
-  readonly #parts: { b: Batch; fused: Float32Array; unimodal: Record<string, Float32Array> }[] = [];
-
-  add(b: Batch, fused: Float32Array, unimodal: Record<string, Float32Array>): void { this.#parts.push({ b, fused, unimodal }); }
-
-  /** The rows ordered by sample index (as an eval pass gives them), or null unless each of the `trainSize` samples came once. */
-  predictions(trainSize: number, modalities: string[], numClasses: number): SplitPredictions | null {
-    const rows = this.#parts.flatMap((p) => Array.from(p.b.index, (sample, i) => ({ p, i, sample })));
-    if (rows.length !== trainSize || new Set(rows.map((r) => r.sample)).size !== trainSize) return null;
-    rows.sort((x, y) => x.sample - y.sample);
-    const probs = (get: (r: (typeof rows)[number]) => Float32Array): Float32Array => {
-      const out = new Float32Array(trainSize * numClasses);
-      rows.forEach((r, k) => out.set(get(r).subarray(r.i * numClasses, (r.i + 1) * numClasses), k * numClasses));
-      return out;
-    };
-    return {
-      ids: rows.map((r) => r.p.b.ids[r.i] as string), labels: Int32Array.from(rows, (r) => r.p.b.labels[r.i] as number),
-      index: Int32Array.from(rows, (r) => r.sample), corrupted: Uint8Array.from(rows, (r) => r.p.b.corrupted[r.i] as number),
-      fused: probs((r) => r.p.fused), unimodal: Object.fromEntries(modalities.map((m) => [m, probs((r) => r.p.unimodal[m] as Float32Array)])), numClasses,
-    };
-  }
 }
 
 export class Session {
@@ -155,21 +137,94 @@ export class Session {
   async trainPredictions(o: { features?: boolean } = {}): Promise<SplitPredictions> {
     if (!this.#trainCache || (o.features && !this.#trainCache.features)) {
       const t0 = performance.now();
-      const pass = (l: Loader): Promise<SplitPredictions> => predict(this.model, l, this.device, { method: this.predictor, features: o.features, precision: this.cfg.precision });
-      this.#trainCache = await (this.job ? this.job.predictSplit(this.loaders.trainEval, this.dataset.samples('train'), pass) : pass(this.loaders.trainEval));
+      this.#trainCache = await this.predict(this.loaders.trainEval, o);
       this.#gapSeconds += (performance.now() - t0) / 1000;
     }
     return this.#trainCache;
   }
 
-  /** Eval-mode predictions of the current weights on a split, by the run's prediction rule. */
-  predict(loader: Loader): Promise<SplitPredictions> {
-    const pass = (l: Loader): Promise<SplitPredictions> => predict(this.model, l, this.device, { method: this.predictor, precision: this.cfg.precision });
+  /** Eval-mode predictions of the current weights on a split, by the run's prediction rule; `features`: with encoder features. */
+  predict(loader: Loader, o: { features?: boolean } = {}): Promise<SplitPredictions> {
+    const pass = (l: Loader): Promise<SplitPredictions> => predict(this.model, l, this.device, { method: this.predictor, features: o.features, precision: this.cfg.precision });
     if (!this.job) return pass(loader);
     const split = loader === this.loaders.val ? 'val' : loader === this.loaders.test ? 'test' : 'train';
     return this.job.predictSplit(loader, this.dataset.samples(split), pass);
   }
 
+  /**
+   * Trains one epoch (0-based `epoch` of `epochs` in the run) and returns its metrics line (after
+   * writing the gaps CSV). Per batch: the forward pass and the method's loss, backward, the
+   * optimizer step (#trainStep).
+   */
+  async epoch(epoch: number, epochs: number, spec: EpochSpec): Promise<EpochMetrics> {
+    const t0 = performance.now();
+    const { stage, method, optimizer } = spec;
+    manualSeed(epochSeed(this.cfg.seed, epoch));
+    this.#gapSeconds = 0;
+    const ampBefore = this.#ampCounts();
+    const ectx = this.#epochContext(epoch, epochs, stage);
+    const own = await method.beginEpoch?.(ectx);
+    this.job?.checkMethodState(method);
+    const loader = this.#arrangeLoader(epoch, visits(own?.indices ?? null, spec.indices));
+    // The stage's plan (purification of the head) or the method's own (a linear probe) may freeze the encoders.
+    const frozen = spec.frozenEncoders || own?.frozenEncoders === true;
+    this.#trainMode(frozen);
+    const lr = optimizer.lrs[0] as number;
+    const total = loader.length;
+    const tally = new EpochTally();
+    const passRows = this.cfg.gapSource === 'train-pass' ? new TrainPassRows() : null;
+    const wait = new LoaderWait();
+    try {
+      for await (const b of this.#batches(loader, epoch, wait)) {
+        const where = `epoch ${epoch + 1}, step ${tally.steps + 1} (method ${method.name}, lr ${lr})`;
+        const r = this.#trainStep(b, spec, epoch, where, passRows);
+        tally.add(b.size, r);
+        this.step++;
+        this.opts.onEvent?.({ kind: 'step', epoch, epochs, stage, step: tally.steps, steps: total, loss: r.value });
+      }
+    } finally {
+      if (frozen) this.#setFrozen(false);
+    }
+    const data = wait.record(tally.steps);
+    if (this.job) tally.sumOverRanks(this.job);
+    if (passRows) this.#adoptTrainPass(passRows, epoch);
+    const methodDiag = (await method.endEpoch?.(ectx)) ?? {};
+    const diag = this.cfg.diagnose === 'every-epoch' ? await this.diagnose(epoch + 1) : null;
+    const val = scoreSplit(await this.predict(this.loaders.val));
+    // The epoch's record: its line of metrics.jsonl (EpochMetrics in types.ts).
+    return {
+      epoch: epoch + 1, stage, lr, train: tally.metrics(),
+      val, gap: diag?.gap ?? null, gmm: diag?.gmm ?? null, method: methodDiag, seconds: (performance.now() - t0) / 1000,
+      gapSeconds: this.#gapSeconds, data,
+      ...(this.scaler && { amp: this.#ampSince(ampBefore, this.scaler) }),
+    };
+  }
+
+  #epochContext(epoch: number, epochs: number, stage: Stage): EpochContext {
+    return {
+      model: this.model, epoch, epochs, stage, modalities: this.modalities, numClasses: this.numClasses, trainSize: this.trainSize,
+      trainPredictions: (o) => this.trainPredictions(o), log: (l) => this.log(l),
+    };
+  }
+
+  /** Points the training loader at the epoch's samples (null: all), sharded over the ranks of a data-parallel job. */
+  #arrangeLoader(epoch: number, indices: Int32Array | null): Loader {
+    const loader = this.loaders.train;
+    loader.epoch = epoch;
+    loader.indices = indices;
+    // Ranks shard the order one process would shuffle (their loaders do not shuffle).
+    if (this.job) loader.indices = this.job.shardOrder(shuffledOrder(indices ?? Int32Array.from({ length: this.trainSize }, (_, i) => i), this.cfg.seed, epoch, 'train'), this.cfg.batchSize);
+    return loader;
+  }
+
+  /** Training mode, the encoders frozen in eval mode when only the fusion head trains; the weights are about to change. */
+  #trainMode(frozenEncoders: boolean): void {
+    this.model.train();
+    if (frozenEncoders) this.#setFrozen(true);
+    this.invalidate();
+  }
+
+  /** Encoders that get no gradient and stay in eval mode (BatchNorm statistics and dropout included), or train again. */
   #setFrozen(frozen: boolean): void {
     for (const m of this.modalities) {
       const enc = this.model.encoder(m);
@@ -178,132 +233,87 @@ export class Session {
     }
   }
 
-  /** Trains one epoch (0-based `epoch` of `epochs` in the run) and returns its metrics line (after writing the gaps CSV). */
-  async epoch(epoch: number, epochs: number, plan: EpochPlan): Promise<EpochMetrics> {
-    const t0 = performance.now();
-    const { stage, method, optimizer } = plan;
-    manualSeed(epochSeed(this.cfg.seed, epoch));
-    this.#gapSeconds = 0;
-    const skippedBefore = this.scaler?.skippedSteps ?? 0;
-    const nonFiniteBefore = this.nonFinite.count;
-    const ectx: EpochContext = {
-      model: this.model, epoch, epochs, stage, modalities: this.modalities, numClasses: this.numClasses, trainSize: this.trainSize,
-      trainPredictions: (o) => this.trainPredictions(o), log: (l) => this.log(l),
-    };
-    const own = await method.beginEpoch?.(ectx);
-    this.job?.checkMethodState(method);
-    const loader = this.loaders.train;
-    loader.epoch = epoch;
-    loader.indices = visits(own?.indices ?? null, plan.indices);
-    // Ranks shard the order one process would shuffle (their loaders do not shuffle).
-    if (this.job) loader.indices = this.job.shardOrder(shuffledOrder(loader.indices ?? Int32Array.from({ length: this.trainSize }, (_, i) => i), this.cfg.seed, epoch, 'train'), this.cfg.batchSize);
-    this.model.train();
-    // The stage's plan (purification of the head) or the method's own (a linear probe) may freeze the encoders.
-    const frozen = plan.frozenEncoders || own?.frozenEncoders === true;
-    if (frozen) this.#setFrozen(true);
-    this.invalidate();
-    const lr = optimizer.lrs[0] as number;
-    let lossSum = 0, lossSeen = 0, correct = 0, seen = 0, steps = 0, loggedSteps = 0;
-    const logSums: Record<string, number> = {};
-    const total = loader.length;
-    const passRows = this.cfg.gapSource === 'train-pass' ? new TrainPassRows() : null;
-    // Time spent waiting for the loader's next batch: where it is a large share of the loop, the
-    // loader, not the model, sets the pace.
-    const loopStart = performance.now();
-    let waitSeconds = 0;
-    let asked = loopStart;
-    try {
-      for await (const b of loader) {
-        waitSeconds += (performance.now() - asked) / 1000;
-        // Batches served from memory never yield to the event loop; give it a turn so that a
-        // SIGINT handler (the CLI's Ctrl-C) can abort between steps.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        if (this.opts.signal?.aborted) throw new RunAborted(`stopped during epoch ${epoch + 1}; epochs before it are saved in ${this.dir.path}; run the same command again to resume`);
-        const tools = stepTools(this.cfg.seed, this.step, this.job);
-        const sctx: StepContext = { model: this.model, optimizer, epoch, stage, step: this.step, modalities: this.modalities, numClasses: this.numClasses, ...tools };
-        const r = tidy(() => {
-          const tb = toTensors(b, this.device);
-          loader.recycle(b);
-          optimizer.zeroGrad();
-          this.job?.ddp?.syncBuffers();
-          // The forward pass and the loss run under autocast (as PyTorch's recipe); the method
-          // sees the model's outputs in float32, so its loss is a float32 computation. Backward
-          // runs outside the region, in the dtypes the forward pass recorded.
-          const { out, res } = withPrecision(this.cfg.precision, this.device, () => {
-            // (fp32: as the model gives them, so that a float64 model trains in float64.)
-            const y = this.model.forward(tb.inputs, tb.lengths);
-            const o = this.cfg.precision === 'fp32' ? y : float32Output(y);
-            return { out: o, res: method.loss(o, tb, sctx) };
-          });
-          if (passRows) this.#gatherTrainPass(passRows, b, out);
-          const value = res.loss.item();
-          const counts = this.nonFinite.check(value, `epoch ${epoch + 1}, step ${steps + 1} (method ${method.name}, lr ${lr})`);
-          if (method.backward) {
-            // The method's own gradients: the trainer averages nothing (no DDP hook armed), the method must.
-            method.backward(res, out, tb, sctx);
-            if (this.job && !tools.gradsAveraged()) {
-              throw new DistributedError(`method ${method.name} computes its own gradients without ctx.allReduceMeanGrads, so its ranks would train different models; average them there (src/methods/method.ts) or train it in one process`);
-            }
-          } else {
-            const loss = this.scaler ? this.scaler.scaleLoss(res.loss) : res.loss;
-            this.job?.ddp?.prepareBackward(loss);
-            loss.backward();
-          }
-          // Methods read and scale true gradients: unscaled before beforeStep.
-          this.scaler?.unscale_(optimizer);
-          const extra = method.beforeStep?.(out, tb, sctx);
-          if (this.scaler) {
-            this.scaler.step(optimizer);
-            this.scaler.update();
-          } else {
-            optimizer.step();
-          }
-          const pred = (out.fused as Tensor).detach().argmax(1).toArray();
-          let ok = 0;
-          pred.forEach((p, i) => { if (p === b.labels[i]) ok++; });
-          return { value, counts, ok, logs: { ...res.logs, ...(extra ?? {}) } };
-        });
-        correct += r.ok;
-        seen += b.size;
-        steps++;
-        this.step++;
-        // A step the loss scaler skips for a non-finite loss adds nothing to the loss or the logs.
-        if (r.counts) {
-          lossSum += r.value * b.size;
-          lossSeen += b.size;
-          loggedSteps++;
-          for (const [k, v] of Object.entries(r.logs)) logSums[k] = (logSums[k] ?? 0) + v;
-        }
-        this.opts.onEvent?.({ kind: 'step', epoch, epochs, stage, step: steps, steps: total, loss: r.value });
-        asked = performance.now();
+  /**
+   * The loader's batches, its waits timed. Batches served from memory never yield to the event
+   * loop: each waits for a turn of it, so that a SIGINT handler (the CLI's Ctrl-C) can abort
+   * between steps.
+   */
+  async *#batches(loader: Loader, epoch: number, wait: LoaderWait): AsyncGenerator<Batch> {
+    for await (const b of loader) {
+      wait.arrived();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.opts.signal?.aborted) throw new RunAborted(`stopped during epoch ${epoch + 1}; epochs before it are saved in ${this.dir.path}; run the same command again to resume`);
+      yield b;
+      wait.asking();
+    }
+  }
+
+  /** One optimizer step on batch `b`; `where` names it in errors. */
+  #trainStep(b: Batch, spec: EpochSpec, epoch: number, where: string, passRows: TrainPassRows | null): StepTally {
+    const { stage, method, optimizer } = spec;
+    const tools = stepTools(this.cfg.seed, this.step, this.job);
+    const sctx: StepContext = { model: this.model, optimizer, epoch, stage, step: this.step, modalities: this.modalities, numClasses: this.numClasses, ...tools };
+    return tidy(() => {
+      const tb = toTensors(b, this.device);
+      this.loaders.train.recycle(b);
+      optimizer.zeroGrad();
+      this.job?.ddp?.syncBuffers();
+      const { out, res } = this.#forward(tb, method, sctx);
+      if (passRows) this.#gatherTrainPass(passRows, b, out);
+      const value = res.loss.item();
+      const counts = this.nonFinite.check(value, where);
+      this.#backward(res, out, tb, sctx, method, tools);
+      const extra = this.#optimizerStep(out, tb, sctx, method);
+      return { value, counts, ok: correctCount(out.fused, b.labels), logs: { ...res.logs, ...(extra ?? {}) } };
+    });
+  }
+
+  /**
+   * The forward pass and the method's loss, under autocast (as PyTorch's recipe). The method sees
+   * the model's outputs in float32, so its loss is a float32 computation (fp32: as the model gives
+   * them, so that a float64 model trains in float64). Backward runs outside the region, in the
+   * dtypes the forward pass recorded.
+   */
+  #forward(tb: TrainBatch, method: Method, sctx: StepContext): { out: ModelOutput; res: LossResult } {
+    return withPrecision(this.cfg.precision, this.device, () => {
+      const y = this.model.forward(tb.inputs, tb.lengths);
+      const out = this.cfg.precision === 'fp32' ? y : float32Output(y);
+      return { out, res: method.loss(out, tb, sctx) };
+    });
+  }
+
+  /**
+   * The step's gradients: the method's own, which it must average over the ranks itself (the
+   * trainer arms no DDP hook), or backward through the loss (scaled under fp16), averaged by DDP.
+   */
+  #backward(res: LossResult, out: ModelOutput, tb: TrainBatch, sctx: StepContext, method: Method, tools: ReturnType<typeof stepTools>): void {
+    if (method.backward) {
+      method.backward(res, out, tb, sctx);
+      if (this.job && !tools.gradsAveraged()) {
+        throw new DistributedError(`method ${method.name} computes its own gradients without ctx.allReduceMeanGrads, so its ranks would train different models; average them there (src/methods/method.ts) or train it in one process`);
       }
-    } finally {
-      if (frozen) this.#setFrozen(false);
+      return;
     }
-    const data = { waitSeconds, steps, loopSeconds: (performance.now() - loopStart) / 1000 };
-    if (this.job) {
-      // The epoch's numbers over all ranks.
-      const keys = Object.keys(logSums).sort();
-      const [l, ls, c, n, k, ...logs] = this.job.sum([lossSum, lossSeen, correct, seen, loggedSteps, ...keys.map((key) => logSums[key] as number)]);
-      [lossSum, lossSeen, correct, seen, loggedSteps] = [l as number, ls as number, c as number, n as number, k as number];
-      keys.forEach((key, i) => { logSums[key] = logs[i] as number; });
+    const loss = this.scaler ? this.scaler.scaleLoss(res.loss) : res.loss;
+    this.job?.ddp?.prepareBackward(loss);
+    loss.backward();
+  }
+
+  /**
+   * The method's beforeStep, then the optimizer step; returns beforeStep's logs. Under fp16 the
+   * method reads and scales true gradients (unscaled first), and the loss scaler steps: it skips
+   * a step whose gradients are not finite.
+   */
+  #optimizerStep(out: ModelOutput, tb: TrainBatch, sctx: StepContext, method: Method): Record<string, number> | void {
+    this.scaler?.unscale_(sctx.optimizer);
+    const extra = method.beforeStep?.(out, tb, sctx);
+    if (this.scaler) {
+      this.scaler.step(sctx.optimizer);
+      this.scaler.update();
+    } else {
+      sctx.optimizer.step();
     }
-    if (passRows) {
-      const p = passRows.predictions(this.trainSize, this.modalities, this.numClasses);
-      if (p) this.#trainCache = p;
-      else this.log(`gapSource train-pass: epoch ${epoch + 1} did not visit every training sample once; its gaps come from an eval pass`);
-    }
-    const methodDiag = (await method.endEpoch?.(ectx)) ?? {};
-    const diag = this.cfg.diagnose === 'every-epoch' ? await this.diagnose(epoch + 1) : null;
-    const val = scoreSplit(await this.predict(this.loaders.val));
-    return {
-      epoch: epoch + 1, stage, lr,
-      // (an epoch whose every loss was non-finite, each step skipped by the loss scaler, has no loss: NaN)
-      train: { loss: lossSeen > 0 ? lossSum / lossSeen : seen > 0 ? Number.NaN : 0, acc: correct / Math.max(seen, 1), logs: Object.fromEntries(Object.entries(logSums).map(([k, v]) => [k, v / Math.max(loggedSteps, 1)])) },
-      val, gap: diag?.gap ?? null, gmm: diag?.gmm ?? null, method: methodDiag, seconds: (performance.now() - t0) / 1000,
-      gapSeconds: this.#gapSeconds, data,
-      ...(this.scaler && { amp: { lossScale: this.scaler.scale, skippedSteps: this.scaler.skippedSteps - skippedBefore, nonFiniteLosses: this.nonFinite.count - nonFiniteBefore } }),
-    };
+    return extra;
   }
 
   /** Keeps a training batch's probabilities by the run's prediction rule (float32; timed as gap-pass work). */
@@ -315,6 +325,23 @@ export class Session {
         Object.fromEntries(this.modalities.map((m) => [m, nn.F.softmax(out.unimodal[m] as Tensor, 1).toFloat32Array()])));
     });
     this.#gapSeconds += (performance.now() - t0) / 1000;
+  }
+
+  /** gapSource 'train-pass': the epoch's training outputs become the training predictions when they cover every sample once. */
+  #adoptTrainPass(rows: TrainPassRows, epoch: number): void {
+    const p = rows.predictions(this.trainSize, this.modalities, this.numClasses);
+    if (p) this.#trainCache = p;
+    else this.log(`gapSource train-pass: epoch ${epoch + 1} did not visit every training sample once; its gaps come from an eval pass`);
+  }
+
+  /** The loss scaler's counters, to tell an epoch's share of them. */
+  #ampCounts(): { skipped: number; nonFinite: number } {
+    return { skipped: this.scaler?.skippedSteps ?? 0, nonFinite: this.nonFinite.count };
+  }
+
+  /** fp16: the loss scale after the epoch, and the steps skipped and losses non-finite since `before`. */
+  #ampSince(before: { skipped: number; nonFinite: number }, scaler: GradScaler): NonNullable<EpochMetrics['amp']> {
+    return { lossScale: scaler.scale, skippedSteps: scaler.skippedSteps - before.skipped, nonFiniteLosses: this.nonFinite.count - before.nonFinite };
   }
 
   /** The training-set diagnostics of the current weights (or, with gapSource 'train-pass', of the epoch's training passes), written as gaps/epoch-<epoch>.csv. */

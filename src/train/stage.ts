@@ -8,7 +8,7 @@
 import type { GradScaler, Tensor, optim } from '../torch/index.js';
 import type { Method, MethodState } from '../methods/method.js';
 import { pick, prefixed, type CheckpointName } from './rundir.js';
-import type { EpochPlan, Session } from './session.js';
+import type { EpochSpec, Session } from './session.js';
 import type { EpochMetrics, SplitScores } from './types.js';
 
 export const STAGES = ['train', 'finetune'] as const;
@@ -45,7 +45,7 @@ export interface StageSpec {
   /** Epochs of the whole run (progress). */
   total: number;
   /** How epoch `e` (run-level, 0-based) trains. */
-  plan(e: number): EpochPlan;
+  plan(e: number): EpochSpec;
   /** The method whose state the checkpoints keep. */
   stateful: Method;
   optimizer: optim.Optimizer<{ lr: number }>;
