@@ -111,9 +111,12 @@ export async function runGrid(io: CliIo, runs: GridRun[], o: GridOptions): Promi
     const configFile = join(run.dir, 'grid-config.json');
     writeFileSync(configFile, `${JSON.stringify(run.config, null, 2)}\n`);
     const logFile = join(run.dir, 'train.log');
-    const log = createWriteStream(logFile);
+    // Appended to: a run resumed after a crash keeps the crashed attempt's lines above its own.
+    const log = createWriteStream(logFile, { flags: 'a' });
     const started = performance.now();
-    const child = io.spawnSelf(['train', '--config', configFile, '--out', run.dir, '--progress-relay', ...(o.resume ? [] : ['--no-resume']), ...(o.trainFlags ?? [])], o.env ?? io.env);
+    const argv = ['train', '--config', configFile, '--out', run.dir, '--progress-relay', ...(o.resume ? [] : ['--no-resume']), ...(o.trainFlags ?? [])];
+    log.write(`# ${new Date().toISOString()} mmgap ${argv.join(' ')}\n`);
+    const child = io.spawnSelf(argv, o.env ?? io.env);
     live.add(child);
     const tail: string[] = [];
     let partial = '';
