@@ -47,7 +47,7 @@ export function loadEncoders(tensors: Map<string, Tensor>, encoders: Record<stri
 
 export const linearProbe = defineMethod({
   name: NAME,
-  summary: 'LinearProbe: encoders frozen (after the shared warm-up, or another run\'s), the fusion head trained on their features',
+  summary: 'LinearProbe: encoders frozen (the shared warm-up\'s, or another run\'s), the fusion head trained on their features',
   options: {
     from: { type: 'string', default: WARMUP, help: 'warmup: probe the encoders of the run\'s own shared warm-up; else the directory of a finished mmgap run whose selected encoders to probe' },
   },
