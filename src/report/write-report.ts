@@ -45,6 +45,16 @@ function dataWaitRow(metrics: EpochMetrics[]): string[][] {
   return [['data wait per training step', `${(1000 * w.perStep).toFixed(1)} ms (${pct(w.share)} of the training loops)${verdict}`]];
 }
 
+const gb = (bytes: number): string => `${(bytes / 2 ** 30).toFixed(2)} GB`;
+
+/** The run's peak tensor memory (the caching allocator's, in use and held) and peak resident size, from the epochs that recorded them. */
+function memoryRow(metrics: EpochMetrics[]): string[][] {
+  const m = metrics.flatMap((e) => (e.memory ? [e.memory] : []));
+  if (m.length === 0) return [];
+  const max = (f: (x: (typeof m)[number]) => number): number => Math.max(...m.map(f));
+  return [['peak memory: tensors in use / held by the allocator / resident', `${gb(max((x) => x.peakAllocated))} / ${gb(max((x) => x.peakReserved))} / ${gb(max((x) => x.maxRss))}`]];
+}
+
 function resultsSection(run: RunData): string {
   const s = run.summary;
   if (!s) return `<h2>Results</h2><p class="note">The run has not finished: ${run.metrics.length} of ${run.config.epochs} epochs done. Re-run the same command to resume.</p>`;
@@ -55,6 +65,7 @@ function resultsSection(run: RunData): string {
       ['AUROC of γ vs corruption flags (train)', s.auroc === null ? 'no ground truth' : s.auroc.toFixed(3)],
       ['wall time', duration(s.wallSeconds)],
       ...dataWaitRow(run.metrics),
+      ...memoryRow(run.metrics),
     ],
   );
   return `<h2>Results</h2>${table(['head', 'accuracy', 'macro-F1'], [...scoreRows('test', s.test), ...scoreRows('val', s.val)])}${facts}`;

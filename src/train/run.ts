@@ -6,7 +6,7 @@
  * from its last finished epoch and ends with the same numbers. The trainer knows no method by
  * name: the run's method comes from the registry, plain cross-entropy from the registry's roles.
  */
-import { tensor, libtorchVersion, manualSeed, optim, precisionSlowdown, cpuFlags, type Tensor } from '../torch/index.js';
+import { tensor, libtorchVersion, manualSeed, optim, precisionSlowdown, cpuFlags, emptyCache, type Tensor } from '../torch/index.js';
 import type { SkippedSample } from '../data/index.js';
 import { METHODS, getMethod, methodFor } from '../methods/registry.js';
 import type { Method, SplitPredictions } from '../methods/method.js';
@@ -19,6 +19,7 @@ import { RunDir, MMGAP_VERSION, pick } from './rundir.js';
 import { ReadOnlyRunDir, TrainingJob } from './distributed.js';
 import { Session, RunAborted, type Loaders } from './session.js';
 import { runStage, stageOrder, type Checkpoint, type CheckpointMeta } from './stage.js';
+import { explainOutOfMemory } from './memory.js';
 import { openRunData, runLoader, runModel } from './setup.js';
 import { RUN_FORMAT_VERSION, type PurificationSummary, type RunConfig, type RunOptions, type RunSummary, type SplitScores } from './types.js';
 
@@ -130,10 +131,11 @@ export async function trainRun(input: ConfigInput, opts: RunOptions): Promise<Ru
     dir.writeSummary(summary);
     return summary;
   } catch (e) {
-    throw job ? job.explain(e) : e;
+    throw explainOutOfMemory(job ? job.explain(e) : e, cfg, dataset);
   } finally {
     job?.ddp?.release();
     await Promise.all(Object.values(loaders).map((l) => l.close()));
+    emptyCache();
   }
 }
 

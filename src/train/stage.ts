@@ -5,7 +5,8 @@
  * purification); the checkpoint says which stage it was written in, so a resumed run skips the
  * stages that finished and continues the one that did not.
  */
-import type { GradScaler, Tensor, optim } from '../torch/index.js';
+import { emptyCache, type GradScaler, type Tensor, type optim } from '../torch/index.js';
+import { epochMemory } from './memory.js';
 import type { Method, MethodState } from '../methods/method.js';
 import { pick, prefixed, type CheckpointName } from './rundir.js';
 import type { EpochSpec, Session } from './session.js';
@@ -93,7 +94,10 @@ export async function runStage(s: Session, spec: StageSpec, last: Checkpoint | n
   }
   for (let k = done; k < spec.epochs; k++) {
     const e = spec.first + k;
+    // Each stage (warm-up, main, fine-tuning) starts with the cached tensor memory handed back.
+    if (s.history.at(-1)?.stage !== spec.plan(e).stage) emptyCache();
     const m = await s.epoch(e, spec.total, spec.plan(e));
+    m.memory = epochMemory();
     spec.schedule?.step();
     s.history.push(m);
     if ((spec.stateful.selectable?.() ?? true) && (!best || m.val.acc > best.val.acc)) {

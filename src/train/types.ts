@@ -18,6 +18,7 @@
 export type { RunConfig, PurifyConfig } from './config.js';
 import type { PurifyConfig } from './config.js';
 import type { ProcessGroup } from '../torch/distributed.js';
+import type { EpochMemory } from './memory.js';
 
 export const RUN_FORMAT_VERSION = 2;
 
@@ -72,6 +73,8 @@ export interface EpochMetrics {
   data?: { waitSeconds: number; steps: number; loopSeconds: number };
   /** fp16: the loss scale after the epoch, the optimizer steps the scaler skipped, and of those, the steps whose loss was non-finite (not only their gradients). */
   amp?: { lossScale: number; skippedSteps: number; nonFiniteLosses: number };
+  /** Tensor memory (the caching CPU allocator's bytes, peaks within the epoch) and resident size; absent in runs before it was measured. */
+  memory?: EpochMemory;
 }
 
 export interface PurificationSummary {
