@@ -143,7 +143,8 @@ export const umt = defineMethod({
           const target = targets.get(m);
           const f = out.features[m];
           if (!target || !f) throw new Error(`${NAME}: no teacher features or student features for "${m}"`);
-          return nn.F.mseLoss(f, target.indexSelect(0, idx));
+          // (The targets are float32, as predictions are kept; a float64 model compares in float64.)
+          return nn.F.mseLoss(f, target.indexSelect(0, idx).to(f.dtype));
         });
         const distill = kd.reduce((a, b) => a.add(b));
         return {
@@ -154,8 +155,9 @@ export const umt = defineMethod({
 
       selectable: () => phase !== 'teacher',
 
+      // 1 for a teacher epoch, 0 for the student's (and a fine-tuning stage's).
       async endEpoch() {
-        return { phase };
+        return { teacher: phase === 'teacher' ? 1 : 0 };
       },
 
       state(): MethodState {

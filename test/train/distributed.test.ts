@@ -168,6 +168,8 @@ describe('gradient-editing methods as 2 ranks = 1 process (float64 model)', () =
     { method: 'mla', methodOptions: {}, logged: ['head_grad_ratio'], active: (e) => Math.abs(e.logs.head_grad_ratio! - 1) > 0.01 },
     // InfoReg sums its scores over the ranks and pulls the dominant encoder toward its start-of-epoch weights.
     { method: 'inforeg', methodOptions: {}, logged: ['beta_audio', 'trace_audio', 'rate_visual'], active: (e) => Math.max(e.logs.beta_audio!, e.logs.beta_visual!) > 0 },
+    // UMT: 2 teacher epochs, then the student distils the teachers' features gathered from both ranks.
+    { method: 'umt', methodOptions: {}, logged: ['teacher'], active: (e) => (e.logs.distill_audio ?? 0) > 0 },
     // PMR sums its per-batch class sums and scores in loss(); the entropy term (a batch sum) on for 2 epochs.
     { method: 'pmr', methodOptions: { mu: 0.1, perEpochs: 2 }, logged: ['beta_visual', 'pce_audio'], active: (e) => e.logs.beta_visual! > 0.1 },
     // OPM: per-sample drop masks drawn by training-split index, its scores and kept count summed over the ranks.
