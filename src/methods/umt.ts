@@ -36,6 +36,8 @@
  *   student with a fresh one.
  * - The distillation weight alpha = 1, as BalanceBenchmark's run scripts (--alpha 1.0 for UMTTrainer);
  *   the authors' value could not be read here.
+ * - Resume: the run's checkpoints keep the initial weights during the teacher epochs and the
+ *   teacher features after (training samples x feature width per modality, float32).
  * - A purification fine-tuning stage (a fresh instance of the method) has no teachers: it trains
  *   with the fused cross-entropy alone.
  * - Data-parallel: every term is a mean over the rank's slice, so the trainer's gradient average is
