@@ -40,8 +40,18 @@ const VARIANTS: Record<string, { method?: string; methodOptions?: Record<string,
   'log-2-beta3': { methodOptions: { gapSpace: 'log', lambdaGap: 2, beta: 3 } },
   'log-2-align0': { methodOptions: { gapSpace: 'log', lambdaGap: 2, lambdaAlign: 0 } },
   'log-2-absolute': { methodOptions: { gapSpace: 'log', lambdaGap: 2, gmmOn: 'absolute' } },
+  // Round 3 (issue #29): the defaults against their control, the subgroup decision, and each
+  // modality's own CE (what sample-level valuation gives the strong modality), in the three regimes.
+  'gap-loss': { method: 'gap-loss' },
+  'sample-valuation': { method: 'sample-valuation' },
+  'log-2-kappa-1-soft': { methodOptions: { gapSpace: 'log', lambdaGap: 2, kappa: -1, gmmDecision: 'soft' } },
+  'log-2-kappa-1-uni-1': { methodOptions: { gapSpace: 'log', lambdaGap: 2, kappa: -1, lambdaUni: 1 } },
 };
-/** Purification variants (flags of `mmgap purify`); all fine-tune 3 epochs at lr x 0.1. */
+/**
+ * Purification variants (flags of `mmgap purify`); all fine-tune 3 epochs at lr x 0.1. Under the
+ * default `--purify-decide validation` a purified model that validation does not support is
+ * discarded, and its "after" is the model before purification.
+ */
 const PURIFY_VARIANTS: Record<string, string[]> = {
   'tau-0.5': ['--purify-keep', 'tau', '--purify-tau', '0.5'],
   mixture: ['--purify-keep', 'mixture'],
@@ -50,6 +60,9 @@ const PURIFY_VARIANTS: Record<string, string[]> = {
   'soft-head': ['--purify-keep', 'soft', '--purify-params', 'head'],
   'tau-0.5-method': ['--purify-keep', 'tau', '--purify-tau', '0.5', '--purify-loss', 'method'],
   'tau-0.5-absolute': ['--purify-keep', 'tau', '--purify-tau', '0.5', '--purify-gmm-on', 'absolute'],
+  // The purified model kept whatever validation says (the behaviour before issue #29's decision).
+  'tau-0.5-always': ['--purify-keep', 'tau', '--purify-tau', '0.5', '--purify-decide', 'always'],
+  'soft-always': ['--purify-keep', 'soft', '--purify-decide', 'always'],
 };
 
 const opts = benchArgs('Usage: npm run bench:tune -- [options]', {
