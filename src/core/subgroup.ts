@@ -1,7 +1,8 @@
 /**
  * The balanced / imbalanced subgroup rule of docs/METHOD.md §3: a 2-component GMM on the gaps,
  * the balanced component is the one whose mean is nearest 0, gamma_i is each sample's posterior
- * of the other one, and a BIC guard sets gamma = 0 when one component explains the gaps better.
+ * of the other one, weighted by the BIC evidence for two components (or, under the hard guard,
+ * set to 0 when one component explains the gaps better).
  */
 
 import { GaussianMixture } from './gmm.js';
@@ -21,11 +22,14 @@ export interface ImbalancePosteriorOptions {
    */
   gmmOn?: GmmSpace;
   /**
-   * 'bic' (default): gamma = the imbalanced component's posterior when BIC(2) < BIC(1), else 0.
-   * 'soft': gamma = w2 x that posterior, w2 = 1 / (1 + exp((BIC(2) - BIC(1)) / 2)) the posterior
-   * probability of the 2-component model (BIC weights, equal priors): the samples keep their
-   * order by the posterior however weak the evidence, and gamma reaches 0.5 only where BIC
-   * prefers two components.
+   * 'bic': gamma = the imbalanced component's posterior when BIC(2) < BIC(1), else 0.
+   * 'soft' (default): gamma = w2 x that posterior, w2 = 1 / (1 + exp((BIC(2) - BIC(1)) / 2)) the
+   * posterior probability of the 2-component model (BIC weights, equal priors): the samples keep
+   * their order by the posterior however weak the evidence, and gamma reaches 0.5 only where BIC
+   * prefers two components. So 'soft' never declares more samples imbalanced (gamma > 0.5) than
+   * 'bic', equals it wherever BIC finds a subgroup, and where it does not still ranks the samples
+   * instead of tying them all at 0 (an AUROC of 0.5 by construction; issue #29: on a `corrupt`
+   * fold where the raw gap ranked the corrupted samples at 0.87).
    */
   decision?: SubgroupDecision;
   /**
@@ -90,7 +94,7 @@ export interface ImbalancePosterior {
 export function imbalancePosterior(gaps: NumericArray, options: ImbalancePosteriorOptions = {}): ImbalancePosterior {
   const gmmOn = options.gmmOn ?? 'signed';
   checkOneOf(gmmOn, 'gmmOn', ['signed', 'absolute']);
-  const decision = options.decision ?? 'bic';
+  const decision = options.decision ?? 'soft';
   checkOneOf(decision, 'decision', ['bic', 'soft']);
   const minSeparation = options.minSeparation ?? 0;
   checkNumberInRange(minSeparation, 'minSeparation', 0);

@@ -39,10 +39,10 @@ describe('imbalancePosterior', () => {
     expect(mean(result.gamma.filter((_, i) => gaps[i] < -0.4))).toBeGreaterThan(0.99);
   });
 
-  it('sets gamma = 0 for everyone when BIC prefers one component, and says so', () => {
+  it("decision 'bic' sets gamma = 0 for everyone when BIC prefers one component, and says so", () => {
     const rng = new SeededRandom(3);
     const gaps = Float64Array.from({ length: 2000 }, () => 0.1 + 0.2 * rng.normal());
-    const result = imbalancePosterior(gaps);
+    const result = imbalancePosterior(gaps, { decision: 'bic' });
     expect(result.imbalanceDetected).toBe(false);
     expect(result.bic1).toBeLessThanOrEqual(result.bic2);
     expect(result.gamma.every((g) => g === 0)).toBe(true);
@@ -75,8 +75,8 @@ describe('imbalancePosterior', () => {
 
   it("decision 'soft': gamma = the BIC weight of 2 components x the posterior; the same as 'bic' on a clear subgroup", () => {
     const { gaps, flags } = drawGaps(3000, 1, [0.6]);
-    const hard = imbalancePosterior(gaps);
-    const soft = imbalancePosterior(gaps, { decision: 'soft' });
+    const hard = imbalancePosterior(gaps, { decision: 'bic' });
+    const soft = imbalancePosterior(gaps);
     expect(soft.decision).toBe('soft');
     expect(soft.evidence).toBeCloseTo(1 / (1 + Math.exp((soft.bic2 - soft.bic1) / 2)), 15);
     expect(soft.evidence).toBe(1); // BIC(2) far below BIC(1): exp underflows
