@@ -829,6 +829,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   for (const auto& [name, fn] : fns) exportGuarded(env, exports, name, fn);
   mmgap::registerDistributed(env, exports);
   mmgap::registerCpuAllocator(env, exports);
+  mmgap::registerJit(env, exports);
   return exports;
 }
 

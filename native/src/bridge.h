@@ -27,5 +27,7 @@ void registerDistributed(Napi::Env env, Napi::Object exports);
 // cpu_allocator.cc: installs the caching CPU allocator (unless MMGAP_MALLOC=system) and exports
 // cpuAllocator ("caching" | "system"), memoryStats, emptyCache, resetPeakStats, setMemoryLimit.
 void registerCpuAllocator(Napi::Env env, Napi::Object exports);
+// jit.cc: TorchScript modules (torch::jit::load, forward, save).
+void registerJit(Napi::Env env, Napi::Object exports);
 
 }  // namespace mmgap

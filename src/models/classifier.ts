@@ -4,7 +4,8 @@ import type { ModelOutput, MultimodalModel } from './types.js';
 import { modalityKind, type ModalitySpec } from '../data/types.js';
 import { FrameResNet18, FrameSmallCNN, ImageResNet18, OrderedFrames, SequenceCNN, SequenceGRU, SmallCNN, VectorMLP, type Encoder } from './encoders.js';
 import { makeFusion, type Fusion } from './fusion.js';
-import { chooseEncoders, orderedFramesParts, type EncoderKind, type FusionKind, type SingleEncoder } from './kinds.js';
+import { chooseEncoders, orderedFramesParts, torchscriptPath, type EncoderKind, type EncoderName, type FusionKind, type SingleEncoder } from './kinds.js';
+import { TorchScriptEncoder } from './torchscript.js';
 
 export class MultimodalClassifier extends nn.Module implements MultimodalModel {
   readonly #encoders = new Map<string, Encoder>();
@@ -37,7 +38,7 @@ export class MultimodalClassifier extends nn.Module implements MultimodalModel {
   headParameters(): Tensor[] { return this.fusion.parameters(); }
 }
 
-export { chooseEncoders, ENCODERS, type EncoderKind } from './kinds.js';
+export { chooseEncoders, ENCODERS, type EncoderKind, type EncoderName } from './kinds.js';
 
 export interface ModelConfig {
   /** The `encoder` setting: auto, one encoder for all, or audio=seq-cnn,visual=small-cnn (src/models/kinds.ts). */
@@ -45,6 +46,8 @@ export interface ModelConfig {
   fusion: FusionKind;
   /** Width of the encoders (the small CNN's first-stage channels; the others scale with it). */
   width: number;
+  /** Where TorchScript encoders are loaded (every tensor of their files, constants included); default cpu. */
+  device?: string;
 }
 
 /** A sequence [N, T, D] read as a one-channel image [N, 1, T, D] (how spectrogram CNNs see log-mel frames). */
@@ -59,9 +62,12 @@ class SequenceAsImage extends nn.Module implements Encoder {
   forward(x: Tensor): Tensor { return this.cnn.forward(x.unsqueeze(1)); }
 }
 
-function makeEncoder(enc: EncoderKind, shape: number[], width: number): Encoder {
+function makeEncoder(enc: EncoderName, modality: Pick<ModalitySpec, 'name' | 'shape'>, width: number, device: string): Encoder {
+  const { shape } = modality;
   const kind = modalityKind(shape);
-  const ordered = orderedFramesParts(enc);
+  const script = torchscriptPath(enc);
+  if (script !== null) return new TorchScriptEncoder(script, modality, device);
+  const ordered = orderedFramesParts(enc as EncoderKind);
   if (ordered) {
     const frame = ordered.frame === 'small-cnn' ? new SmallCNN(shape[1]!, width) : new ImageResNet18(shape[1]!);
     return new OrderedFrames(frame, ordered.steps === 'gru' ? new SequenceGRU(frame.featureDim, width) : new SequenceCNN(frame.featureDim, width));
@@ -84,11 +90,12 @@ function makeEncoder(enc: EncoderKind, shape: number[], width: number): Encoder 
 export function buildModel(modalities: (Pick<ModalitySpec, 'name' | 'shape'> & Partial<Pick<ModalitySpec, 'length' | 'lengths'>>)[], numClasses: number, cfg: ModelConfig): MultimodalClassifier {
   const kinds = chooseEncoders(modalities, cfg.encoder);
   const encoders = modalities.map((m, i) => {
-    const encoder = makeEncoder(kinds[i]!, m.shape, cfg.width);
+    const encoder = makeEncoder(kinds[i]!, m, cfg.width, cfg.device ?? 'cpu');
     if (m.length?.mask && !encoder.honoursMask) {
       const l = m.lengths;
       throw new Error(`modality "${m.name}" varies in length (${l ? `${l.min} to ${l.max} steps` : 'per sample'}) and is padded with a mask, which encoder ${kinds[i]} cannot honour: ` +
-        `give it a fixed length (--data-opt ${m.name}.length=${l?.median ?? m.shape[0]} --data-opt ${m.name}.mask=false) or a mask-aware encoder (--encoder ${m.name}=${modalityKind(m.shape) === 'frames' ? 'small-cnn' : 'seq-cnn'})`);
+        `give it a fixed length (--data-opt ${m.name}.length=${l?.median ?? m.shape[0]} --data-opt ${m.name}.mask=false) or a mask-aware encoder (--encoder ${m.name}=${modalityKind(m.shape) === 'frames' ? 'small-cnn' : 'seq-cnn'}` +
+        `${torchscriptPath(kinds[i]!) === null ? '' : ', or a TorchScript forward(self, x, lengths) that takes the valid steps [N] int64'})`);
     }
     return encoder;
   });

@@ -1,4 +1,6 @@
 /** The encoder and fusion kinds, engine-free so that configs can be declared and validated without libtorch. */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { modalityKind, type ModalityKind, type ModalitySpec } from '../data/types.js';
 
 export const ENCODERS = ['mlp', 'seq-cnn', 'gru', 'small-cnn', 'resnet18'] as const;
@@ -39,44 +41,66 @@ export const ALL_ENCODERS: readonly EncoderKind[] = [...ENCODERS, ...FRAME_ENCOD
 /** The encoder `auto` picks for each kind: small and fast on 2 CPU cores, and mask-aware where steps vary. */
 export const DEFAULT_ENCODER: Record<ModalityKind, EncoderKind> = { vector: 'mlp', sequence: 'seq-cnn', image: 'small-cnn', frames: 'small-cnn' };
 
+/** `torchscript:PATH`: a module saved by torch.jit.save, for a modality of any kind (src/models/torchscript.ts). */
+export const TORCHSCRIPT = 'torchscript:';
+/** What an `encoder` setting may give a modality: a built-in encoder, or a TorchScript file. */
+export type EncoderName = EncoderKind | `${typeof TORCHSCRIPT}${string}`;
+
+/** The TorchScript file an encoder name points to, or null for a built-in encoder. */
+export function torchscriptPath(name: EncoderName): string | null {
+  return name.startsWith(TORCHSCRIPT) ? name.slice(TORCHSCRIPT.length) : null;
+}
+
 /** A parsed `encoder` setting: the encoder of every modality not named (`auto`: by kind), and the named ones. */
 export interface EncoderChoice {
-  fallback: EncoderKind | 'auto';
-  byModality: Record<string, EncoderKind>;
+  fallback: EncoderName | 'auto';
+  byModality: Record<string, EncoderName>;
 }
 
 const isEncoder = (s: string): s is EncoderKind => (ALL_ENCODERS as readonly string[]).includes(s);
 
+/** Whether `name` is an encoder (a TorchScript file must exist); the problem as a string. */
+function encoderProblem(name: string): string | null {
+  if (name.startsWith(TORCHSCRIPT)) {
+    const path = name.slice(TORCHSCRIPT.length);
+    if (!path) return `"${name}" needs the path of a file saved with torch.jit.save after "${TORCHSCRIPT}"`;
+    return existsSync(path) ? null : `TorchScript file ${resolve(path)} does not exist (from "${name}"; relative paths start in the working directory)`;
+  }
+  if (name === 'auto' || isEncoder(name)) return null;
+  return name.includes('+')
+    ? `"${name}" is not an encoder of frames in order (${FRAME_ENCODERS.join(' or ')} + ${STEP_ENCODERS.join(' or ')}, e.g. small-cnn+gru)`
+    : `"${name}" is not an encoder (encoders: auto, ${ENCODERS.join(', ')}, ${TORCHSCRIPT}PATH)`;
+}
+
 /**
- * Parses `auto`, `resnet18` (every modality) or `audio=seq-cnn,visual=small-cnn` (each named
- * modality; one bare name among them sets the others). Returns a problem as a string.
+ * Parses `auto`, `resnet18` (every modality) or `audio=seq-cnn,visual=torchscript:enc.pt` (each
+ * named modality; one bare name among them sets the others). Returns a problem as a string.
  */
 export function parseEncoderChoice(text: string): EncoderChoice | string {
   const choice: EncoderChoice = { fallback: 'auto', byModality: {} };
   let bare = 0;
   for (const item of text.split(',').map((s) => s.trim())) {
     const eq = item.indexOf('=');
-    const name = eq < 0 ? item : item.slice(eq + 1).trim();
-    if (name !== 'auto' && !isEncoder(name)) {
-      return name.includes('+')
-        ? `"${name}" is not an encoder of frames in order (${FRAME_ENCODERS.join(' or ')} + ${STEP_ENCODERS.join(' or ')}, e.g. small-cnn+gru)`
-        : `"${name}" is not an encoder (encoders: auto, ${ENCODERS.join(', ')})`;
-    }
-    if (eq < 0) {
+    // (a bare TorchScript path may hold "=")
+    const named = eq >= 0 && !item.startsWith(TORCHSCRIPT);
+    const name = named ? item.slice(eq + 1).trim() : item;
+    const problem = encoderProblem(name);
+    if (problem) return problem;
+    if (!named) {
       if (++bare > 1) return `"${text}" names more than one encoder for all modalities; write <modality>=<encoder> pairs`;
-      choice.fallback = name as EncoderKind | 'auto';
+      choice.fallback = name as EncoderName | 'auto';
     } else {
       const modality = item.slice(0, eq).trim();
       if (!modality) return `"${item}" needs a modality name before "="`;
       if (name === 'auto') continue;
-      choice.byModality[modality] = name as EncoderKind;
+      choice.byModality[modality] = name as EncoderName;
     }
   }
   return choice;
 }
 
 /** The encoder each modality gets under an `encoder` setting, checked against the modalities' kinds. */
-export function chooseEncoders(modalities: Pick<ModalitySpec, 'name' | 'shape'>[], setting: string): EncoderKind[] {
+export function chooseEncoders(modalities: Pick<ModalitySpec, 'name' | 'shape'>[], setting: string): EncoderName[] {
   const choice = parseEncoderChoice(setting);
   if (typeof choice === 'string') throw new Error(`encoder: ${choice}`);
   const names = modalities.map((m) => m.name);
@@ -85,7 +109,8 @@ export function chooseEncoders(modalities: Pick<ModalitySpec, 'name' | 'shape'>[
   return modalities.map(({ name, shape }) => {
     const kind = modalityKind(shape);
     const enc = choice.byModality[name] ?? (choice.fallback === 'auto' ? DEFAULT_ENCODER[kind] : choice.fallback);
-    if (!encoderTakes(enc).includes(kind)) {
+    // (a TorchScript encoder takes what its forward takes: its first batch says)
+    if (torchscriptPath(enc) === null && !encoderTakes(enc as EncoderKind).includes(kind)) {
       const fits = ALL_ENCODERS.filter((e) => encoderTakes(e).includes(kind));
       throw new Error(`modality "${name}" is a ${kind} [${shape.join(', ')}], which encoder ${enc} does not take; ` +
         `choose one of ${fits.join(', ')} for it, e.g. --encoder ${name}=${fits[0]}`);

@@ -11,6 +11,9 @@ import { packageRoot } from '../package.js';
 /** An opaque handle to an `at::Tensor` owned by the addon. */
 export type TensorHandle = { readonly __tensorHandle: unique symbol };
 
+/** An opaque handle to a `torch::jit::Module` owned by the addon (native/src/jit.cc). */
+export type ScriptModuleHandle = { readonly __scriptModuleHandle: unique symbol };
+
 export interface SchemaArg { name: string; type: string; N?: number; default?: string; kwargOnly: boolean; mutable: boolean }
 export interface Schema { name: string; overload: string; args: SchemaArg[]; returns: string[] }
 
@@ -64,6 +67,14 @@ export interface NativeBinding {
   clearAutocastCache(): void;
   liveTensors(): number;
   parallelInfo(): string;
+  /** TorchScript (native/src/jit.cc): every tensor of the archive, constants included, is loaded onto `device`. */
+  jitLoad(path: string, device: string): ScriptModuleHandle;
+  /** Its parameters and buffers (the module's own tensors), forward's argument counts besides self and its schema. */
+  jitInfo(m: ScriptModuleHandle): { parameters: [string, TensorHandle][]; buffers: [string, TensorHandle][]; arity: number; required: number; training: boolean; forward: string };
+  jitSetTensor(m: ScriptModuleHandle, name: string, t: TensorHandle, isBuffer: boolean): void;
+  jitTrain(m: ScriptModuleHandle, on: boolean): void;
+  jitForward(m: ScriptModuleHandle, inputs: TensorHandle[]): TensorHandle;
+  jitSave(m: ScriptModuleHandle, path: string): void;
 }
 
 function load(): NativeBinding {

@@ -23,7 +23,7 @@ export const RUN_SETTINGS = settings({
   perMethodOptions: { type: 'record', default: {}, help: 'options by method name ({method: {option: value}}): the run\'s method takes its entry beneath methodOptions (the presets in configs/ set the peers\' published values)' },
   encoder: {
     type: 'string', default: 'auto', check: (v) => { const c = parseEncoderChoice(v); return typeof c === 'string' ? c : null; },
-    help: `encoders: auto (by kind: mlp for vectors, seq-cnn for sequences, small-cnn for images and frames), one of ${ENCODERS.join(', ')} for every modality, or per modality, e.g. audio=seq-cnn,visual=resnet18; frames in order: an image encoder per frame then a sequence encoder over them, e.g. visual=small-cnn+gru`,
+    help: `encoders: auto (by kind: mlp for vectors, seq-cnn for sequences, small-cnn for images and frames), one of ${ENCODERS.join(', ')} for every modality, or per modality, e.g. audio=seq-cnn,visual=resnet18; frames in order: an image encoder per frame then a sequence encoder over them, e.g. visual=small-cnn+gru; torchscript:PATH trains a PyTorch encoder saved with torch.jit.save (forward: the batch [N, ...shape], and lengths [N] for sequences and frames if it takes them, to features [N, D])`,
   },
   normalize: { type: 'choice', choices: ['auto', 'off', 'on'], default: 'auto', help: 'standardise each feature with mean/std fitted on the training split (recorded in config.json): auto = for stored arrays (.npy), on = every modality, off = none' },
   fusion: { type: 'choice', choices: FUSIONS, default: 'concat', help: 'fusion: concat, sum (per-modality heads), film, gated or cosine (MMCosine\'s normalised heads)' },

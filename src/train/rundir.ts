@@ -55,8 +55,13 @@ export class RunDir {
 
   writeSummary(s: RunSummary): void { this.writeText('summary.json', JSON.stringify(s, null, 2) + '\n'); }
 
-  saveCheckpoint(name: CheckpointName, tensors: Map<string, Tensor>, meta: unknown): void {
+  /**
+   * Writes checkpoints/<name>.safetensors, and each of `companions` (a TorchScript encoder with
+   * the same weights, for PyTorch) as checkpoints/<name>.<file>; each written atomically by itself.
+   */
+  saveCheckpoint(name: CheckpointName, tensors: Map<string, Tensor>, meta: unknown, companions: { file: string; write(path: string): void }[] = []): void {
     saveSafetensors(this.file('checkpoints', `${name}.safetensors`), tensors, { mmgap: JSON.stringify(meta) });
+    for (const c of companions) c.write(this.file('checkpoints', `${name}.${c.file}`));
   }
 
   loadCheckpoint<T>(name: CheckpointName): { tensors: Map<string, Tensor>; meta: T } | null {

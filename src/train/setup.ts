@@ -55,5 +55,5 @@ export function runLoader(cfg: RunConfig, data: Pick<RunData, 'dataset' | 'norma
 
 /** The run's classifier for the dataset's modalities, on `device`. */
 export function runModel(cfg: RunConfig, dataset: Dataset, device: string): MultimodalClassifier {
-  return buildModel(dataset.modalities, dataset.classes.length, { encoder: cfg.encoder, fusion: cfg.fusion, width: cfg.width }).to({ device });
+  return buildModel(dataset.modalities, dataset.classes.length, { encoder: cfg.encoder, fusion: cfg.fusion, width: cfg.width, device }).to({ device });
 }

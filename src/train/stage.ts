@@ -9,6 +9,7 @@ import { emptyCache, type GradScaler, type Tensor, type optim } from '../torch/i
 import { epochMemory } from './memory.js';
 import type { Method, MethodState } from '../methods/method.js';
 import { pick, prefixed, type CheckpointName } from './rundir.js';
+import { scriptedFiles } from '../models/torchscript.js';
 import type { EpochSpec, Session } from './session.js';
 import type { EpochMetrics, SplitScores } from './types.js';
 
@@ -103,7 +104,7 @@ export async function runStage(s: Session, spec: StageSpec, last: Checkpoint | n
     if ((spec.stateful.selectable?.() ?? true) && (!best || m.val.acc > best.val.acc)) {
       best = { epoch: m.epoch, val: m.val };
       s.best[spec.name] = best;
-      s.dir.saveCheckpoint(spec.bestCheckpoint, new Map(prefixed('model.', s.model.stateDict())), { epoch: m.epoch });
+      s.dir.saveCheckpoint(spec.bestCheckpoint, new Map(prefixed('model.', s.model.stateDict())), { epoch: m.epoch }, scriptedFiles(s.model));
     }
     const ms: MethodState | undefined = spec.stateful.state?.();
     const meta: CheckpointMeta = {

@@ -68,7 +68,7 @@ describe('bad input: one line, exit 2', () => {
   it('flags commander rejects: unknown, malformed, out of range, inconsistent', async () => {
     expect(await fails(['train', '--epoch', '3'])).toMatch(/unknown option '--epoch'.*Did you mean --epochs\?.*see `mmgap train --help`/);
     expect(await fails(['train', '--epochs', 'ten'])).toMatch(/field epochs must be an integer in \[1, 100000\], got "ten"; change --epochs/);
-    expect(await fails(['train', '--encoder', 'vit'])).toMatch(/field encoder: "vit" is not an encoder \(encoders: auto, mlp, seq-cnn, gru, small-cnn, resnet18\); change --encoder/);
+    expect(await fails(['train', '--encoder', 'vit'])).toMatch(/field encoder: "vit" is not an encoder \(encoders: auto, mlp, seq-cnn, gru, small-cnn, resnet18, torchscript:PATH\); change --encoder/);
     expect(await fails(['train', '--epochs', '2', '--warmup', '2'])).toMatch(/warmup \(2\) must leave at least one epoch of gmm-adaptive.*change --warmup/);
     expect(await fails(['trian'])).toMatch(/unknown command 'trian'.*Did you mean train\?/);
     expect(await fails(['bench', '--seeds', 'a,b'])).toMatch(/--seeds/);
