@@ -3,8 +3,10 @@
 // weights go back to Python through torch.jit.load, a run uses it end to end, and bad modules get
 // one-line errors naming the file and the input shape.
 import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { autocast, loadSafetensors, nn, noGrad, optim, saveSafetensors, tensor, type Tensor } from '../../src/torch/index.js';
 import { TorchScriptEncoder } from '../../src/models/torchscript.js';
 import { buildModel } from '../../src/models/classifier.js';
@@ -14,6 +16,7 @@ import { trainRun, evaluateRun, diagnoseRun } from '../../src/train/run.js';
 import { relErr } from '../helpers/compare.js';
 import { runPython, tempDir } from '../helpers/python.js';
 import { writeTinyDataset } from '../helpers/tiny-dataset.js';
+import { freePort } from '../../src/cli/launch.js';
 
 /** The encoder, in PyTorch: conv-BN-ReLU, a strided conv, pooling to 2 x 2 and a linear layer to 8 features. */
 const ENCODER = `
@@ -217,5 +220,40 @@ torch.jit.save(torch.jit.script(Mean()), d + '/mean.pt')
     // A masked sequence needs a forward that takes lengths.
     expect(() => buildModel([{ name: 'audio', shape: [5, 3], length: { steps: 5, crop: 'centre', mask: true } }], 2,
       { encoder: `torchscript:${join(d, 'mean.pt')}`, fusion: 'concat', width: 4 })).toThrow(/padded with a mask.*TorchScript forward\(self, x, lengths\)/);
+  });
+
+  it('train as 2 ranks (DDP over their parameters) as in one process', async () => {
+    const d = tempDir();
+    // No BatchNorm: per-rank statistics differ from one process's by design.
+    runPython(`${ENCODER}
+class NoBN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.fc = nn.Linear(4 * 9, 8)
+    def forward(self, x):
+        return self.fc(nn.functional.adaptive_avg_pool2d(torch.relu(self.conv(x)), 3).flatten(1))
+torch.manual_seed(0)
+torch.jit.save(torch.jit.script(NoBN()), d + '/nobn.pt')
+`, [d]);
+    const cfg = { data: `folder:${writeTinyDataset()}`, method: 'gmm-adaptive', epochs: 2, warmup: 1, batchSize: 16, optimizer: 'sgd', lr: 0.05,
+      threads: 1, seed: 2, schedule: 'none', weightDecay: 0, encoder: `torchscript:${join(d, 'nobn.pt')}` };
+    const rank = (out: string, r: number, world: number, port: number): Promise<{ status: number | null; stderr: string }> => new Promise((res) => {
+      const c = spawn(process.execPath, [fileURLToPath(new URL('../helpers/train-rank.mjs', import.meta.url)), JSON.stringify(cfg), out, String(r), String(world), String(port)],
+        { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, GLOG_minloglevel: '3' } });
+      let stderr = '';
+      c.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+      c.on('close', (status) => res({ status, stderr }));
+    });
+    const [one, two] = [join(d, 'one'), join(d, 'two')];
+    const port = await freePort();
+    const outs = await Promise.all([rank(one, 0, 1, 0), rank(two, 0, 2, port), rank(two, 1, 2, port)]);
+    for (const o of outs) expect(o.status, o.stderr).toBe(0);
+    const weights = (out: string): Map<string, Tensor> => pickPrefix(loadSafetensors(join(out, 'checkpoints', 'last.safetensors')).tensors, 'model.');
+    const a = weights(one), b = weights(two);
+    expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+    expect([...a.keys()].filter((k) => k.startsWith('encoder_audio.'))).toHaveLength(4);
+    // float32: the ranks reduce the same gradients in another order (as test/train/distributed.test.ts).
+    for (const [k, t] of a) expect(relErr(b.get(k)!, t), k).toBeLessThan(1e-4);
   });
 });
