@@ -49,6 +49,7 @@ export const RUN_SETTINGS = settings({
   diagnose: { type: 'choice', choices: ['every-epoch', 'selected'], default: 'every-epoch', help: 'training-set gap diagnostics (GMM, AUROC, gaps CSV) after every epoch, or only for the selected model (one eval pass over the training set less per epoch for methods that do not use it)' },
   precision: { type: 'choice', choices: ['fp32', 'bf16', 'fp16'], default: 'fp32', help: 'training and evaluation precision: fp32, or autocast to bf16 (CPUs with AVX512, faster than fp32 only with AVX512-BF16; GPUs of compute capability 8+) or fp16 (CUDA, with dynamic loss scaling); weights, checkpoints, losses and gaps stay fp32' },
   gapSource: { type: 'choice', choices: ['eval-pass', 'train-pass'], default: 'eval-pass', help: 'where the per-epoch training gaps come from: an eval-mode pass over the training set, or the epoch\'s own training forward passes (no extra pass; train-mode outputs of weights that change during the epoch; an epoch that does not visit every sample once falls back to the eval pass)' },
+  tensorboard: { type: 'string', default: '', help: 'write each epoch\'s scalars (losses, accuracies per head, gap mean and spread, imbalanced share, GMM BICs, learning rate) as TensorBoard event files in DIR/<run directory name>, e.g. --tensorboard runs beside metrics.jsonl of --out runs/NAME; then tensorboard --logdir DIR. Empty: none' },
   syncBatchNorm: { type: 'boolean', default: false, help: 'data-parallel runs (--nproc, torchrun): BatchNorm statistics over the global batch of all ranks (SyncBatchNorm: N ranks then train as one process on the whole batch); off: each rank\'s own batchSize / N samples, as PyTorch DDP. No effect in one process' },
 });
 
@@ -137,10 +138,10 @@ export function resolveConfig(input: ConfigInput, methods: readonly MethodFactor
 }
 
 /**
- * Fields that may differ between a run and its resumption: they set speed, not the experiment
- * (threads can change the rounding of parallel reductions, nothing more).
+ * Fields that may differ between a run and its resumption: they set speed or extra output, not the
+ * experiment (threads can change the rounding of parallel reductions, nothing more).
  */
-const RESUMABLE_DIFFERENCES = new Set(['workers', 'threads']);
+const RESUMABLE_DIFFERENCES = new Set(['workers', 'threads', 'tensorboard']);
 
 /** The fields in which a stored config `a` differs from `b` in a way that forbids resuming one as the other. */
 export function resumeConflicts(a: RunConfig, b: RunConfig): string[] {

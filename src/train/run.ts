@@ -6,6 +6,7 @@
  * from its last finished epoch and ends with the same numbers. The trainer knows no method by
  * name: the run's method comes from the registry, plain cross-entropy from the registry's roles.
  */
+import { basename, join, resolve } from 'node:path';
 import { tensor, libtorchVersion, manualSeed, optim, precisionSlowdown, cpuFlags, emptyCache, type Tensor } from '../torch/index.js';
 import type { SkippedSample } from '../data/index.js';
 import { METHODS, getMethod, methodFor } from '../methods/registry.js';
@@ -21,6 +22,7 @@ import { Session, RunAborted, type Loaders } from './session.js';
 import { runStage, stageOrder, type Checkpoint, type CheckpointMeta } from './stage.js';
 import { explainOutOfMemory } from './memory.js';
 import { openRunData, runLoader, runModel } from './setup.js';
+import { EventWriter } from './tensorboard.js';
 import { RUN_FORMAT_VERSION, type PurificationSummary, type RunConfig, type RunOptions, type RunSummary, type SplitScores } from './types.js';
 
 export { RunAborted };
@@ -73,6 +75,8 @@ export async function trainRun(input: ConfigInput, opts: RunOptions): Promise<Ru
     const method = factory.create(cfg.methodOptions);
     const s = new Session(cfg, dir, dataset, model, device, loaders, opts, method);
     s.job = job;
+    // One directory per run under the tensorboard one, named as the run directory: a logdir of runs.
+    if (cfg.tensorboard && (!job || job.rank === 0)) s.tensorboard = new EventWriter(join(cfg.tensorboard, basename(resolve(opts.outDir))));
     s.log(`run ${cfg.method} on ${cfg.data} (seed ${cfg.seed}): ${dataset.samples('train').length} train / ${dataset.samples('val').length} val / ` +
       `${dataset.samples('test').length} test samples, ${model.parameterCount()} parameters, libtorch ${libtorchVersion} on ${device}`);
     const slow = precisionSlowdown(cfg.precision, device, cpuFlags());

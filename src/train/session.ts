@@ -18,6 +18,7 @@ import { DistributedError, seededRandn } from '../torch/distributed.js';
 import type { EpochMetrics, RunConfig, RunOptions } from './types.js';
 import { NonFiniteLosses } from './nonfinite.js';
 import { EpochTally, LoaderWait, TrainPassRows, type StepTally } from './epoch-tally.js';
+import type { EventWriter } from './tensorboard.js';
 
 /** Thrown when the AbortSignal of RunOptions fires; finished epochs are checkpointed. */
 export class RunAborted extends Error {}
@@ -109,6 +110,8 @@ export class Session {
   #gapSeconds = 0;
   /** This process's part in a data-parallel job, or null when it trains alone. */
   job: TrainingJob | null = null;
+  /** Where each finished epoch's scalars go for TensorBoard (`tensorboard` setting; rank 0 only), or null. */
+  tensorboard: EventWriter | null = null;
 
   /**
    * `predictor` is the run's method: its `fuse` is the run's prediction rule in every evaluation

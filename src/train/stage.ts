@@ -119,6 +119,7 @@ export async function runStage(s: Session, spec: StageSpec, last: Checkpoint | n
       ...prefixed('stage.', spec.stageTensors),
     ]), meta);
     s.dir.writeMetrics(s.history);
+    s.tensorboard?.epoch(m);
     s.log(spec.describe(m));
     s.opts.onEvent?.({ kind: 'epoch', metrics: m, epochs: spec.total });
   }
