@@ -7,6 +7,7 @@
  * checkpoints are also written back as TorchScript files (`checkpoints/best.encoder_<modality>.pt`)
  * that `torch.jit.load` reads with the trained weights.
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { full, noGrad, zeros, type Tensor } from '../torch/index.js';
 import { ScriptModule } from '../torch/jit.js';
@@ -28,6 +29,8 @@ export class TorchScriptEncoder extends ScriptModule implements Encoder {
 
   constructor(file: string, readonly modality: Pick<ModalitySpec, 'name' | 'shape'>, device = 'cpu') {
     const path = resolve(file);
+    // (a run's config names the file; eval, diagnose and purify load it again from there)
+    if (!existsSync(path)) throw new Error(`torchscript encoder ${path} (modality "${modality.name}") does not exist; relative paths start in the working directory`);
     try {
       super(path, device);
     } catch (e) {
