@@ -76,7 +76,7 @@ export async function trainRun(input: ConfigInput, opts: RunOptions): Promise<Ru
     const s = new Session(cfg, dir, dataset, model, device, loaders, opts, method);
     s.job = job;
     // One directory per run under the tensorboard one, named as the run directory: a logdir of runs.
-    if (cfg.tensorboard && (!job || job.rank === 0)) s.tensorboard = new EventWriter(join(cfg.tensorboard, basename(resolve(opts.outDir))));
+    if (cfg.tensorboard !== 'off' && (!job || job.rank === 0)) s.tensorboard = new EventWriter(join(cfg.tensorboard, basename(resolve(opts.outDir))));
     s.log(`run ${cfg.method} on ${cfg.data} (seed ${cfg.seed}): ${dataset.samples('train').length} train / ${dataset.samples('val').length} val / ` +
       `${dataset.samples('test').length} test samples, ${model.parameterCount()} parameters, libtorch ${libtorchVersion} on ${device}`);
     const slow = precisionSlowdown(cfg.precision, device, cpuFlags());

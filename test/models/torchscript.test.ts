@@ -4,7 +4,7 @@
 // one-line errors naming the file and the input shape.
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { autocast, loadSafetensors, nn, noGrad, optim, saveSafetensors, tensor, type Tensor } from '../../src/torch/index.js';
@@ -12,7 +12,8 @@ import { TorchScriptEncoder } from '../../src/models/torchscript.js';
 import { buildModel } from '../../src/models/classifier.js';
 import { resolveConfig } from '../../src/train/config.js';
 import { METHODS } from '../../src/methods/registry.js';
-import { trainRun, evaluateRun, diagnoseRun } from '../../src/train/run.js';
+import { trainRun, evaluateRun, diagnoseRun, purifyRun } from '../../src/train/run.js';
+import type { EpochMetrics, RunConfig } from '../../src/train/types.js';
 import { relErr } from '../helpers/compare.js';
 import { runPython, tempDir } from '../helpers/python.js';
 import { writeTinyDataset } from '../helpers/tiny-dataset.js';
@@ -152,7 +153,7 @@ torch.jit.save(torch.jit.script(Seq()), d + '/seq.pt')
     expect(seq.forward(s).toArray().slice(0, 3)).toEqual([30 / 5, 35 / 5, 40 / 5]);
   });
 
-  it('trains in a run: checkpoints with a torch.jit.load-able encoder, eval and diagnose from them', async () => {
+  it('trains in a run: checkpoints with a torch.jit.load-able encoder, eval, diagnose, resume and purify from them', async () => {
     const d = tempDir();
     runPython(`${ENCODER}
 torch.manual_seed(0)
@@ -160,8 +161,9 @@ torch.jit.save(torch.jit.script(Enc(12)), d + '/enc.pt')
 `, [d]);
     const data = `folder:${writeTinyDataset()}`;
     const out = join(d, 'run');
-    const s = await trainRun({ data, method: 'gmm-adaptive', epochs: 3, warmup: 1, batchSize: 16, optimizer: 'sgd', lr: 0.05, width: 4, threads: 1, seed: 1,
-      encoder: `audio=torchscript:${join(d, 'enc.pt')}` }, { outDir: out });
+    const cfg: Partial<RunConfig> = { data, method: 'gmm-adaptive', epochs: 3, warmup: 1, batchSize: 16, optimizer: 'sgd', lr: 0.05, width: 4, threads: 1, seed: 1,
+      encoder: `audio=torchscript:${join(d, 'enc.pt')}` };
+    const s = await trainRun(cfg, { outDir: out });
     expect(s.val.acc).toBeGreaterThan(0.5);
     const file = join(out, 'checkpoints', 'best.encoder_audio.pt');
     expect(existsSync(file)).toBe(true);
@@ -178,6 +180,21 @@ print(json.dumps({'names': sorted(sd) == sorted(ck), 'equal': all(torch.equal(sd
     expect(ev.scores.acc).toBeCloseTo(s.test.acc, 12);
     const dg = await diagnoseRun(out, 'val');
     expect(dg.samples).toHaveLength(15);
+
+    // Stopped after its first epoch and resumed, the same run ends with the same numbers.
+    const stopped = join(d, 'stopped');
+    const ctrl = new AbortController();
+    await expect(trainRun(cfg, { outDir: stopped, signal: ctrl.signal, onEvent: (e) => { if (e.kind === 'epoch') ctrl.abort(); } })).rejects.toThrow(/stopped during epoch 2/);
+    const resumed = await trainRun(cfg, { outDir: stopped });
+    const metrics = (dir: string): unknown[] => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n')
+      .map((l) => { const { seconds: _s, gapSeconds: _g, data: _d, ...rest } = JSON.parse(l) as EpochMetrics; return rest; });
+    expect(metrics(stopped)).toEqual(metrics(out));
+    expect(resumed.test).toEqual(s.test);
+
+    // Purified after the fact: fine-tuned encoder weights go back to PyTorch too.
+    const p = await purifyRun(out, { epochs: 1, keep: 'soft' });
+    expect(p.purification?.selectedEpoch).toBe(4);
+    expect(existsSync(join(out, 'checkpoints', 'purified.encoder_audio.pt'))).toBe(true);
   });
 
   it('says which file and which input shape when a module does not fit', () => {
