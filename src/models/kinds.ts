@@ -119,5 +119,16 @@ export function chooseEncoders(modalities: Pick<ModalitySpec, 'name' | 'shape'>[
   });
 }
 
+/**
+ * The `encoder` setting with every TorchScript path made absolute (against the working
+ * directory), so that a run's stored config names its files wherever eval or purify run later.
+ */
+export function absoluteEncoderPaths(text: string): string {
+  return text.split(',').map((item) => {
+    const at = item.indexOf(TORCHSCRIPT);
+    return at < 0 ? item : `${item.slice(0, at)}${TORCHSCRIPT}${resolve(item.slice(at + TORCHSCRIPT.length).trim())}`;
+  }).join(',');
+}
+
 export const FUSIONS = ['concat', 'sum', 'film', 'gated', 'cosine'] as const;
 export type FusionKind = (typeof FUSIONS)[number];

@@ -3,7 +3,7 @@
  * feed the library's validation, the CLI's flags and --help, and config files alike. Engine-free:
  * the CLI validates before libtorch starts; the methods come in as an argument.
  */
-import { ENCODERS, FUSIONS, parseEncoderChoice } from '../models/kinds.js';
+import { absoluteEncoderPaths, ENCODERS, FUSIONS, parseEncoderChoice } from '../models/kinds.js';
 import { ROLES } from '../methods/roles.js';
 import { findMethod, type MethodFactory } from '../methods/method.js';
 import { defaultsOf, resolveSettings, SettingError, settings, type Values } from '../settings.js';
@@ -109,7 +109,7 @@ export function resolveConfig(input: ConfigInput, methods: readonly MethodFactor
   } else if (purify !== undefined && purify !== null && purify !== false) {
     throw new ConfigError(`config: purify must be an object of ${Object.keys(PURIFY_SETTINGS).join(', ')}, true or null, got ${JSON.stringify(purify)}`, 'purify');
   }
-  const cfg: RunConfig = { ...values, purify: p };
+  const cfg: RunConfig = { ...values, encoder: absoluteEncoderPaths(values.encoder), purify: p };
   const factory = wrap(null, () => findMethod(cfg.method, methods, 'config'));
   if (factory.sharedWarmup && cfg.warmup >= cfg.epochs) {
     throw new ConfigError(`config: warmup (${cfg.warmup}) must leave at least one epoch of ${cfg.method} (warmup < epochs = ${cfg.epochs})`, 'warmup');

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { autocast, loadSafetensors, nn, noGrad, optim, saveSafetensors, tensor, type Tensor } from '../../src/torch/index.js';
 import { TorchScriptEncoder } from '../../src/models/torchscript.js';
@@ -232,6 +232,10 @@ torch.jit.save(torch.jit.script(Mean()), d + '/mean.pt')
     oneLine(() => new TorchScriptEncoder(join(d, 'rgb.pt'), image), /rgb\.pt: forward failed on \[2, 1, 12, 12\] float32/, /3 channels|channels/, /batch \[N, 1, 12, 12\] float32/);
     oneLine(() => new TorchScriptEncoder(join(d, 'pair.pt'), image), /pair\.pt: forward failed/, /not one Tensor/);
     oneLine(() => new TorchScriptEncoder(join(d, 'flat.pt'), image), /flat\.pt: forward returned \[\] for a batch of 2, not features \[N, D\]/);
+    // The config keeps the file's absolute path (eval and purify may run elsewhere), the rest as given.
+    const rel = relative(process.cwd(), join(d, 'rgb.pt'));
+    expect(rel.startsWith('/')).toBe(false);
+    expect(resolveConfig({ encoder: `visual = gru, audio=torchscript:${rel}` }, METHODS).encoder).toBe(`visual = gru, audio=torchscript:${join(d, 'rgb.pt')}`);
     // A missing file fails at config validation, before libtorch starts.
     expect(() => resolveConfig({ encoder: `audio=torchscript:${join(d, 'none.pt')}` }, METHODS)).toThrow(/TorchScript file .*none\.pt does not exist/);
     // A masked sequence needs a forward that takes lengths.
