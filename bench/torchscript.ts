@@ -18,7 +18,7 @@ import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { nn, optim, randn, randint, setNumThreads, manualSeed, tidy, cat, mallocPolicyEnv, type MemoryFormat, type Tensor } from '../src/torch/index.js';
+import { nn, optim, randn, randint, setNumThreads, manualSeed, tidy, cat, type MemoryFormat, type Tensor } from '../src/torch/index.js';
 import { ScriptModule } from '../src/torch/jit.js';
 import { AudioVisual, INPUT_FORMATS, timedSteps } from './engine-model.js';
 import { median } from './stats.js';
@@ -85,13 +85,12 @@ function measureHere(side: Side, dir: string): { sps: number } {
 }
 
 function measure(side: Side, dir: string): number {
-  const env = { ...process.env, ...mallocPolicyEnv() };
   if (side === 'torch') {
     return lastJsonLine<{ sps: number }>(PYTHON, [fileURLToPath(new URL('../../bench/engine_torch.py', import.meta.url)), '--batch', String(opts.batch), '--steps', String(opts.steps),
-      '--warmup', String(opts.warmup), '--threads', String(opts.threads), '--format', format], env).sps;
+      '--warmup', String(opts.warmup), '--threads', String(opts.threads), '--format', format]).sps;
   }
   return lastJsonLine<{ sps: number }>(process.execPath, [fileURLToPath(import.meta.url), '--measure-one', `${side},${dir}`, '--batch', String(opts.batch),
-    '--steps', String(opts.steps), '--warmup', String(opts.warmup), '--threads', String(opts.threads), '--format', format], env).sps;
+    '--steps', String(opts.steps), '--warmup', String(opts.warmup), '--threads', String(opts.threads), '--format', format]).sps;
 }
 
 function main(): void {
