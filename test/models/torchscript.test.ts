@@ -181,13 +181,13 @@ print(json.dumps({'names': sorted(sd) == sorted(ck), 'equal': all(torch.equal(sd
     const dg = await diagnoseRun(out, 'val');
     expect(dg.samples).toHaveLength(15);
 
-    // Stopped after its first epoch and resumed, the same run ends with the same numbers.
+    // Stopped after its first epoch and resumed, the same run ends with the same numbers (times and memory aside).
     const stopped = join(d, 'stopped');
     const ctrl = new AbortController();
     await expect(trainRun(cfg, { outDir: stopped, signal: ctrl.signal, onEvent: (e) => { if (e.kind === 'epoch') ctrl.abort(); } })).rejects.toThrow(/stopped during epoch 2/);
     const resumed = await trainRun(cfg, { outDir: stopped });
     const metrics = (dir: string): unknown[] => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n')
-      .map((l) => { const { seconds: _s, gapSeconds: _g, data: _d, ...rest } = JSON.parse(l) as EpochMetrics; return rest; });
+      .map((l) => { const { seconds: _s, gapSeconds: _g, data: _d, memory: _m, ...rest } = JSON.parse(l) as EpochMetrics; return rest; });
     expect(metrics(stopped)).toEqual(metrics(out));
     expect(resumed.test).toEqual(s.test);
 
