@@ -13,29 +13,16 @@ import { join } from 'node:path';
 import { auroc, imbalancePosterior, shareAbove, type ImbalancePosteriorOptions } from '../src/core/index.js';
 import type { RunSummary } from '../src/train/types.js';
 
-const VARIANTS: Record<string, ImbalancePosteriorOptions & { standardise?: boolean }> = {
-  'bic (default)': {},
-  soft: { decision: 'soft' },
-  'bic, D >= 2': { minSeparation: 2 },
+const VARIANTS: Record<string, ImbalancePosteriorOptions & { perClass?: boolean }> = {
+  bic: { decision: 'bic' },
+  'soft (default)': {},
+  'bic, D >= 2': { decision: 'bic', minSeparation: 2 },
   'soft, D >= 2': { decision: 'soft', minSeparation: 2 },
-  'bic, |d|': { gmmOn: 'absolute' },
+  'bic, |d|': { decision: 'bic', gmmOn: 'absolute' },
   'soft, |d|': { decision: 'soft', gmmOn: 'absolute' },
-  'bic, per-class standardised d': { standardise: true },
-  'soft, per-class standardised d': { decision: 'soft', standardise: true },
+  'bic, per-class standardised d': { decision: 'bic', perClass: true },
+  'soft, per-class standardised d': { decision: 'soft', perClass: true },
 };
-
-/** Each gap standardised by its class's mean and standard deviation. */
-function standardise(gaps: Float64Array, labels: Int32Array): Float64Array {
-  const k = Math.max(...labels) + 1;
-  const sum = new Float64Array(k), sq = new Float64Array(k), count = new Float64Array(k);
-  gaps.forEach((g, i) => { const c = labels[i] as number; sum[c] += g; sq[c] += g * g; count[c]++; });
-  return gaps.map((g, i) => {
-    const c = labels[i] as number;
-    const m = (sum[c] as number) / (count[c] as number);
-    const sd = Math.sqrt(Math.max((sq[c] as number) / (count[c] as number) - m * m, 1e-12));
-    return (g - m) / sd;
-  });
-}
 
 const dirs = process.argv.slice(2).filter((a) => a !== '--');
 if (dirs.length === 0) throw new Error('usage: npx vite-node bench/subgroup.ts -- RUN_DIR... (finished runs with gaps/epoch-N.csv at their selected epoch)');
@@ -50,8 +37,8 @@ for (const dir of dirs) {
   const labels = Int32Array.from(rows, (r) => Number(r[1]));
   const flags = rows.map((r) => r[5] === '1');
   const truth = flags.some(Boolean);
-  const cells = Object.values(VARIANTS).map(({ standardise: st, ...o }) => {
-    const post = imbalancePosterior(st ? standardise(gaps, labels) : gaps, { ...o, seed: s.seed });
+  const cells = Object.values(VARIANTS).map(({ perClass, ...o }) => {
+    const post = imbalancePosterior(gaps, { ...o, ...(perClass && { classLabels: labels }), seed: s.seed });
     return `${truth ? auroc(post.gamma, flags).toFixed(3) : '–'} / ${(100 * shareAbove(post.gamma, 0.5)).toFixed(1)} %`;
   });
   process.stdout.write(`| ${dir} | ${s.bestEpoch} | ${cells.join(' | ')} |\n`);

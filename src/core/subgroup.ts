@@ -38,6 +38,12 @@ export interface ImbalancePosteriorOptions {
    * Under 'soft' a fit below the gate gives gamma = 0 as under 'bic'.
    */
   minSeparation?: number;
+  /**
+   * The samples' class labels, to fit on per-class standardised gaps ((d_i - mean of its class) /
+   * std of its class, in the space of gmmOn): a class that both modalities find easy or hard then
+   * no longer forms a "subgroup" of its own. Not given (default): the gaps as they are.
+   */
+  classLabels?: ArrayLike<number>;
   /** EM initialisations (default 5). */
   nInit?: number;
   /** EM iterations per initialisation (default 100). */
@@ -78,7 +84,7 @@ export interface ImbalancePosterior {
   /**
    * Centre and spread of the balanced subgroup in the signed-gap space, for the align term
    * ((d - muBal) / sigmaBal)^2. 'signed': the balanced component's mean and standard deviation
-   * (or the 1-component fit's when no imbalance is detected). 'absolute': the mean and standard
+   * (or the 1-component fit's when no imbalance is detected). 'absolute' or classLabels: the mean and standard
    * deviation of the signed gaps weighted by the balanced posterior 1 - gamma_i (plus regCovar
    * in the variance), which for gamma = 0 are those of all the gaps.
    */
@@ -99,7 +105,9 @@ export function imbalancePosterior(gaps: NumericArray, options: ImbalancePosteri
   const minSeparation = options.minSeparation ?? 0;
   checkNumberInRange(minSeparation, 'minSeparation', 0);
   const signed = finiteFloat64(gaps, 'gaps');
-  const fitted = gmmOn === 'signed' ? signed : signed.map(Math.abs);
+  const spaced = gmmOn === 'signed' ? signed : signed.map(Math.abs);
+  const perClass = options.classLabels !== undefined;
+  const fitted = perClass ? standardiseByClass(spaced, options.classLabels as ArrayLike<number>) : spaced;
   const gmmOptions = {
     nInit: options.nInit ?? 5,
     maxIter: options.maxIter ?? 100,
@@ -129,7 +137,7 @@ export function imbalancePosterior(gaps: NumericArray, options: ImbalancePosteri
 
   let muBal: number;
   let sigmaBal: number;
-  if (gmmOn === 'absolute') {
+  if (gmmOn === 'absolute' || perClass) {
     ({ mean: muBal, std: sigmaBal } = balancedMoments(signed, gamma, gmmOptions.regCovar));
   } else {
     const source = imbalanceDetected ? two : one;
@@ -138,7 +146,7 @@ export function imbalancePosterior(gaps: NumericArray, options: ImbalancePosteri
     sigmaBal = Math.sqrt(source.variances[component]);
   }
 
-  const space = gmmOn === 'signed' ? 'signed gaps' : '|gaps|';
+  const space = `${perClass ? 'per-class standardised ' : ''}${gmmOn === 'signed' ? 'signed gaps' : '|gaps|'}`;
   const soft = decision === 'soft' && separated ? `; soft decision: gamma = ${evidence.toPrecision(3)} x the imbalanced posterior` : '';
   const reason = (imbalanceDetected
     ? `BIC(2) = ${bic2.toFixed(2)} < BIC(1) = ${bic1.toFixed(2)} on ${space}: imbalanced component ` +
@@ -165,6 +173,25 @@ export function imbalancePosterior(gaps: NumericArray, options: ImbalancePosteri
     muBal,
     sigmaBal,
   };
+}
+
+/** Each value minus its class's mean, over its class's standard deviation (a class of one sample, or of equal values: 0). */
+export function standardiseByClass(x: Float64Array, labels: ArrayLike<number>): Float64Array {
+  if (labels.length !== x.length) throw new RangeError(`classLabels has ${labels.length} labels for ${x.length} gaps; pass one label per gap`);
+  const stats = new Map<number, { n: number; sum: number; sq: number }>();
+  for (let i = 0; i < x.length; i++) {
+    const c = labels[i] as number;
+    if (!Number.isInteger(c)) throw new RangeError(`classLabels[${i}] is ${c}; expected an integer class label`);
+    const t = stats.get(c) ?? { n: 0, sum: 0, sq: 0 };
+    t.n++; t.sum += x[i] as number; t.sq += (x[i] as number) ** 2;
+    stats.set(c, t);
+  }
+  return x.map((v, i) => {
+    const t = stats.get(labels[i] as number)!;
+    const m = t.sum / t.n;
+    const sd = Math.sqrt(Math.max(t.sq / t.n - m * m, 0));
+    return sd > 1e-12 ? (v - m) / sd : 0;
+  });
 }
 
 /** Mean and standard deviation of the signed gaps weighted by 1 - gamma_i; regCovar floors the variance. */

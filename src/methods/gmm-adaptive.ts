@@ -52,6 +52,7 @@ const OPTIONS = {
   gmmOn: { type: 'choice', choices: ['signed', 'absolute'], default: 'signed', help: 'fit the GMM on the signed gaps or on their absolute values' },
   gmmDecision: { type: 'choice', choices: ['bic', 'soft'], default: 'bic', help: 'bic: gamma = the imbalanced posterior when BIC prefers 2 components, else 0; soft: gamma = that posterior x the 2-component model\'s BIC weight' },
   gmmMinSeparation: { type: 'number', default: 0, min: 0, help: 'a subgroup also needs components at least this far apart (Ashman\'s D; 0: no gate)' },
+  gmmPerClass: { type: 'boolean', default: false, help: 'fit the GMM on per-class standardised gaps (each gap minus its class\'s mean, over its class\'s std)' },
   refitEvery: { type: 'number', integer: true, default: 1, min: 1, help: 'refit the GMM every this many adaptive epochs' },
   gmmNInit: { type: 'number', integer: true, default: 5, min: 1, help: 'EM initialisations per GMM fit' },
 } as const;
@@ -121,7 +122,7 @@ class GmmAdaptive implements Method {
     this.#adaptiveEpochs++;
     if (!due) return;
     const p = await ctx.trainPredictions();
-    const post = imbalancePosterior(sampleGaps(ctx.modalities.map((m) => p.unimodal[m] as Float32Array), p.labels, p.numClasses), { gmmOn: this.o.gmmOn, decision: this.o.gmmDecision, minSeparation: this.o.gmmMinSeparation, nInit: this.o.gmmNInit, seed: ctx.epoch });
+    const post = imbalancePosterior(sampleGaps(ctx.modalities.map((m) => p.unimodal[m] as Float32Array), p.labels, p.numClasses), { gmmOn: this.o.gmmOn, decision: this.o.gmmDecision, minSeparation: this.o.gmmMinSeparation, classLabels: this.o.gmmPerClass ? p.labels : undefined, nInit: this.o.gmmNInit, seed: ctx.epoch });
     const gamma = new Float64Array(ctx.trainSize);
     p.index.forEach((row, i) => { gamma[row] = post.gamma[i] as number; });
     // A collapsed balanced component (all gaps equal) would blow up the align term; gaps live in

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRandom, auroc, imbalancePosterior, mean, shareAbove } from '../../src/core/index.js';
+import { standardiseByClass } from '../../src/core/subgroup.js';
 import { loadGmmFixtures } from './shared-fixtures.js';
 
 /** Gaps of a balanced majority near 0 plus imbalanced samples, with the ground-truth flags. */
@@ -114,6 +115,28 @@ describe('imbalancePosterior', () => {
     expect(gated.reason).toMatch(/^components too close \(Ashman's D \d\.\d\d < /);
     expect(imbalancePosterior(gaps, { decision: 'soft', minSeparation: free.separation + 0.5 }).gamma.every((g) => g === 0)).toBe(true);
     expect(imbalancePosterior(gaps, { minSeparation: free.separation - 0.5 }).imbalanceDetected).toBe(true);
+  });
+
+  it('classLabels: per-class standardised gaps drop a class-driven "subgroup" and keep the corrupted one', () => {
+    const rng = new SeededRandom(7);
+    const n = 3000;
+    const labels = Int32Array.from({ length: n }, (_, i) => i % 10);
+    // Balanced data whose classes differ: classes 0-2 have gaps near 0.45, the rest near 0.
+    const balanced = Float64Array.from(labels, (c) => (c < 3 ? 0.45 : 0) + 0.05 * rng.normal());
+    expect(shareAbove(imbalancePosterior(balanced).gamma)).toBeGreaterThan(0.25);
+    const perClass = imbalancePosterior(balanced, { classLabels: labels });
+    expect(shareAbove(perClass.gamma)).toBeLessThan(0.02);
+    expect(perClass.reason).toContain('per-class standardised signed gaps');
+    // 20 % corrupted samples, +0.5 within their class: found on the standardised gaps.
+    const flags = Array.from({ length: n }, () => rng.uniform() < 0.2);
+    const corrupt = balanced.map((g, i) => g + (flags[i] ? 0.5 : 0));
+    expect(auroc(imbalancePosterior(corrupt, { classLabels: labels }).gamma, flags)).toBeGreaterThan(0.99);
+    expect(() => imbalancePosterior(corrupt, { classLabels: labels.subarray(1) })).toThrow(/classLabels has 2999 labels for 3000 gaps/);
+  });
+
+  it('standardiseByClass: each value minus its class mean over its class std (population), singletons at 0', () => {
+    const z = standardiseByClass(Float64Array.from([1, 3, 10, 5]), [0, 0, 1, 2]);
+    expect(Array.from(z)).toEqual([-1, 1, 0, 0]);
   });
 
   it('validates its input', () => {
