@@ -99,7 +99,8 @@ export const opm = defineMethod({
         if (trainSize <= Math.max(...batch.index)) throw new Error(`${NAME}: sample index ${Math.max(...batch.index)} is outside the training split of ${trainSize} (beginEpoch sets its size)`);
         const rows = uniform(ctx.randnLike, [trainSize, ctx.modalities.length], out.fused);
         if (!exe || ctx.modalities.every((m) => q[m] === 0)) {
-          logs.dropped = 0;
+          // Every step of the window logs the same keys (the trainer averages them over its steps).
+          Object.assign(logs, { dropped: 0, keptShare: 1 });
           means.add(logs);
           return { loss: plain(), logs };
         }
