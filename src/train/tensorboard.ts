@@ -87,7 +87,8 @@ export function eventProto(wallTime: number, step: number, body: { fileVersion: 
  * An epoch's scalars under TensorBoard tags: training loss and accuracy, the method's logged
  * terms, validation accuracy and macro-F1 of the fused prediction and of each modality's head,
  * the training gaps' mean and spread, the GMM's imbalanced share, BICs and AUROC, the learning
- * rate and the epoch's seconds. Non-finite values are left out (TensorBoard plots none).
+ * rate, the epoch's seconds and its tensor and resident memory peaks. Non-finite values are left
+ * out (TensorBoard plots none).
  */
 export function epochScalars(m: EpochMetrics): [string, number][] {
   const s: [string, number | null | undefined][] = [
@@ -98,6 +99,7 @@ export function epochScalars(m: EpochMetrics): [string, number][] {
     ['gap/mean', m.gap?.mean], ['gap/std', m.gap?.std],
     ['gmm/imbalanced_share', m.gmm?.shareImbalanced], ['gmm/bic_1', m.gmm?.bic1], ['gmm/bic_2', m.gmm?.bic2], ['gmm/auroc', m.gmm?.auroc],
     ['lr', m.lr], ['time/epoch_seconds', m.seconds],
+    ['memory/peak_allocated_mib', (m.memory?.peakAllocated ?? NaN) / 2 ** 20], ['memory/max_rss_mib', (m.memory?.maxRss ?? NaN) / 2 ** 20],
   ];
   return s.filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1]));
 }

@@ -132,6 +132,7 @@ describe('TensorBoard event files', () => {
       expect(tags['gap/std']).toBe(Math.fround(m.gap!.std));
       expect(tags['gmm/bic_1']).toBe(Math.fround(m.gmm!.bic1));
       expect(tags.lr).toBe(Math.fround(m.lr));
+      expect(tags['memory/max_rss_mib']).toBe(Math.fround(m.memory!.maxRss / 2 ** 20));
       expect(e.values).toEqual(epochScalars(m).map(([t, v]) => [t, Math.fround(v)]));
     });
   });
