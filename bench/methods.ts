@@ -66,6 +66,9 @@ const ROWS: Row[] = quick
     ].map((r) => ({ ...r, regimes: ['underuse'] })),
     // Each modality's own cross-entropy added (what sample-level valuation's single-modality copies give the strong modality; issue #29).
     { label: `${ROLES.default} (lambdaUni=1)`, config: own({ lambdaUni: 1 }), onRequest: true },
+    // The subgroup decision's options (issue #29): the GMM on per-class standardised gaps; gamma weighted by the BIC evidence.
+    { label: `${ROLES.default} (gmmPerClass)`, config: own({ gmmPerClass: true }, true), onRequest: true },
+    { label: `${ROLES.default} (gmmDecision=soft)`, config: own({ gmmDecision: 'soft' }, true), onRequest: true },
     // The engine's options, against the same runs in fp32 with the eval-pass gaps (issue #13).
     { label: 'joint (bf16)', config: { method: ROLES.reference, precision: 'bf16' }, onRequest: true },
     { label: `${ROLES.default} (bf16)`, config: { ...own({}), precision: 'bf16' }, onRequest: true },
