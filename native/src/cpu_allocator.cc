@@ -61,7 +61,7 @@
 namespace {
 
 // Measured on ResNet18 steps (8 x 3 x 64 x 64, steps 6-15; test/torch/malloc.test.ts): 64 KiB ->
-// 770-792 page faults, 256 KiB -> 1,962-2,818, 1 MiB -> 4,965-7,755, glibc alone 575,449.
+// 770-890 page faults, 256 KiB -> 1,962-2,818, 1 MiB -> 4,965-7,755, glibc alone 575,449.
 constexpr size_t kLargeMin = size_t(64) << 10;
 // Requests below kPoolSplit come from arenas of their own (see the design above).
 constexpr size_t kPoolSplit = size_t(1) << 20;

@@ -28,8 +28,9 @@ describe.runIf(cpuAllocator === 'caching')('memory of training on variable-lengt
     expect(last.peakReserved).toBeLessThanOrEqual(1.01 * second.peakReserved);
     expect(second.cacheHitRate).toBeGreaterThan(0.95);
     // The whole process (libtorch's ~250 MB of code and small objects included). Measured: +1.9 % and
-    // +4.8 % (405 -> 413, 401 -> 421 MB); glibc with the keep-freed policy this allocator replaced
-    // (MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=-1 MALLOC_ARENA_MAX=1 MMGAP_MALLOC=system): +25 % (582 -> 725 MB).
+    // +4.8 % (405 -> 413, 401 -> 421 MB). Under the keep-freed policy this allocator replaced
+    // (MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=-1 MALLOC_ARENA_MAX=1 MMGAP_MALLOC=system) this
+    // assertion failed: +20 % (623 -> 747 MB; +25 % in another run).
     expect(last.rss).toBeLessThanOrEqual(1.1 * second.rss);
   }, 600_000);
 
