@@ -170,7 +170,12 @@ class CachingCpuAllocator final : public c10::Allocator {
   }
 
   static void* allocateSmall(size_t n) {
-    if (static_cast<int64_t>(n) + gReserved.load(std::memory_order_relaxed) > gLimit.load(std::memory_order_relaxed)) overLimit(n);
+    const auto over = [n] { return static_cast<int64_t>(n) + gReserved.load(std::memory_order_relaxed) - gLimit.load(std::memory_order_relaxed); };
+    if (over() > 0) {  // cached blocks make room first
+      std::lock_guard<std::mutex> lock(mu());
+      giveBack(over());
+      if (over() > 0) overLimit(n);
+    }
     void* p = c10::alloc_cpu(n);
     const auto u = static_cast<int64_t>(usable(p, n));
     account(u, u);

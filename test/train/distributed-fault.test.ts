@@ -32,7 +32,7 @@ function mmgap(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Exit> {
 function outcome(dir: string): unknown {
   const { wallSeconds: _w, outDir: _o, ...summary } = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as RunSummary;
   const metrics = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n')
-    .map((l) => JSON.parse(l) as EpochMetrics).map(({ seconds: _s, gapSeconds: _g, data: _d, ...rest }) => rest);
+    .map((l) => JSON.parse(l) as EpochMetrics).map(({ seconds: _s, gapSeconds: _g, data: _d, memory: _m, ...rest }) => rest);
   return { summary, metrics };
 }
 

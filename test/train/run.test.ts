@@ -21,7 +21,7 @@ function readMetrics(dir: string): EpochMetrics[] {
 /** What must be identical between an interrupted-and-resumed run and an uninterrupted one. */
 function comparable(s: RunSummary, m: EpochMetrics[]): unknown {
   return { bestEpoch: s.bestEpoch, val: s.val, test: s.test, confusion: s.confusion, auroc: s.auroc, purification: s.purification,
-    metrics: m.map(({ seconds: _s, gapSeconds: _g, data: _d, ...rest }) => rest) };
+    metrics: m.map(({ seconds: _s, gapSeconds: _g, data: _d, memory: _m, ...rest }) => rest) };
 }
 
 describe('trainRun', () => {
