@@ -66,6 +66,10 @@ const ROWS: Row[] = quick
     ].map((r) => ({ ...r, regimes: ['underuse'] })),
     // Each modality's own cross-entropy added (what sample-level valuation's single-modality copies give the strong modality; issue #29).
     { label: `${ROLES.default} (lambdaUni=1)`, config: own({ lambdaUni: 1 }), onRequest: true },
+    // As many optimisation steps as sample-level valuation takes with its single-modality copies
+    // (~3 visits per sample per epoch after its warm-up in the small regime: ~35 epochs' worth).
+    { label: 'joint (35 epochs)', config: { method: ROLES.reference, epochs: 35 }, onRequest: true },
+    { label: `${ROLES.default} (35 epochs)`, config: { ...own({}), epochs: 35 }, onRequest: true },
     // The subgroup decision's options (issue #29): the GMM on per-class standardised gaps; gamma weighted by the BIC evidence.
     { label: `${ROLES.default} (gmmPerClass)`, config: own({ gmmPerClass: true }, true), onRequest: true },
     { label: `${ROLES.default} (gmmDecision=soft)`, config: own({ gmmDecision: 'soft' }, true), onRequest: true },
