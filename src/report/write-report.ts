@@ -47,12 +47,17 @@ function dataWaitRow(metrics: EpochMetrics[]): string[][] {
 
 const gb = (bytes: number): string => `${(bytes / 2 ** 30).toFixed(2)} GB`;
 
-/** The run's peak tensor memory (the caching allocator's, in use and held) and peak resident size, from the epochs that recorded them. */
-function memoryRow(metrics: EpochMetrics[]): string[][] {
+/** The run's peak tensor memory (the caching allocator's, in use and held) and peak resident size, in bytes, over the epochs that recorded them; null without any. */
+export function peakMemory(metrics: EpochMetrics[]): { allocated: number; reserved: number; rss: number } | null {
   const m = metrics.flatMap((e) => (e.memory ? [e.memory] : []));
-  if (m.length === 0) return [];
+  if (m.length === 0) return null;
   const max = (f: (x: (typeof m)[number]) => number): number => Math.max(...m.map(f));
-  return [['peak memory: tensors in use / held by the allocator / resident', `${gb(max((x) => x.peakAllocated))} / ${gb(max((x) => x.peakReserved))} / ${gb(max((x) => x.maxRss))}`]];
+  return { allocated: max((x) => x.peakAllocated), reserved: max((x) => x.peakReserved), rss: max((x) => x.maxRss) };
+}
+
+function memoryRow(metrics: EpochMetrics[]): string[][] {
+  const p = peakMemory(metrics);
+  return p ? [['peak memory: tensors in use / held by the allocator / resident', `${gb(p.allocated)} / ${gb(p.reserved)} / ${gb(p.rss)}`]] : [];
 }
 
 function resultsSection(run: RunData): string {
