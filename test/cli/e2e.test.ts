@@ -1,5 +1,5 @@
 /** The CLI with the real trainer (libtorch): the demo on a tiny dataset in-process, and the README's train line on avdigits. */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { runCli } from '../../src/cli/cli.js';
 import { RUN_FORMAT_VERSION, type EpochMetrics, type RunSummary } from '../../src/train/types.js';
 import { memoryIo } from './helpers/memory-io.js';
 import { writeTinyDataset } from '../helpers/tiny-dataset.js';
+import { runChild } from '../helpers/run-child.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const TRAINER = join(ROOT, 'src/train/run.ts');
@@ -77,15 +78,15 @@ describe.skipIf(!existsSync(TRAINER))('mmgap with the real trainer', () => {
     expect(done).toBeGreaterThanOrEqual(2);
     expect(done).toBeLessThan(12);
 
-    const again = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 120_000 });
+    const again = await runChild(process.execPath, args, { timeout: 120_000 });
     expect(again.status, again.stderr).toBe(0);
     expect(again.stderr).toMatch(new RegExp(`resumed from the checkpoint after epoch ${done}`));
     expect(metrics(join(dir, 'sigint')).map((m) => m.epoch)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
   }, 120_000);
 
-  it.skipIf(!existsSync(BIN))('the README line: mmgap train on avdigits, 2 epochs of joint training with no --warmup, JSON summary as the last line', () => {
+  it.skipIf(!existsSync(BIN))('the README line: mmgap train on avdigits, 2 epochs of joint training with no --warmup, JSON summary as the last line', async () => {
     const out = join(dir, 'avdigits');
-    const r = spawnSync(process.execPath, [BIN, 'train', '--data', 'avdigits', '--method', 'joint', '--epochs', '2', '--seed', '0', '--out', out, '--json'], { encoding: 'utf8', timeout: 300_000 });
+    const r = await runChild(process.execPath, [BIN, 'train', '--data', 'avdigits', '--method', 'joint', '--epochs', '2', '--seed', '0', '--out', out, '--json'], { timeout: 300_000 });
     expect(r.status, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout.trimEnd().split('\n').at(-1) as string) as RunSummary & { report: string };
     expect(metrics(out).map((m) => m.stage)).toEqual(['main', 'main']);

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { runChild } from '../helpers/run-child.js';
 import { fileURLToPath } from 'node:url';
 import { trainRun, evaluateRun, diagnoseRun, purifyRun } from '../../src/train/run.js';
 import { METHODS } from '../../src/methods/registry.js';
@@ -108,17 +108,17 @@ describe('trainRun', () => {
     expect(existsSync(fileURLToPath(new URL('../../dist/src/train/run.js', import.meta.url))), 'run `make build` first').toBe(true);
     const cfg = { ...base, epochs: 5, method: 'gmm-adaptive', purify: { tau: 0.5, epochs: 2, lrFactor: 0.1, loss: 'method' } };
     const whole = tempDir();
-    const r = spawnSync('node', [child, JSON.stringify(cfg), whole], { encoding: 'utf8' });
+    const r = await runChild('node', [child, JSON.stringify(cfg), whole]);
     expect(r.status, r.stderr).toBe(0);
     const reference = comparable(JSON.parse(r.stdout) as RunSummary, readMetrics(whole));
 
     // Kill inside epoch 2, between two epochs, inside a later epoch, and inside purification.
     for (const killAt of ['step:1:2', 'epoch:2', 'step:3:1', 'step:5:2']) {
       const out = tempDir();
-      const killed = spawnSync('node', [child, JSON.stringify(cfg), out, killAt], { encoding: 'utf8' });
+      const killed = await runChild('node', [child, JSON.stringify(cfg), out, killAt]);
       expect(killed.signal, `${killAt}: ${killed.stderr}`).toBe('SIGKILL');
       expect(existsSync(join(out, 'summary.json'))).toBe(false);
-      const again = spawnSync('node', [child, JSON.stringify(cfg), out], { encoding: 'utf8' });
+      const again = await runChild('node', [child, JSON.stringify(cfg), out]);
       expect(again.status, again.stderr).toBe(0);
       expect(comparable(JSON.parse(again.stdout) as RunSummary, readMetrics(out)), killAt).toEqual(reference);
       expect(readFileSync(join(out, 'run.log'), 'utf8')).toMatch(/resumed from the checkpoint after epoch/);
