@@ -145,5 +145,12 @@ const RESUMABLE_DIFFERENCES = new Set(['workers', 'threads', 'tensorboard']);
 
 /** The fields in which a stored config `a` differs from `b` in a way that forbids resuming one as the other. */
 export function resumeConflicts(a: RunConfig, b: RunConfig): string[] {
-  return (Object.keys(b) as (keyof RunConfig)[]).filter((k) => !RESUMABLE_DIFFERENCES.has(k) && JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+  return (Object.keys(b) as (keyof RunConfig)[]).filter((k) => !RESUMABLE_DIFFERENCES.has(k) && canonical(a[k]) !== canonical(b[k]));
+}
+
+/** JSON with every object's keys sorted: a stored config read back compares equal whatever order its options were written in. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x)
+    ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([p], [q]) => (p < q ? -1 : p > q ? 1 : 0)))
+    : x));
 }

@@ -109,3 +109,14 @@ describe('one validation for the library and the CLI', () => {
     }
   });
 });
+
+describe('resuming a stored config', () => {
+  it('compares options whatever order they were stored in, and still names a changed one', async () => {
+    const { resumeConflicts } = await import('../../src/train/config.js');
+    const stored = { ...DEFAULT_CONFIG, methodOptions: { beta: 1, kappa: 0.5 } };
+    const again = { ...DEFAULT_CONFIG, methodOptions: { kappa: 0.5, beta: 1 } };
+    expect(resumeConflicts(stored, again)).toEqual([]);
+    expect(resumeConflicts(stored, { ...again, methodOptions: { kappa: 0.5, beta: 2 } })).toEqual(['methodOptions']);
+    expect(resumeConflicts(stored, { ...again, lr: DEFAULT_CONFIG.lr * 2 })).toEqual(['lr']);
+  });
+});
