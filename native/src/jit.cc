@@ -23,36 +23,13 @@ torch::jit::Module& moduleOf(Napi::Env env, const Napi::Value& v) {
   return *v.As<Napi::External<torch::jit::Module>>().Data();
 }
 
-// libtorch's messages end with a C++ backtrace, and the interpreter's begin with a TorchScript
-// one; the error itself is the last line of what remains.
-std::string oneLine(const std::exception& e) {
-  const auto* c10e = dynamic_cast<const c10::Error*>(&e);
-  std::string m = c10e ? c10e->what_without_backtrace() : e.what();
-  auto pos = m.find("\nException raised from");
-  if (pos != std::string::npos) m.resize(pos);
-  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
-  pos = m.rfind('\n');
-  return pos == std::string::npos ? m : m.substr(pos + 1);
-}
-
-template <class F>
-auto rethrowing(Napi::Env env, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(env, oneLine(e));
-  }
-}
-
 // jitLoad(path, device) -> module handle, every tensor of the archive (constants included) on `device`.
 Napi::Value JitLoad(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString()) throw Napi::TypeError::New(env, "jitLoad(path, device)");
   const std::string path = info[0].As<Napi::String>();
   const c10::Device device(info[1].As<Napi::String>().Utf8Value());
-  auto* m = rethrowing(env, [&] { return new torch::jit::Module(torch::jit::load(path, device)); });
+  auto* m = new torch::jit::Module(torch::jit::load(path, device));
   auto ext = Napi::External<torch::jit::Module>::New(env, m, [](Napi::BasicEnv, torch::jit::Module* p) { delete p; });
   if (napi_type_tag_object(env, ext, &kJitTag) != napi_ok) throw Napi::Error::New(env, "mmgap: could not tag a TorchScript handle");
   return ext;
@@ -77,24 +54,22 @@ Napi::Array named(Napi::Env env, const List& list) {
 Napi::Value JitInfo(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   auto& m = moduleOf(env, info[0]);
-  return rethrowing(env, [&]() -> Napi::Value {
-    auto fwd = m.find_method("forward");
-    if (!fwd) throw Napi::Error::New(env, "the module has no forward method");
-    const auto& schema = fwd->function().getSchema();
-    auto out = Napi::Object::New(env);
-    out.Set("parameters", named(env, m.named_parameters(true)));
-    out.Set("buffers", named(env, m.named_buffers(true)));
-    const auto& args = schema.arguments();
-    double required = 0;
-    for (size_t i = 1; i < args.size(); i++) required += args[i].default_value() ? 0 : 1;
-    out.Set("arity", Napi::Number::New(env, static_cast<double>(args.size()) - 1));
-    out.Set("required", Napi::Number::New(env, required));
-    out.Set("training", Napi::Boolean::New(env, m.is_training()));
-    std::ostringstream os;
-    os << schema;
-    out.Set("forward", Napi::String::New(env, os.str()));
-    return out;
-  });
+  auto fwd = m.find_method("forward");
+  if (!fwd) throw Napi::Error::New(env, "the module has no forward method");
+  const auto& schema = fwd->function().getSchema();
+  auto out = Napi::Object::New(env);
+  out.Set("parameters", named(env, m.named_parameters(true)));
+  out.Set("buffers", named(env, m.named_buffers(true)));
+  const auto& args = schema.arguments();
+  double required = 0;
+  for (size_t i = 1; i < args.size(); i++) required += args[i].default_value() ? 0 : 1;
+  out.Set("arity", Napi::Number::New(env, static_cast<double>(args.size()) - 1));
+  out.Set("required", Napi::Number::New(env, required));
+  out.Set("training", Napi::Boolean::New(env, m.is_training()));
+  std::ostringstream os;
+  os << schema;
+  out.Set("forward", Napi::String::New(env, os.str()));
+  return out;
 }
 
 // jitSetTensor(m, dottedName, tensor, isBuffer): puts a tensor moved or replaced in TypeScript
@@ -106,16 +81,14 @@ Napi::Value JitSetTensor(const Napi::CallbackInfo& info) {
   const std::string name = info[1].As<Napi::String>();
   const auto& t = tensorOf(env, info[2], "jitSetTensor");
   const bool isBuffer = info[3].ToBoolean();
-  rethrowing(env, [&] {
-    torch::jit::Module owner = m;
-    std::string leaf = name;
-    for (auto dot = leaf.find('.'); dot != std::string::npos; dot = leaf.find('.')) {
-      owner = owner.attr(leaf.substr(0, dot)).toModule();
-      leaf = leaf.substr(dot + 1);
-    }
-    if (isBuffer) owner.register_buffer(leaf, t);
-    else owner.register_parameter(leaf, t, false);
-  });
+  torch::jit::Module owner = m;
+  std::string leaf = name;
+  for (auto dot = leaf.find('.'); dot != std::string::npos; dot = leaf.find('.')) {
+    owner = owner.attr(leaf.substr(0, dot)).toModule();
+    leaf = leaf.substr(dot + 1);
+  }
+  if (isBuffer) owner.register_buffer(leaf, t);
+  else owner.register_parameter(leaf, t, false);
   return env.Undefined();
 }
 
@@ -134,7 +107,7 @@ Napi::Value JitForward(const Napi::CallbackInfo& info) {
   auto a = info[1].As<Napi::Array>();
   std::vector<c10::IValue> args;
   for (uint32_t i = 0; i < a.Length(); i++) args.emplace_back(tensorOf(env, a.Get(i), "jitForward input"));
-  auto out = rethrowing(env, [&] { return m.forward(std::move(args)); });
+  auto out = m.forward(std::move(args));
   if (!out.isTensor()) throw Napi::TypeError::New(env, "forward returned a " + out.tagKind() + ", not one Tensor");
   return wrapTensor(env, out.toTensor());
 }
@@ -145,7 +118,7 @@ Napi::Value JitSave(const Napi::CallbackInfo& info) {
   auto& m = moduleOf(env, info[0]);
   if (!info[1].IsString()) throw Napi::TypeError::New(env, "jitSave(m, path)");
   const std::string path = info[1].As<Napi::String>();
-  rethrowing(env, [&] { m.save(path); });
+  m.save(path);
   return env.Undefined();
 }
 

@@ -9,7 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { full, noGrad, zeros, type Tensor } from '../torch/index.js';
+import { full, isOutOfMemoryError, noGrad, zeros, type Tensor } from '../torch/index.js';
 import { ScriptModule } from '../torch/jit.js';
 import { modalityKind, type ModalitySpec } from '../data/types.js';
 import type { Encoder } from './encoders.js';
@@ -65,6 +65,8 @@ export class TorchScriptEncoder extends ScriptModule implements Encoder {
     try {
       out = super.forward(...(this.honoursMask ? [x, lengths ?? full([x.shape[0] as number], x.shape[1] as number, { dtype: 'int64', device: x.device as never })] : [x]));
     } catch (e) {
+      // Out of memory is the batch's size, not the module's fault: the trainer words it (src/train/memory.ts).
+      if (isOutOfMemoryError(e)) throw e;
       throw new Error(`torchscript encoder ${this.path}: forward failed on [${x.shape.join(', ')}] ${x.dtype} (${lastLine(e)}); ${this.#expects}`);
     }
     const s = out.shape;
