@@ -15,13 +15,13 @@ import type { RunSummary } from '../src/train/types.js';
 
 const VARIANTS: Record<string, ImbalancePosteriorOptions & { perClass?: boolean }> = {
   bic: { decision: 'bic' },
-  'soft (default)': {},
+  'soft (diagnoseGaps raw)': {},
   'bic, D >= 2': { decision: 'bic', minSeparation: 2 },
   'soft, D >= 2': { decision: 'soft', minSeparation: 2 },
   'bic, |d|': { decision: 'bic', gmmOn: 'absolute' },
   'soft, |d|': { decision: 'soft', gmmOn: 'absolute' },
   'bic, per-class standardised d': { decision: 'bic', perClass: true },
-  'soft, per-class standardised d': { decision: 'soft', perClass: true },
+  'soft, per-class standardised d (the diagnostics\' default)': { decision: 'soft', perClass: true },
 };
 
 const dirs = process.argv.slice(2).filter((a) => a !== '--');

@@ -18,7 +18,7 @@ const GROUP_OF: Record<RunKey, 'Data:' | 'Method and model:' | 'Optimisation:' |
   method: 'Method and model:', methodOptions: 'Method and model:', perMethodOptions: 'Method and model:', encoder: 'Method and model:', fusion: 'Method and model:', width: 'Method and model:',
   epochs: 'Optimisation:', warmup: 'Optimisation:', batchSize: 'Optimisation:', optimizer: 'Optimisation:', lr: 'Optimisation:', momentum: 'Optimisation:',
   weightDecay: 'Optimisation:', schedule: 'Optimisation:', stepSize: 'Optimisation:', stepGamma: 'Optimisation:',
-  seed: 'Run:', device: 'Run:', threads: 'Run:', workers: 'Run:', diagnose: 'Run:', precision: 'Run:', gapSource: 'Run:', syncBatchNorm: 'Run:', tensorboard: 'Run:',
+  seed: 'Run:', device: 'Run:', threads: 'Run:', workers: 'Run:', diagnose: 'Run:', diagnoseGaps: 'Run:', precision: 'Run:', gapSource: 'Run:', syncBatchNorm: 'Run:', tensorboard: 'Run:',
 };
 const PURIFY_GROUP = 'Purification (fine-tune on the GMM-balanced subset after training):';
 

@@ -24,7 +24,7 @@ export interface PredictionsDiagnosis {
 
 /** Runs the diagnosis; refuses gaps that are all equal (in the space the GMM fits), where no mixture can be told apart. */
 export function diagnosePredictions(p: Predictions, options: PredictionsOptions): PredictionsDiagnosis {
-  const diagnostics = diagnose(p, p.modalities, options.seed, options.gmmOn);
+  const diagnostics = diagnose(p, p.modalities, options.seed, { gmmOn: options.gmmOn, gaps: options.diagnoseGaps });
   const fitted = (gap: number): number => (options.gmmOn === 'absolute' ? Math.abs(gap) : gap);
   const first = fitted(diagnostics.rows[0].gap);
   if (diagnostics.rows.every((r) => fitted(r.gap) === first)) {

@@ -28,6 +28,7 @@ export const PREDICTIONS_SETTINGS = settings({
     help: 'what the per-modality arrays hold: probabilities, logits (softmax taken here, in float64), or auto (rows non-negative summing to 1 are probabilities)',
   },
   gmmOn: PURIFY_SETTINGS.gmmOn,
+  diagnoseGaps: RUN_SETTINGS.diagnoseGaps,
   seed: RUN_SETTINGS.seed,
 });
 export type PredictionsOptions = Values<typeof PREDICTIONS_SETTINGS>;

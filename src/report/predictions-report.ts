@@ -24,7 +24,7 @@ function resultsSection(d: PredictionsDiagnosis): string {
     ...p.modalities.map((m) => [`${m} only: accuracy (top class)`, pct(d.accuracy[m])]),
     ['gap', p.modalities.length === 2 ? `d = p_${p.modalities[0]}[y] − p_${p.modalities[1]}[y]` : 'spread max_m p_m[y] − min_m p_m[y]'],
     ['gap mean ± sd', `${d.diagnostics.gap.mean.toFixed(4)} ± ${d.diagnostics.gap.std.toFixed(4)}`],
-    ['GMM fitted on', g.on === 'signed' ? 'the gaps' : 'the absolute gaps |d|'],
+    ['GMM fitted on', `${g.on === 'signed' ? 'the gaps' : 'the absolute gaps |d|'}${g.perClass ? ', standardised within each class' : ''}`],
     ['imbalanced subgroup', g.imbalanced ? `${pct(g.shareImbalanced)} of samples (γ > 0.5)` : 'none: BIC prefers one component (every γ = 0)'],
     ['AUROC of γ vs corrupted flags', g.auroc !== null ? g.auroc.toFixed(3) : p.hasCorrupted ? 'no sample is flagged corrupted' : 'no corrupted flags in the file'],
   ];
@@ -39,7 +39,7 @@ async function chartsSection(d: PredictionsDiagnosis): Promise<string> {
   const rows = d.diagnostics.rows.map((r) => ({ ...r, corrupted: r.corrupted === 1 }));
   const swatch = (color: string, label: string): string => `<span class="swatch" style="background:${color}"></span>${escapeHtml(label)}`;
   return `<h2>Modality gap</h2>
-<p class="note">Histogram of each sample's gap, bars split by the GMM posterior; lines: the fitted components, scaled to counts.
+<p class="note">Histogram of each sample's gap, bars split by the GMM posterior; lines: the fitted components, scaled to counts (none where the GMM was fitted on the gaps standardised within each class: its components are not on this axis).
 ${swatch(GROUP_COLORS.balanced, 'balanced (γ ≤ 0.5) / balanced component')}${swatch(GROUP_COLORS.imbalanced, 'imbalanced (γ > 0.5) / imbalanced component')}</p>
 ${figure('gaps', await renderSvg(gapHistogramOf(d.diagnostics, rows, basename(d.predictions.file))), 'Gap histogram with the fitted 2-component GMM.')}
 ${figure('bic', await renderSvg(bicFitSpec(g.bic1, g.bic2)), 'BIC of the 1- and 2-component fits. Where BIC(2) is lower, the GMM finds an imbalanced subgroup; otherwise every γ is 0.')}`;

@@ -92,7 +92,7 @@ async function histogramsSection(run: RunData): Promise<string> {
   const unsplit = diagnosed.some((m) => !run.gaps.has(m.epoch));
   const swatch = (color: string, label: string): string => `<span class="swatch" style="background:${color}"></span>${escapeHtml(label)}`;
   return `<h2>Modality gap by epoch</h2>
-<p class="note">Histogram of each training sample's gap d = p<sub>1</sub>[y] − p<sub>2</sub>[y] after every diagnosed epoch (every epoch, or only the selected one under <code>diagnose: selected</code>), bars split by the GMM posterior; lines: the fitted components, scaled to counts.
+<p class="note">Histogram of each training sample's gap d = p<sub>1</sub>[y] − p<sub>2</sub>[y] after every diagnosed epoch (every epoch, or only the selected one under <code>diagnose: selected</code>), bars split by the GMM posterior; lines: the fitted components, scaled to counts (none where the GMM was fitted on the gaps standardised within each class, <code>diagnoseGaps: per-class</code>: its components are not on this axis).
 ${swatch(GROUP_COLORS.balanced, 'balanced (γ ≤ 0.5) / balanced component')}${swatch(GROUP_COLORS.imbalanced, 'imbalanced (γ > 0.5) / imbalanced component')}${unsplit ? swatch(GROUP_COLORS.all, 'all samples (epoch without gaps/epoch-N.csv)') : ''}</p>
 <div class="grid">${charts.join('\n')}</div>`;
 }

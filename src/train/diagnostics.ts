@@ -1,12 +1,14 @@
 /**
  * Per-epoch imbalance diagnostics of the training set, the same for every method and in one fixed
  * space (so a bench column means one thing): the signed gaps d for two modalities (the spread for
- * more), a 2-component GMM on them with the BIC guard, the share of imbalanced samples and — where
- * the dataset knows which samples were corrupted — the AUROC of gamma against those flags.
+ * more), a 2-component GMM on them (by default on the gaps standardised within each true class,
+ * RUN_SETTINGS.diagnoseGaps), the share of imbalanced samples and — where the dataset knows which
+ * samples were corrupted — the AUROC of gamma against those flags.
  */
 import { argmaxRows, auroc, histogram, imbalancePosterior, mean, modalitySpread, sampleGaps, std, shareAbove, type GmmSpace, type ProbabilityMatrix } from '../core/index.js';
 import type { SplitPredictions } from '../methods/method.js';
-import type { EpochMetrics, GmmDiagnostics } from './types.js';
+import { RUN_SETTINGS } from './config.js';
+import type { EpochMetrics, GmmDiagnostics, RunConfig } from './types.js';
 
 /**
  * What the diagnosis reads of a prediction pass: ids, labels, corruption flags and each
@@ -43,10 +45,17 @@ export function hasGroundTruth(p: GapInput): boolean {
   return p.corrupted.some((c) => c === 1);
 }
 
-/** The diagnostics of one prediction pass; `gmmOn` 'absolute' only where a caller decides on |d| (purification's option). */
-export function diagnose(p: GapInput, modalities: string[], seed: number, gmmOn: GmmSpace = 'signed'): Diagnostics {
+/**
+ * Which gaps the GMM is fitted on: `gmmOn` 'absolute' only where a caller decides on |d|
+ * (purification's option); `gaps` 'per-class' standardises them within each sample's true class
+ * (the run setting diagnoseGaps, whose default this is).
+ */
+export interface DiagnosisRule { gmmOn?: GmmSpace; gaps?: RunConfig['diagnoseGaps'] }
+
+/** The diagnostics of one prediction pass. */
+export function diagnose(p: GapInput, modalities: string[], seed: number, { gmmOn = 'signed', gaps: space = RUN_SETTINGS.diagnoseGaps.default }: DiagnosisRule = {}): Diagnostics {
   const gaps = gapsOf(p, modalities);
-  const post = imbalancePosterior(gaps, { gmmOn, seed });
+  const post = imbalancePosterior(gaps, { gmmOn, seed, ...(space === 'per-class' && { classLabels: p.labels }) });
   const truthKnown = hasGroundTruth(p);
   const h = histogram(gaps, { bins: 40, range: [-1, 1] });
   const { dominant } = modalitySpread(modalities.map((m) => p.unimodal[m] as ProbabilityMatrix), p.labels, p.numClasses);
@@ -61,6 +70,7 @@ export function diagnose(p: GapInput, modalities: string[], seed: number, gmmOn:
     gap: { mean: mean(gaps), std: std(gaps), hist: { edges: Array.from(h.edges), counts: Array.from(h.counts) } },
     gmm: {
       on: post.gmmOn,
+      perClass: space === 'per-class',
       means: Array.from(post.gmm.means),
       variances: Array.from(post.gmm.variances),
       weights: Array.from(post.gmm.weights),

@@ -75,7 +75,7 @@ export async function evaluateRun(outDir: string, split: Split, hooks: RunHooks 
 
 export async function diagnoseRun(outDir: string, split: Split, hooks: RunHooks = {}): Promise<DiagnoseResult> {
   const { cfg, epoch, preds } = await selectedPredictions(outDir, split, hooks);
-  const d = diagnose(preds, Object.keys(preds.unimodal), cfg.seed);
+  const d = diagnose(preds, Object.keys(preds.unimodal), cfg.seed, { gaps: cfg.diagnoseGaps });
   return { split, epoch, gmm: d.gmm, samples: d.rows.map((r) => ({ ...r, corrupted: r.corrupted === 1 })) };
 }
 

@@ -180,7 +180,9 @@ async function purify(s: Session, cfg: RunConfig, last: Checkpoint | null, befor
   } else {
     // The model is the selected one (loaded for the test evaluation).
     const preds = await s.trainPredictions();
-    const diag = diagnose(preds, s.modalities, cfg.seed, p.gmmOn);
+    // Purification's GMM stays on the raw gaps whatever diagnoseGaps says: its keep rule and
+    // defaults were chosen on them (docs/METHOD.md §6).
+    const diag = diagnose(preds, s.modalities, cfg.seed, { gmmOn: p.gmmOn, gaps: 'raw' });
     const sel = selectSamples(preds, diag, p, hasGroundTruth(preds));
     // Which samples purification removes, for the report's gallery (keep is by split index, rows by prediction order).
     s.dir.writeText('gaps/purification.csv', rowsToCsv(diag.rows, Array.from(preds.index, (row) => sel.keep[row] as number)));

@@ -351,7 +351,7 @@ export class Session {
   async diagnose(epoch: number): Promise<Diagnostics> {
     const preds = await this.trainPredictions();
     const t0 = performance.now();
-    const diag = diagnose(preds, this.modalities, this.cfg.seed);
+    const diag = diagnose(preds, this.modalities, this.cfg.seed, { gaps: this.cfg.diagnoseGaps });
     this.dir.writeGaps(epoch, rowsToCsv(diag.rows));
     this.#gapSeconds += (performance.now() - t0) / 1000;
     return diag;

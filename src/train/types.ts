@@ -36,6 +36,12 @@ export interface SplitScores extends Scores {
 export interface GmmDiagnostics {
   /** Fitted on 'signed' gaps d_i or on their absolute values. */
   on: 'signed' | 'absolute';
+  /**
+   * True when the fit was on the gaps standardised within each true class (diagnoseGaps
+   * 'per-class'): means and variances are then in those standard units, not on the gaps' axis.
+   * Absent in runs before 2026-12-07 (raw gaps).
+   */
+  perClass?: boolean;
   means: number[];
   variances: number[];
   weights: number[];
@@ -108,6 +114,8 @@ export interface RunSummary {
   method: string;
   data: string;
   seed: number;
+  /** Epochs of the train stage (config epochs, or what auto resolved to; absent in runs before auto). */
+  epochs?: number;
   /** Epoch (1-based) chosen on validation accuracy; test is evaluated only for it. */
   bestEpoch: number;
   val: SplitScores;

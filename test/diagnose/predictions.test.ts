@@ -119,6 +119,18 @@ describe.skipIf(torchMissing !== null)('a predictions file written by PyTorch', 
     }
   });
 
+  it('--diagnose-gaps raw: the GMM on the gaps as they are, as the run diagnosis with that setting', async () => {
+    const own = diagnose({
+      ids: ref.ids, labels: Int32Array.from(ref.labels), corrupted: Uint8Array.from(ref.corrupted), numClasses: ref.K,
+      unimodal: { audio: Float32Array.from(ref.audio), visual: Float32Array.from(ref.visual) },
+    }, ['audio', 'visual'], 0, { gaps: 'raw' });
+    const { gaps, json } = await diagnoseFile(join(dir, 'stored.npz'), '--diagnose-gaps', 'raw');
+    expect(json.gmm.perClass).toBe(false);
+    expectSameGmm(json.gmm, own.gmm, 1e-9);
+    gaps.forEach((g, i) => expect(Math.abs(g.gamma - own.gamma[i])).toBeLessThanOrEqual(1e-6));
+    expect((await diagnoseFile(join(dir, 'stored.npz'))).json.gmm.perClass).toBe(true);
+  });
+
   it('reads logits as their softmax (float64 reference: torch), detected or declared', async () => {
     const probs = await diagnoseFile(join(dir, 'softmax64.npz'));
     expect(probs.json.scores).toEqual({ audio: 'probs', visual: 'probs' });

@@ -124,7 +124,8 @@ describe('trainRun as 2 ranks (c10d, Gloo on loopback)', () => {
     const rows = readFileSync(join(out, 'gaps', 'epoch-3.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
     expect(rows).toHaveLength(48);
     const gaps = Float64Array.from(rows, (r) => Number(r[2]));
-    const refit = imbalancePosterior(gaps, { gmmOn: 'signed', seed: 2 });
+    // The diagnostics' default: the gaps standardised within each true class.
+    const refit = imbalancePosterior(gaps, { gmmOn: 'signed', classLabels: Int32Array.from(rows, (r) => Number(r[1])), seed: 2 });
     rows.forEach((r, i) => expect(Number(r[3])).toBeCloseTo(refit.gamma[i] as number, 4));
     const { tensors } = loadSafetensors(join(out, 'checkpoints', 'last.safetensors'));
     expect(tensors.get('method.gamma')!.shape).toEqual([48]);

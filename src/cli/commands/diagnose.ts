@@ -60,7 +60,7 @@ function toCsv(rows: GapRow[]): string {
 function gmmLines(head: string, g: GmmDiagnostics, files: string[]): string[] {
   const comps = g.means.map((m, j) => `  ${j === g.balanced ? 'balanced  ' : 'imbalanced'} mean ${m.toFixed(4)}, sd ${Math.sqrt(g.variances[j]).toFixed(4)}, weight ${g.weights[j].toFixed(3)}`);
   return [
-    `${head}, GMM on ${g.on} gaps`,
+    `${head}, GMM on ${g.perClass ? 'per-class standardised ' : ''}${g.on} gaps`,
     ...comps,
     `BIC(1) ${g.bic1.toFixed(1)}, BIC(2) ${g.bic2.toFixed(1)}: ${g.imbalanced ? `imbalanced subgroup of ${pct(g.shareImbalanced)} (gamma > 0.5)` : 'no imbalanced subgroup (gamma = 0)'}`,
     ...(g.auroc === null ? [] : [`AUROC of gamma vs corruption flags: ${g.auroc.toFixed(3)}`]),
@@ -76,13 +76,14 @@ interface DiagnoseFlags {
   out?: string;
   scores?: unknown;
   gmmOn?: unknown;
+  diagnoseGaps?: unknown;
   seed?: unknown;
 }
 
 /** The predictions options the flags give, validated by their declarations. */
 function predictionsOptions(flags: DiagnoseFlags): PredictionsOptions {
   try {
-    return resolveSettings('diagnose --predictions', PREDICTIONS_SETTINGS, { scores: flags.scores, gmmOn: flags.gmmOn, seed: flags.seed }, 'setting');
+    return resolveSettings('diagnose --predictions', PREDICTIONS_SETTINGS, { scores: flags.scores, gmmOn: flags.gmmOn, diagnoseGaps: flags.diagnoseGaps, seed: flags.seed }, 'setting');
   } catch (e) {
     if (e instanceof SettingError && e.key) throw new UsageError(`${e.message}; change ${flagOf(e.key)}`);
     throw e;

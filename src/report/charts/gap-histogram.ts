@@ -70,8 +70,9 @@ export function gapHistogramOf(m: GapDiagnosis, rows: GapRow[] | undefined, titl
     bars = counts.map((count, b) => ({ x0: edges[b], x1: edges[b + 1], group: 'all' as const, y0: 0, y1: count }));
     n = counts.reduce((a, b) => a + b, 0);
   }
-  // Densities only where they live on the histogram's axis (an |d| fit over a signed histogram would mislead).
-  const densities = rows || !absolute ? densityRows(m, n, rows ? binWidth : (m.gap.hist.edges[1] ?? 0) - (m.gap.hist.edges[0] ?? 0), domain) : [];
+  // Densities only where they live on the histogram's axis (an |d| fit over a signed histogram, or
+  // a fit in per-class standard units over any gap histogram, would mislead).
+  const densities = !m.gmm.perClass && (rows || !absolute) ? densityRows(m, n, rows ? binWidth : (m.gap.hist.edges[1] ?? 0) - (m.gap.hist.edges[0] ?? 0), domain) : [];
   const verdict = m.gmm.imbalanced ? `BIC: 2 groups, ${(100 * m.gmm.shareImbalanced).toFixed(0)} % imbalanced` : 'BIC: 1 group';
   const color = { field: 'group', type: 'nominal', legend: null, scale: { domain: Object.keys(GROUP_COLORS), range: Object.values(GROUP_COLORS) } } as const;
   return {
