@@ -8,7 +8,7 @@
  *             (ragged: padded and masked in a batch), encoded by seq-cnn (and gru for joint).
  * Both keep the same per-utterance CMVN and the same noisy waveform, and the same visual images;
  * both are standardised per feature on the training split (`normalize: auto`). Each row is
- * compared with `image: joint` on the same test samples (95 % paired bootstrap interval, McNemar).
+ * compared with `image: joint` (or --reference) on the same test samples (95 % paired bootstrap interval, McNemar).
  *
  * Options: npm run bench:sequence -- --help.
  * The exported datasets stay under DIR/data (outside the repository: derived from ../shared).
@@ -22,6 +22,8 @@ import { degradeAudio } from '../src/data/datasets/avdigits-effects.js';
 import { aggregateBench, benchEntries, benchJsonRows, benchMarkdown, writeBenchOutputs, type BenchEntry } from '../src/report/bench-table.js';
 import type { RunSummary } from '../src/train/types.js';
 import type { ConfigInput } from '../src/train/config.js';
+import { METHODS } from '../src/methods/registry.js';
+import { benchOverrides, methodRows } from './method-rows.js';
 import { runJobs } from './run-jobs.js';
 import { benchArgs } from './args.js';
 
@@ -31,6 +33,8 @@ const opts = benchArgs('Usage: npm run bench:sequence -- [options]', {
   seeds: { kind: 'ints', min: 0, default: [0], help: 'seeds' },
   jobs: { kind: 'int', default: availableParallelism(), help: 'runs at a time' },
   out: { kind: 'string', default: 'bench-out/sequence', help: 'output folder' },
+  reference: { kind: 'string', default: 'image: joint', help: 'the row every other is compared with (a row label, e.g. "sequence (seq-cnn): gmm-adaptive")' },
+  methods: { kind: 'strings', help: 'more rows: these registered methods on the sequence form (seq-cnn), with the settings of their bench:methods rows (bench/method-rows.ts)' },
 });
 const { folds, seeds, jobs } = opts;
 const out = resolve(opts.out);
@@ -87,13 +91,21 @@ async function exportFold(fold: number): Promise<{ image: string; sequence: stri
 }
 
 interface Row { label: string; variant: 'image' | 'sequence'; config: ConfigInput }
-const ROWS: Row[] = [
+const ROWS: Row[] = ([
   { label: 'image: joint', variant: 'image', config: { method: 'joint' } },
   { label: 'sequence (seq-cnn): joint', variant: 'sequence', config: { method: 'joint' } },
   { label: 'sequence (gru): joint', variant: 'sequence', config: { method: 'joint', encoder: 'audio=gru' } },
   { label: 'image: gmm-adaptive', variant: 'image', config: { method: 'gmm-adaptive' } },
   { label: 'sequence (seq-cnn): gmm-adaptive', variant: 'sequence', config: { method: 'gmm-adaptive' } },
-];
+  // Registry-driven rows on request (issues #29, #30): the method's bench:methods rows, purification left out.
+  ...(opts.methods ?? []).flatMap((name) => {
+    const rows = methodRows(METHODS, benchOverrides({})).filter((r) => r.config.method === name);
+    if (!rows.length) throw new Error(`--methods: unknown method "${name}" (registered: ${METHODS.map((m) => m.name).join(', ')})`);
+    return rows.map((r): Row => ({ label: `sequence (seq-cnn): ${r.label}`, variant: 'sequence', config: { ...r.config, purify: null } }));
+  }),
+] as Row[]).filter((r, i, all) => all.findIndex((x) => x.label === r.label) === i);
+const reference = opts.reference;
+if (!ROWS.some((r) => r.label === reference)) throw new Error(`--reference: no row "${reference}" (rows: ${ROWS.map((r) => r.label).join(', ')})`);
 const slug = (s: string): string => s.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
 
 const started = performance.now();
@@ -108,7 +120,6 @@ const todo = ROWS.flatMap((r) => seeds.flatMap((seed) => folds.map((fold) => ({
 await runJobs(todo.map((j) => ({ name: `${j.row.label} seed ${j.seed} fold ${j.fold}`, dir: j.dir, config: j.config })), { jobs, cacheDir: join(out, 'feature-cache'), log });
 
 const entries: BenchEntry[] = todo.flatMap((j) => benchEntries(JSON.parse(readFileSync(join(j.dir, 'summary.json'), 'utf8')) as RunSummary, j.row.label, j.dir, String(j.fold)));
-const reference = 'image: joint';
 const table = aggregateBench(entries, { reference });
 await writeBenchOutputs(out, table, {
   title: 'FSDD audio as a sequence [T, 40] vs as an image [1, 40, 48], with MNIST, folder format',
