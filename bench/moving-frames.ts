@@ -19,13 +19,31 @@ import { benchArgs } from './args.js';
 
 const SIDE = 16;
 const CLASSES = 8;
-const AUDIO_DIM = 8;
+/** Features per step of the weak second modality. */
+export const WEAK_DIM = 8;
+
+/** Per-class means of the weak second modality (one draw of WEAK_DIM normals per class). */
+export function weakMeans(rng: SeededRandom, classes: number): Float32Array[] {
+  return Array.from({ length: classes }, () => Float32Array.from({ length: WEAK_DIM }, () => rng.normal()));
+}
+
+/**
+ * The weak second modality of the frames workloads: [T, WEAK_DIM] with T uniform in [8, 16], each
+ * step its class mean scaled by 0.15 under unit noise, so that it alone tells the class only
+ * partly and the frames decide.
+ */
+export function weakSteps(rng: SeededRandom, mean: Float32Array): { data: Float32Array; shape: [number, number] } {
+  const t = 8 + rng.uniformInt(9);
+  const data = new Float32Array(t * WEAK_DIM);
+  for (let s = 0; s < t; s++) for (let j = 0; j < WEAK_DIM; j++) data[s * WEAK_DIM + j] = 0.15 * mean[j]! + rng.normal();
+  return { data, shape: [t, WEAK_DIM] };
+}
 
 /** Writes the dataset under `dir` (manifest.csv, audio/, visual/); returns `dir`. */
 export function writeMovingFrames(dir: string, o: { clips?: number; seed?: number } = {}): string {
   const { clips = 480, seed = 0 } = o;
   const rng = new SeededRandom(seed);
-  const audioMean = Array.from({ length: CLASSES }, () => Float32Array.from({ length: AUDIO_DIM }, () => rng.normal()));
+  const audioMean = weakMeans(rng, CLASSES);
   mkdirSync(join(dir, 'audio'), { recursive: true });
   mkdirSync(join(dir, 'visual'), { recursive: true });
   const lines = ['id,label,split'];
@@ -50,10 +68,8 @@ export function writeMovingFrames(dir: string, o: { clips?: number; seed?: numbe
       }
     }
     writeFileSync(join(dir, 'visual', `${id}.npy`), writeNpy(frames, [t, SIDE, SIDE]));
-    const ta = 8 + rng.uniformInt(9);
-    const audio = new Float32Array(ta * AUDIO_DIM);
-    for (let s = 0; s < ta; s++) for (let j = 0; j < AUDIO_DIM; j++) audio[s * AUDIO_DIM + j] = 0.15 * (audioMean[label] as Float32Array)[j]! + rng.normal();
-    writeFileSync(join(dir, 'audio', `${id}.npy`), writeNpy(audio, [ta, AUDIO_DIM]));
+    const audio = weakSteps(rng, audioMean[label]!);
+    writeFileSync(join(dir, 'audio', `${id}.npy`), writeNpy(audio.data, audio.shape));
   }
   writeFileSync(join(dir, 'manifest.csv'), `${lines.join('\n')}\n`);
   return dir;
