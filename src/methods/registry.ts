@@ -18,6 +18,8 @@ import { opm } from './opm.js';
 import { mmcosine } from './mmcosine.js';
 import { linearProbe } from './linear-probe.js';
 import { cml } from './cml.js';
+import { mbsd } from './mbsd.js';
+import { amco } from './amco.js';
 import { gapLoss } from './gap-loss.js';
 import { inforeg } from './inforeg.js';
 import { lfm } from './lfm.js';
@@ -26,7 +28,7 @@ import { umt } from './umt.js';
 export const METHODS: readonly MethodFactory[] = [
   joint, unimodal, unimodalEnsemble, ogmGe, pmr, mmpareto, sampleValuation, mla, reconboost, agm, diagnosingRelearning, gmmAdaptive, gapLoss,
   gBlending, inforeg, lfm, umt,
-  opm, mmcosine, linearProbe, cml,
+  opm, mmcosine, linearProbe, cml, mbsd, amco,
 ];
 
 export function getMethod(name: string): MethodFactory {
