@@ -47,7 +47,7 @@
 import { cat, nn, noGrad, ops, tidy, zeros, type Tensor } from '../torch/index.js';
 import type { ModelOutput } from '../models/types.js';
 import { defineMethod } from './method.js';
-import { EpochMeans, readScalars } from './balance-utils.js';
+import { readScalars } from './balance-utils.js';
 
 const NAME = 'amco';
 
@@ -105,7 +105,6 @@ export const amco = defineMethod({
   },
   check: (o) => (o.modulationEnds < o.modulationStarts ? `option modulationEnds (${o.modulationEnds}) must not be before modulationStarts (${o.modulationStarts})` : null),
   build({ sigma, eps, ramp, modulationStarts: starts, modulationEnds: ends }) {
-    const means = new EpochMeans();
     /** Batches seen in this epoch (beginEpoch resets it; every rank sees as many). */
     let batchInEpoch = 0;
 
@@ -147,11 +146,8 @@ export const amco = defineMethod({
         const ce = nn.F.crossEntropy(fused, y);
         const uni = unimodal.map((z) => nn.F.crossEntropy(z, y));
         Object.assign(logs, readScalars({ ce, ...Object.fromEntries(mods.map((m, j) => [`ce_${m}`, uni[j] as Tensor])) }));
-        means.add(logs);
         return { loss: uni.reduce((s, t) => s.add(t), ce), logs };
       },
-
-      endEpoch: async () => means.take(),
     };
   },
 });

@@ -177,6 +177,10 @@ describe('gradient-editing methods as 2 ranks = 1 process (float64 model)', () =
     { method: 'opm', methodOptions: { qBase: 0.6, lambda: 1 }, logged: ['q_audio', 'ratio_visual', 'keptShare'], active: (e) => e.logs.dropped! > 0 && Math.max(e.logs.q_audio!, e.logs.q_visual!) > 0 },
     // CML: the removal order from the shared draws; per-sample hinges summed over the global batch.
     { method: 'cml', methodOptions: { lam: 1, hinge: 'sample' }, logged: ['ce', 'reg'], active: (e) => e.logs.reg! > 0 },
+    // MBSD: batch means only (the trainer's gradient average does the rest).
+    { method: 'mbsd', methodOptions: {}, logged: ['kl', 'rs', 'ce_audio'], active: (e) => e.logs.rs! > 0 },
+    // AMCo: dependence shares summed over the ranks, feature masks from the shared draws (from epoch 1).
+    { method: 'amco', methodOptions: {}, logged: ['p', 'share_audio', 'masked_visual'], active: (e) => e.logs.masked_audio! + e.logs.masked_visual! > 0 },
     // G-Blending: weights from the all-gathered training predictions, every epoch (6 of the 48 samples
     // held out: an even training part, which the ranks' sampler does not pad).
     { method: 'g-blending', methodOptions: { superEpoch: 1, heldOut: 0.125 }, logged: ['w_fused', 'ce_audio', 'lossHeldOut_visual'], active: (e) => Math.abs(e.logs.w_fused! - 1 / 3) > 0.01 },
