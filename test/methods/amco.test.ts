@@ -126,12 +126,19 @@ describe('amco loss', () => {
     expect(masked).toBeGreaterThan(1);
   });
 
-  it('2 ranks on the halves of a batch (shares exchanged) average to the 1-process loss', async () => {
+  it('2 ranks on the halves of a batch (shares exchanged) average to the 1-process loss, where the halves alone would decide otherwise', async () => {
     const halves = [idx.slice(0, 4), idx.slice(4)];
-    for (const [step, epoch, sigma] of [[0, 1, 0.45], [1, 2, 0.0], [2, 1, 0.55]] as const) {
-      const model = tinyModel(2);
+    for (const [step, epoch] of [[0, 1], [1, 2], [2, 3]] as const) {
+      const model = tinyModel(2 + step);
       // Eval mode: BatchNorm's batch statistics would differ between a half and the whole.
       model.eval();
+      // sigma between the whole batch's audio share and the first half's: that half alone would decide otherwise.
+      const audioShare = (part: number[]): number => noGrad(() => {
+        const out = model.forward(batchOf(split, part).inputs);
+        return (dependenceMass(MODALITIES.map((m) => out.unimodal[m] as Tensor)).toFloat64Array()[0] as number) / part.length;
+      });
+      const sigma = (audioShare(idx) + audioShare(halves[0]!)) / 2;
+      expect(audioShare(idx) > sigma).not.toBe(audioShare(halves[0]!) > sigma);
       const lossOn = async (part: number[], allReduceSum: (v: number[]) => number[]): Promise<number> => {
         const method = amco.create({ sigma });
         await method.beginEpoch?.({} as never);
