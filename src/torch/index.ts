@@ -7,7 +7,7 @@ export { autocast, autocastState, withPrecision, checkPrecision, precisionProble
 export { noGrad, inferenceMode, isGradEnabled, backward, grad } from './autograd.js';
 export { resolveDevice, cudaAvailable, setNumThreads, getNumThreads, manualSeed, liveTensors, libtorchVersion } from './device.js';
 export { cpuAllocator, memoryStats, emptyCache, resetPeakStats, setMemoryLimit, parseMemoryLimit, isOutOfMemoryError, MEMORY_LIMIT_ENV, type MemoryStats } from './memory.js';
-export { saveSafetensors, loadSafetensors, writeFileAtomic, type Safetensors } from './serialize.js';
+export { saveSafetensors, loadSafetensors, type Safetensors } from './serialize.js';
 export { ScriptModule } from './jit.js';
 export * as ops from './ops.generated.js';
 export * as nn from './nn/index.js';

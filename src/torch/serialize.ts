@@ -4,7 +4,8 @@
  * the raw little-endian tensor bytes. Files are written atomically (temp file, fsync, rename), so
  * a crash never leaves a half-written checkpoint under the real name.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomicSync } from '../atomic-write.js';
 import { tensor, type Tensor } from './tensor.js';
 import type { DType } from './dtype.js';
 
@@ -12,19 +13,6 @@ const ST_DTYPE: Partial<Record<DType, string>> = {
   float32: 'F32', float64: 'F64', float16: 'F16', bfloat16: 'BF16', int64: 'I64', int32: 'I32', int16: 'I16', int8: 'I8', uint8: 'U8', bool: 'BOOL',
 };
 const FROM_ST = new Map(Object.entries(ST_DTYPE).map(([k, v]) => [v, k as DType]));
-
-/** Writes `path` atomically: the data goes to a temp file that is fsynced, then renamed. */
-export function writeFileAtomic(path: string, chunks: Uint8Array[]): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    for (const c of chunks) writeSync(fd, c);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
 
 export function saveSafetensors(path: string, tensors: Map<string, Tensor> | Record<string, Tensor>, metadata: Record<string, string> = {}): void {
   const entries = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
@@ -45,7 +33,7 @@ export function saveSafetensors(path: string, tensors: Map<string, Tensor> | Rec
   const head = Buffer.from(json, 'utf8');
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(head.byteLength));
-  writeFileAtomic(path, [len, head, ...bodies]);
+  writeFileAtomicSync(path, [len, head, ...bodies]);
 }
 
 export interface Safetensors { tensors: Map<string, Tensor>; metadata: Record<string, string> }

@@ -4,7 +4,8 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSafetensors, saveSafetensors, writeFileAtomic, type Tensor } from '../torch/index.js';
+import { loadSafetensors, saveSafetensors, type Tensor } from '../torch/index.js';
+import { writeFileAtomicSync } from '../atomic-write.js';
 import { RUN_FORMAT_VERSION, type EpochMetrics, type RunConfig, type RunSummary } from './types.js';
 import { ConfigError, DEFAULT_CONFIG, resumeConflicts } from './config.js';
 import { packageVersion } from '../package.js';
@@ -43,7 +44,7 @@ export class RunDir {
     return 'new';
   }
 
-  writeText(name: string, text: string): void { writeFileAtomic(this.file(name), [Buffer.from(text, 'utf8')]); }
+  writeText(name: string, text: string): void { writeFileAtomicSync(this.file(name), [Buffer.from(text, 'utf8')]); }
 
   log(line: string): void { appendFileSync(this.file('run.log'), `${new Date().toISOString()} ${line}\n`); }
 
