@@ -4,7 +4,9 @@
  *   of W; the widely copied OGM-GE code pairs them the wrong way round);
  * - sum: z = sum_m (W_m f_m + b_m); z^m = W_m f_m + b_m;
  * - film and gated (non-linear): z^m = the fused head applied with the other modalities' features zeroed;
- * - cosine (MMCosine's heads): z^m = s cos(W_m, f_m) per class, z = sum_m z^m (no bias).
+ * - cosine (MMCosine's heads): z^m = s cos(W_m, f_m) per class, z = sum_m z^m (no bias);
+ * - mmtm (Greedy's cross-modal excitation, non-linear): z = sum_m W_m (f_m * s_m) + b_m with
+ *   s_m = sigmoid(E_m relu(S [f_1; ...; f_M])); z^m as film and gated.
  */
 import { nn, cat, type Tensor } from '../torch/index.js';
 import * as ops from '../torch/ops.generated.js';
@@ -151,6 +153,62 @@ export class GatedFusion extends NonLinearFusion {
   }
 }
 
+/** The reduction ratio of the MMTM squeeze layer (its width is 2 sum_m D_m / ratio): the reference's 4. */
+export const MMTM_RATIO = 4;
+
+/**
+ * Multimodal transfer module (Joze et al., CVPR 2020) as Greedy (Wu et al., ICML 2022) uses it,
+ * here one block on the encoders' output features: a shared squeeze layer reads every modality,
+ * e = relu(S [f_1; ...; f_M] + b_S), each modality's features are re-scaled by its excitation
+ * s_m = sigmoid(E_m e + b_m) (the cross-modal flow into its branch), and each branch has its own
+ * head: z = sum_m W_m (f_m * s_m) + b_m. `fuseHeld` replaces one modality's excitation by a
+ * constant, cutting the flow into its branch (Greedy's re-balancing step).
+ */
+export class MMTMFusion extends NonLinearFusion {
+  readonly squeeze: nn.Linear;
+  readonly excite: nn.Linear[];
+  readonly heads: nn.Linear[];
+  constructor(modalities: string[], dims: number[], numClasses: number) {
+    super(modalities, dims, numClasses);
+    const total = dims.reduce((a, b) => a + b, 0);
+    const width = Math.max(1, Math.floor(2 * total / MMTM_RATIO));
+    this.squeeze = this.module('squeeze', new nn.Linear(total, width));
+    this.excite = modalities.map((m, i) => this.module(`excite_${m}`, new nn.Linear(width, dims[i] as number)));
+    this.heads = modalities.map((m, i) => this.module(`head_${m}`, new nn.Linear(dims[i] as number, numClasses)));
+  }
+
+  /** The excitations s_m [N, D_m] of given features, by modality. */
+  excitations(features: Record<string, Tensor>): Record<string, Tensor> {
+    const fs = this.featuresOf(features);
+    const e = this.squeeze.forward(cat(fs, 1)).relu();
+    return Object.fromEntries(this.modalities.map((m, i) => [m, (this.excite[i] as nn.Linear).forward(e).sigmoid()]));
+  }
+
+  /** Fused logits with `modality`'s excitation held at `scale` [D_m] for every sample: no cross-modal flow into its branch. */
+  fuseHeld(features: Record<string, Tensor>, modality: string, scale: Tensor): Tensor {
+    const at = this.modalities.indexOf(modality);
+    if (at < 0) throw new Error(`mmtm fusion: no modality "${modality}" to hold (have ${this.modalities.join(', ')})`);
+    if (scale.numel !== this.dims[at]) throw new Error(`mmtm fusion: the held excitation of "${modality}" has ${scale.numel} values, its features ${this.dims[at]}`);
+    return this.fuse(this.featuresOf(features), { at, scale: scale.reshape([1, -1]) });
+  }
+
+  protected fuse(fs: Tensor[], held?: { at: number; scale: Tensor }): Tensor {
+    const e = this.squeeze.forward(cat(fs, 1)).relu();
+    const logits = fs.map((f, i) => {
+      const s = held?.at === i ? held.scale.to(f.dtype) : (this.excite[i] as nn.Linear).forward(e).sigmoid();
+      return (this.heads[i] as nn.Linear).forward(f.mul(s));
+    });
+    return logits.reduce((a, b) => a.add(b));
+  }
+}
+
+/** The MMTM fusion of a model built with it (what Greedy re-balances); a clear error otherwise. */
+export function mmtmFusionOf(model: object, owner: string): MMTMFusion {
+  const fusion = (model as { fusion?: unknown }).fusion;
+  if (!(fusion instanceof MMTMFusion)) throw new Error(`${owner}: needs a model with the mmtm fusion (its cross-modal excitation block); build it with fusion mmtm (--fusion mmtm)`);
+  return fusion;
+}
+
 export function makeFusion(kind: FusionKind, modalities: string[], dims: number[], numClasses: number): Fusion {
   switch (kind) {
     case 'concat': return new ConcatFusion(modalities, dims, numClasses);
@@ -158,6 +216,7 @@ export function makeFusion(kind: FusionKind, modalities: string[], dims: number[
     case 'film': return new FiLMFusion(modalities, dims, numClasses);
     case 'gated': return new GatedFusion(modalities, dims, numClasses);
     case 'cosine': return new CosineFusion(modalities, dims, numClasses);
+    case 'mmtm': return new MMTMFusion(modalities, dims, numClasses);
     default: throw new Error(`unknown fusion "${String(kind)}" (known: ${FUSIONS.join(', ')})`);
   }
 }

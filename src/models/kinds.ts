@@ -130,5 +130,5 @@ export function absoluteEncoderPaths(text: string): string {
   }).join(',');
 }
 
-export const FUSIONS = ['concat', 'sum', 'film', 'gated', 'cosine'] as const;
+export const FUSIONS = ['concat', 'sum', 'film', 'gated', 'cosine', 'mmtm'] as const;
 export type FusionKind = (typeof FUSIONS)[number];
