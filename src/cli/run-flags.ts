@@ -16,7 +16,7 @@ type PurifyKey = keyof typeof PURIFY_SETTINGS;
 const GROUP_OF: Record<RunKey, 'Data:' | 'Method and model:' | 'Optimisation:' | 'Run:'> = {
   data: 'Data:', dataOptions: 'Data:', skipBadSamples: 'Data:', normalize: 'Data:',
   method: 'Method and model:', methodOptions: 'Method and model:', perMethodOptions: 'Method and model:', encoder: 'Method and model:', fusion: 'Method and model:', width: 'Method and model:',
-  epochs: 'Optimisation:', warmup: 'Optimisation:', batchSize: 'Optimisation:', optimizer: 'Optimisation:', lr: 'Optimisation:', momentum: 'Optimisation:',
+  epochs: 'Optimisation:', minSteps: 'Optimisation:', warmup: 'Optimisation:', batchSize: 'Optimisation:', optimizer: 'Optimisation:', lr: 'Optimisation:', momentum: 'Optimisation:',
   weightDecay: 'Optimisation:', schedule: 'Optimisation:', stepSize: 'Optimisation:', stepGamma: 'Optimisation:',
   seed: 'Run:', device: 'Run:', threads: 'Run:', workers: 'Run:', diagnose: 'Run:', diagnoseGaps: 'Run:', precision: 'Run:', gapSource: 'Run:', syncBatchNorm: 'Run:', tensorboard: 'Run:',
 };

@@ -62,11 +62,11 @@ function memoryRow(metrics: EpochMetrics[]): string[][] {
 
 function resultsSection(run: RunData): string {
   const s = run.summary;
-  if (!s) return `<h2>Results</h2><p class="note">The run has not finished: ${run.metrics.length} of ${run.config.epochs} epochs done. Re-run the same command to resume.</p>`;
+  if (!s) return `<h2>Results</h2><p class="note">The run has not finished: ${run.metrics.length} of ${run.config.epochs || 'auto'} epochs done. Re-run the same command to resume.</p>`;
   const facts = table(
     ['', ''],
     [
-      ['best epoch (validation accuracy)', String(s.bestEpoch)],
+      ['best epoch (validation accuracy)', s.epochs ? `${s.bestEpoch} of ${s.epochs}` : String(s.bestEpoch)],
       ['AUROC of γ vs corruption flags (train)', s.auroc === null ? 'no ground truth' : s.auroc.toFixed(3)],
       ['wall time', duration(s.wallSeconds)],
       ...dataWaitRow(run.metrics),

@@ -15,6 +15,15 @@ export class ConfigError extends Error {
   }
 }
 
+/** `epochs: 0` (auto) trains at least this many epochs (the budget of every table in docs/RESULTS.md §1 before auto). */
+export const AUTO_MIN_EPOCHS = 15;
+/**
+ * The fewest optimizer steps under `epochs: 0`. Chosen on validation (docs/METHOD.md §7): it leaves
+ * the full-size avdigits regimes at 15 epochs (47 batches an epoch) and gives a small training set
+ * (15 clips per class and speaker, 8 batches an epoch) the steps it was short of.
+ */
+const MIN_STEPS_DEFAULT = 360;
+
 export const RUN_SETTINGS = settings({
   data: { type: 'string', default: 'avdigits', help: 'dataset: avdigits | avdigits:FSDD_DIR | cremad:PATH | ave:PATH | ks:PATH | folder:PATH' },
   dataOptions: { type: 'record', default: {}, help: 'dataset options, e.g. regime=corrupt or fold=2 for avdigits (docs/DATA.md)' },
@@ -28,7 +37,11 @@ export const RUN_SETTINGS = settings({
   normalize: { type: 'choice', choices: ['auto', 'off', 'on'], default: 'auto', help: 'standardise each feature with mean/std fitted on the training split (recorded in config.json): auto = for stored arrays (.npy), on = every modality, off = none' },
   fusion: { type: 'choice', choices: FUSIONS, default: 'concat', help: 'fusion: concat, sum (per-modality heads), film, gated or cosine (MMCosine\'s normalised heads)' },
   width: { type: 'number', integer: true, min: 1, max: 1024, default: 16, help: 'channels of the small CNN\'s first stage' },
-  epochs: { type: 'number', integer: true, min: 1, max: 100000, default: 15, help: 'total epochs, warm-up included' },
+  epochs: {
+    type: 'number', integer: true, min: 0, max: 100000, default: 0,
+    help: `total epochs, warm-up included; 0 (auto): ${AUTO_MIN_EPOCHS}, or more where a small training set would take fewer than minSteps optimizer steps in ${AUTO_MIN_EPOCHS} epochs`,
+  },
+  minSteps: { type: 'number', integer: true, min: 0, max: 1e9, default: MIN_STEPS_DEFAULT, help: `epochs 0 (auto): the fewest optimizer steps of training, epochs = max(${AUTO_MIN_EPOCHS}, ceil(minSteps / batches per epoch)); ignored when epochs is given` },
   warmup: { type: 'number', integer: true, min: 0, max: 100000, default: 3, help: 'epochs of plain fused cross-entropy before methods that use the shared warm-up (gmm-adaptive); others ignore it' },
   batchSize: { type: 'number', integer: true, min: 1, max: 1 << 20, default: 64, help: 'batch size' },
   optimizer: { type: 'choice', choices: ['sgd', 'adam', 'adamw'], default: 'adam', help: 'optimizer' },
@@ -112,8 +125,10 @@ export function resolveConfig(input: ConfigInput, methods: readonly MethodFactor
   }
   const cfg: RunConfig = { ...values, encoder: absoluteEncoderPaths(values.encoder), purify: p };
   const factory = wrap(null, () => findMethod(cfg.method, methods, 'config'));
-  if (factory.sharedWarmup && cfg.warmup >= cfg.epochs) {
-    throw new ConfigError(`config: warmup (${cfg.warmup}) must leave at least one epoch of ${cfg.method} (warmup < epochs = ${cfg.epochs})`, 'warmup');
+  // Auto epochs are at least AUTO_MIN_EPOCHS whatever the data: check against that floor.
+  const epochs = cfg.epochs || AUTO_MIN_EPOCHS;
+  if (factory.sharedWarmup && cfg.warmup >= epochs) {
+    throw new ConfigError(`config: warmup (${cfg.warmup}) must leave at least one epoch of ${cfg.method} (warmup < epochs = ${epochs}${cfg.epochs ? '' : ', the least of auto epochs'})`, 'warmup');
   }
   // A method defined on a fusion of its own (MMCosine's cosine heads) trains with it: the default
   // fusion (which the presets also name) gives way; another one is an error.
@@ -154,4 +169,21 @@ function canonical(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x)
     ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([p], [q]) => (p < q ? -1 : p > q ? 1 : 0)))
     : x));
+}
+
+/**
+ * The epochs a run trains: `epochs` when given, else (0, auto) AUTO_MIN_EPOCHS or as many more as
+ * `minSteps` optimizer steps take at `batchSize` on `trainSize` training samples. Small training
+ * sets are otherwise under-trained at a fixed epoch count: 15 epochs of 450 clips are 120 steps,
+ * of 3,000 clips 705 (docs/METHOD.md §7).
+ */
+export function trainingEpochs(cfg: Pick<RunConfig, 'epochs' | 'minSteps' | 'batchSize'>, trainSize: number): number {
+  if (cfg.epochs > 0) return cfg.epochs;
+  const batches = Math.max(1, Math.ceil(trainSize / cfg.batchSize));
+  return Math.max(AUTO_MIN_EPOCHS, Math.ceil(cfg.minSteps / batches));
+}
+
+/** How a config's epochs read in help and reports: the number, or what auto means. */
+export function epochsLabel(cfg: Pick<RunConfig, 'epochs' | 'minSteps'>): string {
+  return cfg.epochs > 0 ? `${cfg.epochs} epochs` : `auto epochs (${AUTO_MIN_EPOCHS}, or more for at least ${cfg.minSteps} steps)`;
 }

@@ -99,8 +99,10 @@ export async function purifyRun(outDir: string, config: Partial<PurifyConfig>, h
   if (last.meta.stage !== 'train') {
     const { finetune: _dropped, ...best } = last.meta.best;
     const kept = new Map([...last.tensors].filter(([k]) => !k.startsWith('method.') && !k.startsWith('stage.')));
-    dir.saveCheckpoint('last', kept, { ...last.meta, stage: 'train', epochsDone: cfg.epochs, best, method: {}, stageData: {},
-      history: last.meta.history.slice(0, cfg.epochs) } satisfies CheckpointMeta);
+    // The train stage's epochs, as the run resolved them (config epochs 0 = auto depends on the data).
+    const trained = last.meta.history.filter((m) => m.stage !== 'finetune').length;
+    dir.saveCheckpoint('last', kept, { ...last.meta, stage: 'train', epochsDone: trained, best, method: {}, stageData: {},
+      history: last.meta.history.slice(0, trained) } satisfies CheckpointMeta);
   }
   dir.writeText('config.json', JSON.stringify({ ...stored, purify: cfg.purify }, null, 2) + '\n');
   return trainRun(cfg, { outDir, resume: true, ...hooks });

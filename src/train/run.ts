@@ -12,7 +12,7 @@ import type { SkippedSample } from '../data/index.js';
 import { METHODS, getMethod, methodFor } from '../methods/registry.js';
 import type { Method, SplitPredictions } from '../methods/method.js';
 import { argmaxRows, correctnessOf } from '../core/index.js';
-import { resolveConfig, type ConfigInput } from './config.js';
+import { resolveConfig, trainingEpochs, type ConfigInput } from './config.js';
 import { confusion, predictionsCsv, scoreSplit } from './evaluate.js';
 import { diagnose, hasGroundTruth, rowsToCsv } from './diagnostics.js';
 import { selectSamples, epochIndices, purifyDecision } from './purify.js';
@@ -47,19 +47,21 @@ const pct = (x: number): string => (100 * x).toFixed(2);
 
 /** Trains one run (see the module comment); resumes from `opts.outDir` when it holds a checkpoint of the same config. */
 export async function trainRun(input: ConfigInput, opts: RunOptions): Promise<RunSummary> {
-  const cfg = resolveConfig(input, METHODS);
+  const requested = resolveConfig(input, METHODS);
   const started = performance.now();
   const job = opts.group && opts.group.worldSize > 1 ? new TrainingJob(opts.group) : null;
-  job?.checkRun(cfg);
+  job?.checkRun(requested);
   // Rank 0 alone writes the directory; the others read it once rank 0 has set it up.
   const dir = job && job.rank !== 0 ? new ReadOnlyRunDir(opts.outDir) : new RunDir(opts.outDir);
   const emit = opts.onEvent ?? (() => undefined);
   if (job && job.rank !== 0) job.group.barrier();
-  dir.open(cfg, libtorchVersion, opts.resume ?? true);
+  // config.json keeps the request (epochs 0 = auto), so resuming compares like with like.
+  dir.open(requested, libtorchVersion, opts.resume ?? true);
   emit({ kind: 'phase', phase: 'loading' });
-  const data = await openRunData(cfg, dir);
+  const data = await openRunData(requested, dir);
   if (job && job.rank === 0) job.group.barrier();
   const { device, dataset } = data;
+  const cfg: RunConfig = { ...requested, epochs: trainingEpochs(requested, dataset.samples('train').length) };
   const loaders: Loaders = {
     // (on the CPU the next epoch's batches would be made during the evaluation passes, competing with libtorch for the cores)
     train: runLoader(cfg, data, 'train', { batchSize: cfg.batchSize / (job?.worldSize ?? 1), shuffle: !job, train: true, seed: cfg.seed, nextEpochAhead: device !== 'cpu' }),
@@ -79,6 +81,7 @@ export async function trainRun(input: ConfigInput, opts: RunOptions): Promise<Ru
     if (cfg.tensorboard !== 'off' && (!job || job.rank === 0)) s.tensorboard = new EventWriter(join(cfg.tensorboard, basename(resolve(opts.outDir))));
     s.log(`run ${cfg.method} on ${cfg.data} (seed ${cfg.seed}): ${dataset.samples('train').length} train / ${dataset.samples('val').length} val / ` +
       `${dataset.samples('test').length} test samples, ${model.parameterCount()} parameters, libtorch ${libtorchVersion} on ${device}`);
+    if (!requested.epochs) s.log(`epochs: ${cfg.epochs} (auto: at least ${requested.minSteps} optimizer steps of batch ${cfg.batchSize})`);
     const slow = precisionSlowdown(cfg.precision, device, cpuFlags());
     if (slow) s.log(`note: ${slow}`);
     const optimizer = makeOptimizer(cfg, model.parameters(), cfg.lr);
@@ -128,7 +131,7 @@ export async function trainRun(input: ConfigInput, opts: RunOptions): Promise<Ru
     if (skipped.length) s.log(`skipped ${skipped.length} bad samples: ${skipped.slice(0, 5).map((x) => `${x.id} (${x.reason})`).join('; ')}${skipped.length > 5 ? '; ...' : ''}`);
     const summary: RunSummary = {
       formatVersion: RUN_FORMAT_VERSION, mmgapVersion: MMGAP_VERSION, method: cfg.method, data: cfg.data, seed: cfg.seed,
-      bestEpoch: best.epoch, val: best.val, test, confusion: confusion(testPreds), classes: dataset.classes,
+      epochs: cfg.epochs, bestEpoch: best.epoch, val: best.val, test, confusion: confusion(testPreds), classes: dataset.classes,
       auroc: s.history[best.epoch - 1]?.gmm?.auroc ?? null, purification, skippedSamples: skipped.length,
       wallSeconds: (performance.now() - started) / 1000, outDir: dir.path,
     };

@@ -7,7 +7,7 @@ import { runChild } from '../helpers/run-child.js';
 import { fileURLToPath } from 'node:url';
 import { trainRun, evaluateRun, diagnoseRun, purifyRun } from '../../src/train/run.js';
 import { METHODS } from '../../src/methods/registry.js';
-import { ConfigError } from '../../src/train/config.js';
+import { AUTO_MIN_EPOCHS, ConfigError, trainingEpochs } from '../../src/train/config.js';
 import type { EpochMetrics, RunConfig, RunSummary } from '../../src/train/types.js';
 import { writeTinyDataset } from '../helpers/tiny-dataset.js';
 import { tempDir } from '../helpers/python.js';
@@ -171,6 +171,22 @@ describe('trainRun', () => {
     await expect(trainRun({ ...base, method: 'gmm-adaptive', epochs: 2, warmup: 3 }, { outDir: tempDir() }))
       .rejects.toThrow(/warmup \(3\) must leave at least one epoch of gmm-adaptive/);
   });
+
+  it('epochs 0 (auto): the floor of epochs, or enough epochs for minSteps optimizer steps; config.json keeps the request', async () => {
+    // 60 training samples in batches of 16: 4 steps an epoch
+    expect(trainingEpochs({ epochs: 0, minSteps: 70, batchSize: 16 }, 60)).toBe(18);
+    expect(trainingEpochs({ epochs: 0, minSteps: 10, batchSize: 16 }, 60)).toBe(AUTO_MIN_EPOCHS);
+    expect(trainingEpochs({ epochs: 3, minSteps: 10_000, batchSize: 16 }, 60)).toBe(3);
+    const out = tempDir();
+    const s = await trainRun({ ...base, method: 'joint', epochs: 0, minSteps: 0, width: 2 }, { outDir: out });
+    expect(s.epochs).toBe(AUTO_MIN_EPOCHS);
+    expect(readMetrics(out)).toHaveLength(AUTO_MIN_EPOCHS);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).epochs).toBe(0);
+    expect(readFileSync(join(out, 'run.log'), 'utf8')).toMatch(/epochs: 15 \(auto: at least 0 optimizer steps of batch 16\)/);
+    // a finished auto run resumes as finished (the request, not the resolved count, is compared)
+    const again = await trainRun({ ...base, method: 'joint', epochs: 0, minSteps: 0, width: 2 }, { outDir: out });
+    expect(again.test).toEqual(s.test);
+  }, 120_000);
 
   it('refuses a directory holding another config, or another format version', async () => {
     const out = tempDir();

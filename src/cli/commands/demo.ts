@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { aggregateBench, benchEntries, benchJsonRows, benchMarkdown, failedLines, writeBenchOutputs } from '../../report/bench-table.js';
 import { checkDataSpec } from '../checks.js';
 import { ROLES } from '../../methods/roles.js';
-import { DEFAULT_CONFIG, type ConfigInput } from '../../train/config.js';
+import { DEFAULT_CONFIG, epochsLabel, type ConfigInput } from '../../train/config.js';
 import { printResult, type CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
 import { checkGrid, gridFailures, runGrid, type GridRun } from '../grid.js';
@@ -37,7 +37,7 @@ Examples:
   $ mmgap demo --quick --out runs/demo-quick
   $ mmgap demo --data avdigits:/data/fsdd --epochs 20 --warmup 5 --json
 
-Trains ${ROLES.reference} and ${ROLES.default} (with purification) on avdigits (${DEFAULT_CONFIG.epochs} epochs, ${DEFAULT_CONFIG.warmup} of warm-up for ${ROLES.default}, unless set),
+Trains ${ROLES.reference} and ${ROLES.default} (with purification) on avdigits (${epochsLabel(DEFAULT_CONFIG)}, ${DEFAULT_CONFIG.warmup} of warm-up for ${ROLES.default}, unless set),
 prints the comparison, and writes <out>/report.html with links to each run's report.
 Each run trains in a process of its own (stderr kept in <out>/<method>/train.log); a run that crashes
 is listed as failed and the command exits 1. Re-running continues a stopped demo; finished runs are reused.`;
@@ -73,7 +73,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         title: `mmgap demo: ${base.data}, seed ${base.seed}`,
         htmlName: 'report.html',
         reference: ROLES.reference,
-        intro: `${base.epochs} epochs (${base.warmup} warm-up), ${base.encoder} encoders, ${base.fusion} fusion. ` +
+        intro: `${epochsLabel(base)} (${base.warmup} warm-up), ${base.encoder} encoders, ${base.fusion} fusion. ` +
           `"${ROLES.default} + purify" is the ${ROLES.default} model fine-tuned on its GMM-balanced samples.`,
         links: finished.map((x) => ({ label: `${x.run.label}: diagnostics report`, href: relative(outDir, join(x.run.dir, 'report.html')) })),
         failed,
