@@ -24,11 +24,12 @@ import { gapLoss } from './gap-loss.js';
 import { inforeg } from './inforeg.js';
 import { lfm } from './lfm.js';
 import { umt } from './umt.js';
+import { greedy } from './greedy.js';
 
 export const METHODS: readonly MethodFactory[] = [
   joint, unimodal, unimodalEnsemble, ogmGe, pmr, mmpareto, sampleValuation, mla, reconboost, agm, diagnosingRelearning, gmmAdaptive, gapLoss,
   gBlending, inforeg, lfm, umt,
-  opm, mmcosine, linearProbe, cml, mbsd, amco,
+  opm, mmcosine, linearProbe, cml, mbsd, amco, greedy,
 ];
 
 export function getMethod(name: string): MethodFactory {

@@ -35,7 +35,7 @@ export const RUN_SETTINGS = settings({
     help: `encoders: auto (by kind: mlp for vectors, seq-cnn for sequences, small-cnn for images and frames), one of ${ENCODERS.join(', ')} for every modality, or per modality, e.g. audio=seq-cnn,visual=resnet18; frames in order: an image encoder per frame then a sequence encoder over them, e.g. visual=small-cnn+gru; torchscript:PATH trains a PyTorch encoder saved with torch.jit.save (forward: the batch [N, ...shape], and lengths [N] for sequences and frames if it takes them, to features [N, D])`,
   },
   normalize: { type: 'choice', choices: ['auto', 'off', 'on'], default: 'auto', help: 'standardise each feature with mean/std fitted on the training split (recorded in config.json): auto = for stored arrays (.npy), on = every modality, off = none' },
-  fusion: { type: 'choice', choices: FUSIONS, default: 'concat', help: 'fusion: concat, sum (per-modality heads), film, gated or cosine (MMCosine\'s normalised heads)' },
+  fusion: { type: 'choice', choices: FUSIONS, default: 'concat', help: 'fusion: concat, sum (per-modality heads), film, gated, cosine (MMCosine\'s normalised heads) or mmtm (Greedy\'s cross-modal excitation)' },
   width: { type: 'number', integer: true, min: 1, max: 1024, default: 16, help: 'channels of the small CNN\'s first stage' },
   epochs: {
     type: 'number', integer: true, min: 0, max: 100000, default: 0,
