@@ -2,7 +2,7 @@
 // definitions (docs/METHOD.md §1) computed independently from the layer weights.
 import { describe, expect, it } from 'vitest';
 import { randn, manualSeed, zeros, noGrad, type Tensor } from '../../src/torch/index.js';
-import { ConcatFusion, SumFusion, FiLMFusion, GatedFusion } from '../../src/models/fusion.js';
+import { ConcatFusion, SumFusion, FiLMFusion, GatedFusion, MMTMFusion } from '../../src/models/fusion.js';
 import { buildModel, FrameResNet18 } from '../../src/models/index.js';
 import { maxAbsDiff as maxDiff } from '../helpers/compare.js';
 
@@ -33,7 +33,8 @@ describe('fusions', () => {
     expect(maxDiff(out.unimodal.audio as Tensor, ha!.forward(fa))).toBeLessThan(1e-6);
   }));
 
-  for (const [name, make] of [['film', () => new FiLMFusion(['audio', 'visual'], [6, 3], 5)], ['gated', () => new GatedFusion(['audio', 'visual'], [6, 3], 5)]] as const) {
+  for (const [name, make] of [['film', () => new FiLMFusion(['audio', 'visual'], [6, 3], 5)], ['gated', () => new GatedFusion(['audio', 'visual'], [6, 3], 5)],
+    ['mmtm', () => new MMTMFusion(['audio', 'visual'], [6, 3], 5)]] as const) {
     it(`${name}: z^m is the fused head with the other modality's features zeroed`, () => noGrad(() => {
       const f = make();
       const out = f.forward(features);
@@ -47,7 +48,7 @@ describe('fusions', () => {
 
   it('every fusion takes three modalities and names a missing one', () => noGrad(() => {
     const three = { audio: fa, visual: fv, text: randn([4, 2]) };
-    for (const F of [ConcatFusion, SumFusion, FiLMFusion, GatedFusion]) {
+    for (const F of [ConcatFusion, SumFusion, FiLMFusion, GatedFusion, MMTMFusion]) {
       const out = new F(['audio', 'visual', 'text'], [6, 3, 2], 5).forward(three);
       expect(Object.keys(out.unimodal)).toEqual(['audio', 'visual', 'text']);
       expect(() => new F(['audio', 'visual', 'text'], [6, 3, 2], 5).forward(features)).toThrow(/no features for modality "text"/);
