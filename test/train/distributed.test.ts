@@ -184,6 +184,8 @@ describe('gradient-editing methods as 2 ranks = 1 process (float64 model)', () =
     // G-Blending: weights from the all-gathered training predictions, every epoch (6 of the 48 samples
     // held out: an even training part, which the ranks' sampler does not pad).
     { method: 'g-blending', methodOptions: { superEpoch: 1, heldOut: 0.125 }, logged: ['w_fused', 'ce_audio', 'lossHeldOut_visual'], active: (e) => Math.abs(e.logs.w_fused! - 1 / 3) > 0.01 },
+    // Greedy: the excitations' running means over the global batch; the speeds from the averaged gradients.
+    { method: 'greedy', methodOptions: { alpha: 0.001 }, logged: ['speed_audio', 'rebalance_visual'], active: (e) => e.logs.rebalance_audio! + e.logs.rebalance_visual! > 0 },
     // Smaller batches and a larger step: some steps' gradients conflict, and take the min-norm weights.
     { method: 'mmpareto', methodOptions: {}, cfg: { batchSize: 8, lr: 0.2 }, logged: ['cos_audio', 'wmm_audio', 'cos_visual'], active: (e) => (e.method.conflict_visual ?? 0) > 0 },
   ];
