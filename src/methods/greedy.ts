@@ -8,8 +8,9 @@
  * modality's features are re-scaled by an excitation s_m computed from every modality, the
  * cross-modal flow into its branch, and each branch has its own head. After every backward the
  * method measures how fast each branch learns through that flow against through its own weights:
- *   mu(P) = sum_{p in P} |grad p|^2 / sum_{p in P} |p|^2                    (one step)
- *   v_m = log10( sum_steps mu(bypass_m) / sum_steps mu(main_m) )          (conditional learning speed)
+ *   mu(P) = sum_{p in P} |grad p|^2 / sum_{p in P} |p|^2              (one step)
+ *   v_m = log10( sum_steps mu(bypass_m) / sum_steps mu(main_m) )    (conditional learning speed)
+ * (v_m is BDR_m in the reference code; the names here follow it.)
  * bypass_m: the squeeze layer (shared) and modality m's excitation layer; main_m: modality m's
  * encoder and head. The sums run over every step that is not a re-balancing step. From epoch
  * `starts` on, when the speeds differ by more than alpha (two modalities: |v_0 - v_1| > alpha),
@@ -24,7 +25,12 @@
  * Where we depart from the reference code:
  * - One MMTM block on the encoders' output features, not blocks at several depths inside the
  *   encoders (mmgap's models fuse after the encoders): the bypass of modality m is that block's
- *   squeeze layer and m's excitation layer.
+ *   squeeze layer and m's excitation layer, and its squeeze reads the feature vectors themselves
+ *   (the reference's spatial mean of a feature map). BalanceBenchmark leaves its fused head out of
+ *   both groups; here, as the reference, each branch's head is in its main group.
+ * - BalanceBenchmark re-balances from the first step with alpha 0.001; the defaults here are the
+ *   reference's (--method-opt alpha=0.001 --method-opt starts=0 give BalanceBenchmark's).
+ * - The reference's random variant (Bias_Mitigation_Random) is not included.
  * - Loss: the cross-entropy of the summed branch logits (as BalanceBenchmark, whose loss is its
  *   fused head's), not the reference's sum of the branches' cross-entropies; its prediction is the
  *   branches' mean, whose argmax is the sum's.
@@ -49,7 +55,7 @@ export function conditionalSpeeds(bypass: Record<string, number>, main: Record<s
   return Object.fromEntries(Object.keys(main).map((m) => [m, Math.log10((bypass[m] as number) / (main[m] as number))]));
 }
 
-/** The modality to re-balance: the fastest by v when the speeds spread by more than alpha, else null. */
+/** The modality to re-balance: the highest v (learning most through the others) when the speeds spread by more than alpha, else null. */
 export function rebalanceTarget(speeds: Record<string, number>, alpha: number): string | null {
   const names = Object.keys(speeds);
   if (names.length < 2) throw new Error(`${NAME}: needs at least 2 modalities, got ${names.join(', ') || 'none'}`);
@@ -65,7 +71,7 @@ function sumOfSquares(ts: Tensor[]): Tensor {
 
 export const greedy = defineMethod({
   name: NAME,
-  summary: 'Greedy (Wu et al. 2022): when the conditional learning speeds diverge, steps that cut the cross-modal flow into the slower-learning branch (uses the mmtm fusion)',
+  summary: 'Greedy (Wu et al. 2022): when the conditional learning speeds diverge, steps that cut the cross-modal flow into the branch learning least from its own modality (uses the mmtm fusion)',
   options: {
     alpha: { type: 'number', default: 0.01, min: 0, help: 'threshold on the spread of the conditional learning speeds (log10 units) that starts re-balancing' },
     window: { type: 'number', integer: true, default: 5, min: 1, help: 're-balancing steps taken each time the threshold is crossed' },
