@@ -64,14 +64,14 @@ describe('config resolution: defaults < config file < flags', () => {
     const trainer = fakeTrainer();
     const io = memoryIo();
     const argv = ['train', '--data', 'avdigits', '--data-opt', 'corruptFraction=0.25', '--method', 'gmm-adaptive', '--method-opt', 'beta=2',
-      '--encoder', 'resnet18', '--fusion', 'film', '--width', '8', '--epochs', '3', '--warmup', '1', '--batch-size', '16', '--optimizer', 'adamw',
+      '--encoder', 'resnet18', '--fusion', 'film', '--width', '8', '--epochs', '3', '--min-steps', '50', '--warmup', '1', '--batch-size', '16', '--optimizer', 'adamw',
       '--lr', '0.001', '--momentum', '0.5', '--weight-decay', '0', '--schedule', 'step', '--step-size', '2', '--step-gamma', '0.5', '--seed', '7',
       '--device', 'cuda:1', '--threads', '2', '--workers', '1', '--purify-tau', '0.4', '--purify-epochs', '2', '--purify-lr-factor', '0.2',
       '--purify-loss', 'method', '--purify-keep', 'soft', '--purify-gmm-on', 'absolute', '--purify-params', 'head', '--purify-decide', 'always', '--purify-margin', '0.01', '--purify-max-drop', '0.5', '--skip-bad-samples', '--sync-batch-norm', '--tensorboard', join(dir, 'tb'), '--diagnose', 'selected', '--diagnose-gaps', 'raw', '--normalize', 'on', '--out', join(dir, 'all-flags'), '--no-resume', '--json'];
     expect(await runCli(argv, io, async () => trainer)).toBe(0);
     expect(trainer.calls[0].config).toEqual({
       data: 'avdigits', dataOptions: { corruptFraction: 0.25 }, method: 'gmm-adaptive', methodOptions: { beta: 2, kappa: 1 }, perMethodOptions: {}, encoder: 'resnet18', fusion: 'film',
-      width: 8, epochs: 3, warmup: 1, batchSize: 16, optimizer: 'adamw', lr: 0.001, momentum: 0.5, weightDecay: 0, schedule: 'step', stepSize: 2,
+      width: 8, epochs: 3, minSteps: 50, warmup: 1, batchSize: 16, optimizer: 'adamw', lr: 0.001, momentum: 0.5, weightDecay: 0, schedule: 'step', stepSize: 2,
       stepGamma: 0.5, seed: 7, device: 'cuda:1', threads: 2, workers: 1, skipBadSamples: true, diagnose: 'selected', diagnoseGaps: 'raw', normalize: 'on', precision: 'fp32', gapSource: 'eval-pass', syncBatchNorm: true, tensorboard: join(dir, 'tb'),
       purify: { keep: 'soft', tau: 0.4, gmmOn: 'absolute', epochs: 2, lrFactor: 0.2, params: 'head', loss: 'method', decide: 'always', margin: 0.01, maxDrop: 0.5 },
     });
