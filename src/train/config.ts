@@ -18,9 +18,9 @@ export class ConfigError extends Error {
 /** `epochs: 0` (auto) trains at least this many epochs (the budget of every table in docs/RESULTS.md §1 before auto). */
 export const AUTO_MIN_EPOCHS = 15;
 /**
- * The fewest optimizer steps under `epochs: 0`. Chosen on validation (docs/METHOD.md §7): it leaves
- * the full-size avdigits regimes at 15 epochs (47 batches an epoch) and gives a small training set
- * (15 clips per class and speaker, 8 batches an epoch) the steps it was short of.
+ * The fewest optimizer steps under `epochs: 0`: the steps of the 15-epoch protocol on a full-size
+ * avdigits fold (1,500 clips, 24 batches of 64), so a small training set gets as many steps as a
+ * full one instead of as many epochs. Chosen on validation against 15 epochs for all (docs/METHOD.md §7).
  */
 const MIN_STEPS_DEFAULT = 360;
 
@@ -175,7 +175,7 @@ function canonical(v: unknown): string {
  * The epochs a run trains: `epochs` when given, else (0, auto) AUTO_MIN_EPOCHS or as many more as
  * `minSteps` optimizer steps take at `batchSize` on `trainSize` training samples. Small training
  * sets are otherwise under-trained at a fixed epoch count: 15 epochs of 450 clips are 120 steps,
- * of 3,000 clips 705 (docs/METHOD.md §7).
+ * of 1,500 clips 360 (docs/METHOD.md §7).
  */
 export function trainingEpochs(cfg: Pick<RunConfig, 'epochs' | 'minSteps' | 'batchSize'>, trainSize: number): number {
   if (cfg.epochs > 0) return cfg.epochs;
