@@ -38,7 +38,13 @@ export function encoderTakes(enc: EncoderKind): readonly ModalityKind[] {
 /** Every encoder name, the ordered-frames ones included. */
 export const ALL_ENCODERS: readonly EncoderKind[] = [...ENCODERS, ...FRAME_ENCODERS.flatMap((f) => STEP_ENCODERS.map((s) => `${f}+${s}` as const))];
 
-/** The encoder `auto` picks for each kind: small and fast on 2 CPU cores, and mask-aware where steps vary. */
+/**
+ * The encoder `auto` picks for each kind: small and fast on 2 CPU cores, and mask-aware where steps
+ * vary. Frames stay pooled (small-cnn per frame): chosen on validation by bench/frames-encoders.ts,
+ * where small-cnn+seq-cnn and small-cnn+gru lead where order carries the class (moving, FSDD slices)
+ * but fall 5-10 points below it on frames whose order carries none (MNIST), so neither is safe as
+ * a default; name one for frames in order (docs/DATA.md).
+ */
 export const DEFAULT_ENCODER: Record<ModalityKind, EncoderKind> = { vector: 'mlp', sequence: 'seq-cnn', image: 'small-cnn', frames: 'small-cnn' };
 
 /** `torchscript:PATH`: a module saved by torch.jit.save, for a modality of any kind (src/models/torchscript.ts). */
