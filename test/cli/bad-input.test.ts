@@ -52,7 +52,7 @@ describe('bad input: one line, exit 2', () => {
   });
 
   it('config file with a wrong type, an unknown field, broken YAML, or no file', async () => {
-    expect(await fails(['train', '--config', wrongType])).toMatch(/config .*wrong-type\.yaml: config: field epochs must be an integer in \[1, 100000\], got "ten"; fix it in the file or override it with --epochs/);
+    expect(await fails(['train', '--config', wrongType])).toMatch(/config .*wrong-type\.yaml: config: field epochs must be an integer in \[0, 100000\], got "ten"; fix it in the file or override it with --epochs/);
     expect(await fails(['train', '--config', unknownField])).toMatch(/unknown field "epoch"/);
     expect(await fails(['train', '--config', badYaml])).toMatch(/not valid YAML or JSON.*fix the file/);
     expect(await fails(['train', '--config', join(dir, 'nope.yaml')])).toMatch(/does not exist; check the --config path/);
@@ -67,7 +67,7 @@ describe('bad input: one line, exit 2', () => {
 
   it('flags commander rejects: unknown, malformed, out of range, inconsistent', async () => {
     expect(await fails(['train', '--epoch', '3'])).toMatch(/unknown option '--epoch'.*Did you mean --epochs\?.*see `mmgap train --help`/);
-    expect(await fails(['train', '--epochs', 'ten'])).toMatch(/field epochs must be an integer in \[1, 100000\], got "ten"; change --epochs/);
+    expect(await fails(['train', '--epochs', 'ten'])).toMatch(/field epochs must be an integer in \[0, 100000\], got "ten"; change --epochs/);
     expect(await fails(['train', '--encoder', 'vit'])).toMatch(/field encoder: "vit" is not an encoder \(encoders: auto, mlp, seq-cnn, gru, small-cnn, resnet18, torchscript:PATH\); change --encoder/);
     expect(await fails(['train', '--epochs', '2', '--warmup', '2'])).toMatch(/warmup \(2\) must leave at least one epoch of gmm-adaptive.*change --warmup/);
     expect(await fails(['trian'])).toMatch(/unknown command 'trian'.*Did you mean train\?/);

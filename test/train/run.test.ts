@@ -209,7 +209,7 @@ describe('trainRun', () => {
     await expect(trainRun({ ...base, method: 'nope' }, { outDir: out })).rejects.toThrow(ConfigError);
     await expect(trainRun({ ...base, method: 'nope' }, { outDir: out })).rejects.toThrow(/unknown method "nope" \(known: joint, unimodal/);
     await expect(trainRun({ ...base, method: 'ogm-ge', methodOptions: { alpah: 1 } }, { outDir: out })).rejects.toThrow(/ogm-ge.*alpah/);
-    await expect(trainRun({ ...base, epochs: 0 }, { outDir: out })).rejects.toThrow(/config: field epochs must be an integer in \[1, 100000\], got 0/);
+    await expect(trainRun({ ...base, epochs: -1 }, { outDir: out })).rejects.toThrow(/config: field epochs must be an integer in \[0, 100000\], got -1/);
     await expect(trainRun({ ...base, lr: 0 }, { outDir: out })).rejects.toThrow(/config: field lr must be a number in \(0, 100\], got 0/);
     await expect(trainRun({ ...base, purify: { tau: 0 } }, { outDir: out })).rejects.toThrow(/config: purify: field tau must be a number in \(0, 1\]/);
     await expect(trainRun({ ...base, fusion: 'mul' as never }, { outDir: out })).rejects.toThrow(/fusion must be one of concat, sum, film, gated/);
