@@ -45,9 +45,8 @@
  *   losses are means over each rank's slice, averaged over the ranks by the trainer.
  */
 import { cat, nn, noGrad, ops, tidy, zeros, type Tensor } from '../torch/index.js';
-import type { ModelOutput } from '../models/types.js';
 import { defineMethod } from './method.js';
-import { readScalars } from './balance-utils.js';
+import { modalityFeatures, readScalars, unimodalLogits } from './balance-utils.js';
 
 const NAME = 'amco';
 
@@ -81,18 +80,6 @@ export function maskFromDraws(draws: Tensor, zeroed: number): Tensor {
   });
 }
 
-function unimodalOf(out: ModelOutput, m: string): Tensor {
-  const z = out.unimodal[m];
-  if (!z) throw new Error(`${NAME}: the model gave no unimodal logits for "${m}"`);
-  return z;
-}
-
-function featuresOf(out: ModelOutput, m: string): Tensor {
-  const f = out.features[m];
-  if (!f) throw new Error(`${NAME}: the model gave no features for "${m}"`);
-  return f;
-}
-
 export const amco = defineMethod({
   name: NAME,
   summary: 'AMCo (Zhou et al. 2023): mask the features of the modality the model depends on, at a ratio that ramps up each epoch, and co-optimise the unimodal losses',
@@ -121,7 +108,7 @@ export const amco = defineMethod({
         if (!(starts <= ctx.epoch && ctx.epoch <= ends)) return { loss: nn.F.crossEntropy(out.fused, y) };
         const mods = ctx.modalities;
         if (mods.length < 2) throw new Error(`${NAME}: needs at least 2 modalities, got ${mods.join(', ') || 'none'}`);
-        const local = tidy(() => Array.from(dependenceMass(mods.map((m) => unimodalOf(out, m))).toFloat64Array()));
+        const local = tidy(() => Array.from(dependenceMass(mods.map((m) => unimodalLogits(out, m, NAME))).toFloat64Array()));
         const [n, ...mass] = ctx.allReduceSum([batch.size, ...local]) as [number, ...number[]];
         const share = mass.map((s) => s / n);
         const p = maskRatio(k, ctx.epoch, eps, ramp);
@@ -129,12 +116,12 @@ export const amco = defineMethod({
         const logs: Record<string, number> = { p };
         mods.forEach((m, j) => Object.assign(logs, { [`share_${m}`]: share[j], [`masked_${m}`]: dependent.includes(m) && p > 0 ? 1 : 0 }));
         let fused = out.fused;
-        let unimodal = mods.map((m) => unimodalOf(out, m));
+        let unimodal = mods.map((m) => unimodalLogits(out, m, NAME));
         if (dependent.length > 0 && p > 0) {
           const scale = maskScale(p);
           const features = { ...out.features };
           for (const m of dependent) {
-            const f = featuresOf(out, m);
+            const f = modalityFeatures(out, m, NAME);
             const d = f.size(1);
             const mask = maskFromDraws(ctx.randnLike(zeros([d], { device: f.device as never })), Math.floor(p * d)).to(f.dtype);
             features[m] = f.mul(mask.unsqueeze(0)).mul(scale);

@@ -1,6 +1,21 @@
-/** Small helpers shared by the imbalance baselines (ogm-ge, pmr, mmpareto, sample-valuation, diagnosing-relearning, g-blending). */
+/** Small helpers shared by the imbalance baselines (ogm-ge, pmr, mmpareto, sample-valuation, diagnosing-relearning, g-blending, ...). */
 import { noGrad, stack, type Tensor } from '../torch/index.js';
 import { SeededRandom } from '../core/index.js';
+import type { ModelOutput } from '../models/types.js';
+
+/** Modality m's unimodal logits [N, C]; `owner` (the method's name) heads the error when the model gave none. */
+export function unimodalLogits(out: ModelOutput, m: string, owner: string): Tensor {
+  const z = out.unimodal[m];
+  if (!z) throw new Error(`${owner}: the model gave no unimodal logits for "${m}"`);
+  return z;
+}
+
+/** Modality m's encoder features [N, D_m]; `owner` (the method's name) heads the error when the model gave none. */
+export function modalityFeatures(out: ModelOutput, m: string, owner: string): Tensor {
+  const f = out.features[m];
+  if (!f) throw new Error(`${owner}: the model gave no features for "${m}"`);
+  return f;
+}
 
 /**
  * sum_i softmax(z_i)[y_i] over a batch, without gradient: the modality "score" of OGM-GE (Eq. 7,

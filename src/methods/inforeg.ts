@@ -40,9 +40,8 @@
  *   reference's learning-rate schedule (SGD, step decay at 40) is the run's.
  */
 import { keep, noGrad, nn, stack, tidy, type Tensor } from '../torch/index.js';
-import type { ModelOutput } from '../models/types.js';
 import { defineMethod, type MethodState } from './method.js';
-import { EpochMeans, readScalars, trueClassScore } from './balance-utils.js';
+import { EpochMeans, readScalars, trueClassScore, unimodalLogits } from './balance-utils.js';
 
 const NAME = 'inforeg';
 
@@ -69,12 +68,6 @@ export function regulation(scores: Record<string, number>, gamma: number): { dom
   const [top, second] = [scores[sorted[0] as string] as number, scores[sorted[1] as string] as number];
   if (!(top > second)) return { dominant: null, beta: 0 };
   return { dominant: sorted[0] as string, beta: gamma * Math.exp(Math.tanh(top - second)) };
-}
-
-function logitsOf(out: ModelOutput, m: string): Tensor {
-  const z = out.unimodal[m];
-  if (!z) throw new Error(`${NAME}: the model gave no unimodal logits for "${m}"`);
-  return z;
 }
 
 export const inforeg = defineMethod({
@@ -119,13 +112,13 @@ export const inforeg = defineMethod({
       loss(out, batch, ctx) {
         const y = batch.labels;
         const fused = nn.F.crossEntropy(out.fused, y);
-        const uni = ctx.modalities.map((m) => nn.F.crossEntropy(logitsOf(out, m), y));
+        const uni = ctx.modalities.map((m) => nn.F.crossEntropy(unimodalLogits(out, m, NAME), y));
         const loss = uni.reduce((a, b) => a.add(b), fused);
         return { loss, logs: readScalars({ ce: fused, ...Object.fromEntries(ctx.modalities.map((m, i) => [`ce_${m}`, uni[i] as Tensor])) }) };
       },
 
       beforeStep(out, batch, ctx) {
-        const local = tidy(() => readScalars(Object.fromEntries(ctx.modalities.map((m) => [m, trueClassScore(logitsOf(out, m), batch.labels)]))));
+        const local = tidy(() => readScalars(Object.fromEntries(ctx.modalities.map((m) => [m, trueClassScore(unimodalLogits(out, m, NAME), batch.labels)]))));
         const sums = ctx.allReduceSum(ctx.modalities.map((m) => local[m] as number));
         const scores = Object.fromEntries(ctx.modalities.map((m, i) => [m, sums[i] as number]));
         const { dominant, beta } = regulation(scores, gamma);

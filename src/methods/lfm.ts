@@ -37,9 +37,8 @@
  *   average over the ranks is the 1-process gradient of the global batch; nothing else to sum.
  */
 import { nn, type Tensor } from '../torch/index.js';
-import type { ModelOutput } from '../models/types.js';
 import { defineMethod, type MethodState } from './method.js';
-import { readScalars } from './balance-utils.js';
+import { readScalars, unimodalLogits } from './balance-utils.js';
 
 const NAME = 'lfm';
 
@@ -61,12 +60,6 @@ export function matchingLoss(a: Tensor, b: Tensor): Tensor {
   const klP = r.mul(logR.sub(a.logSoftmax(1))).sum(1);
   const klQ = r.mul(logR.sub(b.logSoftmax(1))).sum(1);
   return klP.add(klQ).mul(0.5).mean();
-}
-
-function logitsOf(out: ModelOutput, m: string): Tensor {
-  const z = out.unimodal[m];
-  if (!z) throw new Error(`${NAME}: the model gave no unimodal logits for "${m}"`);
-  return z;
 }
 
 export const lfm = defineMethod({
@@ -97,7 +90,7 @@ export const lfm = defineMethod({
         const ms = ctx.modalities;
         const pairs: Tensor[] = [];
         for (let i = 0; i < ms.length; i++) {
-          for (let j = i + 1; j < ms.length; j++) pairs.push(matchingLoss(logitsOf(out, ms[i] as string), logitsOf(out, ms[j] as string)));
+          for (let j = i + 1; j < ms.length; j++) pairs.push(matchingLoss(unimodalLogits(out, ms[i] as string, NAME), unimodalLogits(out, ms[j] as string, NAME)));
         }
         const match = pairs.reduce((a, b) => a.add(b)).div(pairs.length);
         return { loss: match.mul(alpha).add(ce.mul(1 - alpha)), logs: { ...readScalars({ ce, match }), alpha } };

@@ -39,9 +39,8 @@
  *   to the global batch's (the trainer's gradient averaging does the rest); no batch statistic.
  */
 import { nn, noGrad, ops, type Tensor } from '../torch/index.js';
-import type { ModelOutput } from '../models/types.js';
 import { defineMethod } from './method.js';
-import { readScalars } from './balance-utils.js';
+import { readScalars, unimodalLogits } from './balance-utils.js';
 
 const NAME = 'mbsd';
 
@@ -58,12 +57,6 @@ export function pairTerms(za: Tensor, zb: Tensor, labels: Tensor): { kl: Tensor;
   const kl = ops.xlogy(weak, weak).sub(weak.mul(strong));
   const rs = za.sub(zb).square().mean(1);
   return { kl: w.mul(kl).mean(), rs: w.mul(rs).mean() };
-}
-
-function logitsOf(out: ModelOutput, m: string): Tensor {
-  const z = out.unimodal[m];
-  if (!z) throw new Error(`${NAME}: the model gave no unimodal logits for "${m}"`);
-  return z;
 }
 
 export const mbsd = defineMethod({
@@ -84,7 +77,7 @@ export const mbsd = defineMethod({
         if (!(starts <= ctx.epoch && ctx.epoch <= ends)) return { loss: fused };
         const mods = ctx.modalities;
         if (mods.length < 2) throw new Error(`${NAME}: needs at least 2 modalities, got ${mods.join(', ') || 'none'}`);
-        const z = mods.map((m) => logitsOf(out, m));
+        const z = mods.map((m) => unimodalLogits(out, m, NAME));
         const uni = z.map((zm) => nn.F.crossEntropy(zm, y));
         const kls: Tensor[] = [], rss: Tensor[] = [];
         for (let a = 0; a < mods.length; a++) {

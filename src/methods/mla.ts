@@ -75,7 +75,7 @@
 import { cat, keep, nn, noGrad, ops, tensor, tidy, type Tensor } from '../torch/index.js';
 import type { ModelOutput, MultimodalModel } from '../models/types.js';
 import { defineMethod, type MethodState } from './method.js';
-import { readScalars } from './balance-utils.js';
+import { modalityFeatures, readScalars, unimodalLogits } from './balance-utils.js';
 
 const NAME = 'mla';
 const PROJECTIONS = ['project', 'add', 'off'] as const;
@@ -121,7 +121,7 @@ export function entropyFusion(logits: Tensor[]): Tensor {
 interface ConcatHead { weight: Tensor; bias: Tensor; offsets: number[]; dims: number[] }
 
 function concatHead(model: MultimodalModel, out: ModelOutput, modalities: string[]): ConcatHead {
-  const dims = modalities.map((m) => featuresOf(out, m).size(1));
+  const dims = modalities.map((m) => modalityFeatures(out, m, NAME).size(1));
   const total = dims.reduce((a, b) => a + b, 0);
   const ps = model.headParameters();
   const weight = ps.find((p) => p.ndim === 2);
@@ -133,18 +133,6 @@ function concatHead(model: MultimodalModel, out: ModelOutput, modalities: string
       `this model's head has parameters ${ps.map((p) => `[${p.shape.join(' x ')}]`).join(', ')}. Use option projection: off for other fusions`);
   }
   return { weight, bias, offsets: dims.map((_, i) => dims.slice(0, i).reduce((a, b) => a + b, 0)), dims };
-}
-
-function featuresOf(out: ModelOutput, m: string): Tensor {
-  const f = out.features[m];
-  if (!f) throw new Error(`${NAME}: the model gave no features for "${m}"`);
-  return f;
-}
-
-function unimodalOf(out: ModelOutput, m: string): Tensor {
-  const z = out.unimodal[m];
-  if (!z) throw new Error(`${NAME}: the model gave no unimodal logits for "${m}"`);
-  return z;
 }
 
 /** The head's mean augmented input for modality m, [0, ..., mean f_m, ..., 0, 1/M], in `like`'s dtype and on its device. */
@@ -220,9 +208,9 @@ export const mla = defineMethod({
 
       loss(out, batch, ctx) {
         const m = trainedModality(ctx.modalities, ctx.step);
-        const loss = nn.F.crossEntropy(unimodalOf(out, m), batch.labels);
+        const loss = nn.F.crossEntropy(unimodalLogits(out, m, NAME), batch.labels);
         const others = noGrad(() => Object.fromEntries(ctx.modalities.filter((o) => o !== m)
-          .map((o) => [`ce_${o}`, nn.F.crossEntropy(unimodalOf(out, o), batch.labels)])));
+          .map((o) => [`ce_${o}`, nn.F.crossEntropy(unimodalLogits(out, o, NAME), batch.labels)])));
         return { loss, logs: readScalars({ [`ce_${m}`]: loss, ...others }) };
       },
 
@@ -236,7 +224,7 @@ export const mla = defineMethod({
           return {};
         }
         // The global batch's feature sums and size (this rank's slice's, summed over the ranks).
-        const local = tidy(() => noGrad(() => Array.from(featuresOf(out, m).detach().sum(0).toFloat64Array())));
+        const local = tidy(() => noGrad(() => Array.from(modalityFeatures(out, m, NAME).detach().sum(0).toFloat64Array())));
         const sums = ctx.allReduceSum([...local, batch.size]);
         const n = sums.pop() as number;
         seen += n;
@@ -245,7 +233,7 @@ export const mla = defineMethod({
       },
 
       fuse(out, ctx) {
-        const logits = ctx.modalities.map((m) => unimodalOf(out, m));
+        const logits = ctx.modalities.map((m) => unimodalLogits(out, m, NAME));
         return fusion === 'entropy' ? entropyFusion(logits) : logits.reduce((a, b) => a.add(b)).div(logits.length);
       },
 

@@ -33,7 +33,7 @@
  */
 import { nn, noGrad, ops, tidy, type Tensor } from '../torch/index.js';
 import { defineMethod } from './method.js';
-import { EpochMeans, readScalars, trueClassScore } from './balance-utils.js';
+import { EpochMeans, readScalars, trueClassScore, unimodalLogits } from './balance-utils.js';
 
 const NAME = 'ogm-ge';
 const FORMS = ['paper', 'continuous'] as const;
@@ -96,11 +96,7 @@ export const ogmGe = defineMethod({
       loss: (out, batch) => ({ loss: nn.F.crossEntropy(out.fused, batch.labels) }),
 
       beforeStep(out, batch, ctx) {
-        const local = tidy(() => readScalars(Object.fromEntries(ctx.modalities.map((m) => {
-          const z = out.unimodal[m];
-          if (!z) throw new Error(`${NAME}: the model gave no unimodal logits for "${m}"`);
-          return [m, trueClassScore(z, batch.labels)];
-        }))));
+        const local = tidy(() => readScalars(Object.fromEntries(ctx.modalities.map((m) => [m, trueClassScore(unimodalLogits(out, m, NAME), batch.labels)]))));
         // Sums over the global batch (this rank's slice's, summed over the ranks).
         const sums = ctx.allReduceSum(ctx.modalities.map((m) => local[m] as number));
         const scores = Object.fromEntries(ctx.modalities.map((m, i) => [m, sums[i] as number]));

@@ -32,9 +32,8 @@
  *   denominator as BalanceBenchmark (q = 1 for every modality would divide by 0).
  */
 import { nn, noGrad, ops, tensor, tidy, zeros, type Tensor } from '../torch/index.js';
-import type { ModelOutput } from '../models/types.js';
 import { defineMethod } from './method.js';
-import { EpochMeans, readScalars, trueClassScore } from './balance-utils.js';
+import { EpochMeans, modalityFeatures, readScalars, trueClassScore, unimodalLogits } from './balance-utils.js';
 
 const NAME = 'opm';
 
@@ -89,7 +88,7 @@ export const opm = defineMethod({
         const y = batch.labels;
         const plain = (): ReturnType<typeof nn.F.crossEntropy> => nn.F.crossEntropy(out.fused, y);
         if (!(starts <= ctx.epoch && ctx.epoch <= ends)) return { loss: plain() };
-        const local = tidy(() => readScalars(Object.fromEntries(ctx.modalities.map((m) => [m, trueClassScore(logitsOf(out, m), y)]))));
+        const local = tidy(() => readScalars(Object.fromEntries(ctx.modalities.map((m) => [m, trueClassScore(unimodalLogits(out, m, NAME), y)]))));
         const sums = ctx.allReduceSum(ctx.modalities.map((m) => local[m] as number));
         const { ratio, q } = opmDropProbabilities(Object.fromEntries(ctx.modalities.map((m, i) => [m, sums[i] as number])), qBase, lambda);
         const logs: Record<string, number> = {};
@@ -108,9 +107,9 @@ export const opm = defineMethod({
         const u = rows.indexSelect(0, tensor(Array.from(batch.index), { dtype: 'int64' }).to(rows.device as never));
         const qs = tensor(ctx.modalities.map((m) => q[m] as number), [1, ctx.modalities.length]).to(u.device as never);
         const keep = noGrad(() => u.ge(qs).to(out.fused.dtype));
-        const dims = Object.fromEntries(ctx.modalities.map((m) => [m, featuresOf(out, m).size(1)]));
+        const dims = Object.fromEntries(ctx.modalities.map((m) => [m, modalityFeatures(out, m, NAME).size(1)]));
         const scale = 1 / (1 - opmTheta(q, dims) + 1e-5);
-        const masked = Object.fromEntries(ctx.modalities.map((m, j) => [m, featuresOf(out, m).mul(keep.narrow(1, j, 1)).mul(scale)]));
+        const masked = Object.fromEntries(ctx.modalities.map((m, j) => [m, modalityFeatures(out, m, NAME).mul(keep.narrow(1, j, 1)).mul(scale)]));
         const fused = ctx.model.fuse(masked).fused.to(out.fused.dtype);
         // Samples left with no modality leave the batch (weight 0).
         const kept = noGrad(() => keep.sum(1).gt(0).to(out.fused.dtype));
@@ -127,15 +126,3 @@ export const opm = defineMethod({
     };
   },
 });
-
-function logitsOf(out: ModelOutput, m: string): Tensor {
-  const z = out.unimodal[m];
-  if (!z) throw new Error(`${NAME}: the model gave no unimodal logits for "${m}"`);
-  return z;
-}
-
-function featuresOf(out: ModelOutput, m: string): Tensor {
-  const f = out.features[m];
-  if (!f) throw new Error(`${NAME}: the model gave no features for "${m}"`);
-  return f;
-}

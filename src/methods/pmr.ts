@@ -38,7 +38,7 @@
 import { nn, noGrad, ops, tensor, tidy, keep, type Tensor } from '../torch/index.js';
 import type { ModelOutput } from '../models/types.js';
 import { defineMethod, type MethodState } from './method.js';
-import { readScalars, trueClassScore } from './balance-utils.js';
+import { modalityFeatures, readScalars, trueClassScore } from './balance-utils.js';
 
 const NAME = 'pmr';
 const DISTANCES = ['euclidean', 'squared'] as const;
@@ -107,9 +107,9 @@ export const pmr = defineMethod({
       if (counts.length !== numClasses) counts = new Float64Array(numClasses);
       const local = new Array<number>(numClasses).fill(0);
       for (const y of labels.toArray()) local[y] = (local[y] as number) + 1;
-      const dims = modalities.map((m) => featuresOf(out, m).size(1));
+      const dims = modalities.map((m) => modalityFeatures(out, m, NAME).size(1));
       const batchSums = tidy(() => noGrad(() => modalities.flatMap((m) => {
-        const f = featuresOf(out, m);
+        const f = modalityFeatures(out, m, NAME);
         return Array.from(ops.index_add(ops.new_zeros(f, [numClasses, f.size(1)]), 0, labels, f.detach()).toFloat64Array());
       })));
       const all = allReduceSum([...local, ...batchSums]);
@@ -117,7 +117,7 @@ export const pmr = defineMethod({
       let at = numClasses;
       tidy(() => noGrad(() => {
         modalities.forEach((m, i) => {
-          const f = featuresOf(out, m);
+          const f = modalityFeatures(out, m, NAME);
           const d = dims[i] as number;
           const s = sums.get(m);
           if (!s || s.device !== f.device) replace(sums, m, s ? s.to(f.device as never) : ops.new_zeros(f, [numClasses, d]));
@@ -150,7 +150,7 @@ export const pmr = defineMethod({
         const protos = starts <= ctx.epoch && ctx.epoch <= ends ? ctx.modalities.map((m) => current(m)) : [null];
         if (protos.some((p) => p === null)) return { loss: ce, logs: readScalars({ ce }) };
 
-        const logits = ctx.modalities.map((m, i) => prototypeLogits(featuresOf(out, m), protos[i] as Tensor, distance));
+        const logits = ctx.modalities.map((m, i) => prototypeLogits(modalityFeatures(out, m, NAME), protos[i] as Tensor, distance));
         const pce = logits.map((z) => nn.F.crossEntropy(z, y));
         const read = readScalars({
           ce,
@@ -221,9 +221,3 @@ export const pmr = defineMethod({
     };
   },
 });
-
-function featuresOf(out: ModelOutput, m: string): Tensor {
-  const f = out.features[m];
-  if (!f) throw new Error(`${NAME}: the model gave no features for "${m}"`);
-  return f;
-}

@@ -64,7 +64,7 @@
 import { nn, noGrad, type Tensor } from '../torch/index.js';
 import type { ModelOutput } from '../models/types.js';
 import { defineMethod, type MethodState } from './method.js';
-import { readScalars } from './balance-utils.js';
+import { readScalars, unimodalLogits } from './balance-utils.js';
 
 const NAME = 'reconboost';
 
@@ -111,15 +111,9 @@ export function consolidationLoss(learner: Tensor, previous: Tensor): Tensor {
   return nn.F.mseLoss(learner.softmax(1), previous.detach().softmax(1));
 }
 
-function logitsOf(out: ModelOutput, m: string): Tensor {
-  const z = out.unimodal[m];
-  if (!z) throw new Error(`${NAME}: the model gave no unimodal logits for "${m}"`);
-  return z;
-}
-
 /** The ensemble F = sum_m z^m. */
 export function ensembleLogits(out: ModelOutput, modalities: string[]): Tensor {
-  return modalities.map((m) => logitsOf(out, m)).reduce((a, b) => a.add(b));
+  return modalities.map((m) => unimodalLogits(out, m, NAME)).reduce((a, b) => a.add(b));
 }
 
 export const reconboost = defineMethod({
@@ -160,11 +154,11 @@ export const reconboost = defineMethod({
           const ce = nn.F.crossEntropy(ensembleLogits(out, ctx.modalities), y);
           return { loss: ce, logs: readScalars({ ce }) };
         }
-        const z = logitsOf(out, t.learner);
-        const others = noGrad(() => ctx.modalities.filter((m) => m !== t.learner).map((m) => logitsOf(out, m).detach()).reduce((a, b) => a.add(b)));
+        const z = unimodalLogits(out, t.learner, NAME);
+        const others = noGrad(() => ctx.modalities.filter((m) => m !== t.learner).map((m) => unimodalLogits(out, m, NAME).detach()).reduce((a, b) => a.add(b)));
         const boost = boostingLoss(z, others, y, weight1, weight2);
         if (t.previous === null || alpha === 0) return { loss: boost, logs: readScalars({ boost }) };
-        const consolidation = consolidationLoss(z, logitsOf(out, t.previous));
+        const consolidation = consolidationLoss(z, unimodalLogits(out, t.previous, NAME));
         return { loss: boost.add(consolidation.mul(alpha)), logs: readScalars({ boost, consolidation }) };
       },
 

@@ -45,9 +45,8 @@
  *   and each rank looks up its batch's rows.
  */
 import { keep, nn, noGrad, tensor, type Tensor } from '../torch/index.js';
-import type { ModelOutput } from '../models/types.js';
 import { defineMethod, type MethodState } from './method.js';
-import { readScalars } from './balance-utils.js';
+import { readScalars, unimodalLogits } from './balance-utils.js';
 
 const NAME = 'umt';
 
@@ -68,12 +67,6 @@ export function rowsBySample(data: Float32Array, dim: number, index: Int32Array,
   const missing = seen.indexOf(0);
   if (missing >= 0) throw new Error(`${NAME}: the training predictions have no row for sample ${missing}`);
   return out;
-}
-
-function logitsOf(out: ModelOutput, m: string): Tensor {
-  const z = out.unimodal[m];
-  if (!z) throw new Error(`${NAME}: the model gave no unimodal logits for "${m}"`);
-  return z;
 }
 
 export const umt = defineMethod({
@@ -135,7 +128,7 @@ export const umt = defineMethod({
       loss(out, batch, ctx) {
         const y = batch.labels;
         if (phase === 'teacher') {
-          const ces = ctx.modalities.map((m) => nn.F.crossEntropy(logitsOf(out, m), y));
+          const ces = ctx.modalities.map((m) => nn.F.crossEntropy(unimodalLogits(out, m, NAME), y));
           return { loss: ces.reduce((a, b) => a.add(b)), logs: readScalars(Object.fromEntries(ctx.modalities.map((m, i) => [`ce_${m}`, ces[i] as Tensor]))) };
         }
         const ce = nn.F.crossEntropy(out.fused, y);
