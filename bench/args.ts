@@ -20,12 +20,14 @@ export interface Option<K extends OptionKind = OptionKind> {
   choices?: readonly string[];
   /** Passed by the script to its own child processes; left out of --help. */
   internal?: boolean;
+  /** The script cannot run without it (no default makes sense, e.g. the folder a generator writes). */
+  required?: boolean;
 }
 
 export type Options = Record<string, Option>;
 /** The parsed values, by the declaration's keys (camelCase; the option is its kebab-case). */
 export type Parsed<S extends Options> = {
-  -readonly [N in keyof S]: S[N] extends Option<infer K> ? (K extends 'flag' ? boolean : S[N] extends { default: unknown } ? ValueOf<K> : ValueOf<K> | undefined) : never;
+  -readonly [N in keyof S]: S[N] extends Option<infer K> ? (K extends 'flag' ? boolean : S[N] extends { default: unknown } | { required: true } ? ValueOf<K> : ValueOf<K> | undefined) : never;
 };
 
 /** A bad command line: the message names the option and what it takes. */
@@ -73,6 +75,7 @@ export function parseBenchArgs<S extends Options>(spec: S, argv: string[]): Pars
   return Object.fromEntries(keys.map((k) => {
     const o = spec[k] as Option;
     const raw = values[optionName(k).slice(2)];
+    if (raw === undefined && o.required) throw new BenchArgsError(`${optionName(k)} is required`);
     return [k, raw === undefined ? (o.kind === 'flag' ? false : o.default) : convert(optionName(k), o, String(raw))];
   })) as Parsed<S>;
 }
@@ -94,7 +97,7 @@ export function benchHelp(usage: string, spec: Options): string {
     const all = Array.isArray(o.default) && o.choices?.length === o.default.length && o.choices.every((c) => (o.default as unknown[]).includes(c));
     const shown = all ? 'all' : Array.isArray(o.default) ? o.default.join(',') : o.default;
     const choices = o.choices && !listed(o) ? `; one of ${o.choices.join(', ')}` : '';
-    return [`  ${optionName(k)}${hint(o)}`, `${o.help}${choices}${o.kind !== 'flag' && shown !== undefined ? ` (default ${shown})` : ''}`] as const;
+    return [`  ${optionName(k)}${hint(o)}`, `${o.required ? '(required) ' : ''}${o.help}${choices}${o.kind !== 'flag' && shown !== undefined ? ` (default ${shown})` : ''}`] as const;
   });
   rows.push(['  --help', 'this text']);
   // A label wider than the column puts its help on the next line.

@@ -75,15 +75,11 @@ export async function writeFsddFrames(dir: string, o: { fsddDir?: string; trainT
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const o = benchArgs('Usage: node dist/bench/fsdd-frames.js --out DIR [options]', {
-    out: { kind: 'string', help: 'the folder to write (created; outside the repository)' },
+    out: { kind: 'string', required: true, help: 'the folder to write (created; outside the repository)' },
     fsdd: { kind: 'string', help: 'the FSDD folder (default: as avdigits finds it, e.g. ../shared/data/fsdd)' },
     trainTakes: { kind: 'int', default: 15, min: 1, help: 'takes per speaker and digit for training (at most 40)' },
     seed: { kind: 'int', default: 0, min: 0, help: 'the seed of the weak "tag" modality' },
   });
-  if (o.out === undefined) {
-    process.stderr.write('fsdd-frames: --out DIR is required\n');
-    process.exit(2);
-  }
   await writeFsddFrames(o.out, { fsddDir: o.fsdd, trainTakes: o.trainTakes, seed: o.seed });
   process.stderr.write(`FSDD spectrogram slices written to ${o.out}\n`);
 }

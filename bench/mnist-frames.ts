@@ -88,14 +88,10 @@ export async function writeMnistFrames(dir: string, o: { clips?: number; seed?: 
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const o = benchArgs('Usage: node dist/bench/mnist-frames.js --out DIR [options]', {
-    out: { kind: 'string', help: 'the folder to write (created; outside the repository)' },
+    out: { kind: 'string', required: true, help: 'the folder to write (created; outside the repository)' },
     clips: { kind: 'int', default: 1200, min: 12, help: 'clips in all, split 4:1:1' },
     seed: { kind: 'int', default: 0, min: 0, help: 'the generator seed' },
   });
-  if (o.out === undefined) {
-    process.stderr.write('mnist-frames: --out DIR is required\n');
-    process.exit(2);
-  }
   await writeMnistFrames(o.out, { clips: o.clips, seed: o.seed });
   process.stderr.write(`MNIST frames (${o.clips} clips) written to ${o.out}\n`);
 }

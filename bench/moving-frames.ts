@@ -77,14 +77,10 @@ export function writeMovingFrames(dir: string, o: { clips?: number; seed?: numbe
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const o = benchArgs('Usage: node dist/bench/moving-frames.js --out DIR [options]', {
-    out: { kind: 'string', help: 'the folder to write (created)' },
+    out: { kind: 'string', required: true, help: 'the folder to write (created)' },
     clips: { kind: 'int', default: 480, min: 12, help: 'clips in all, split 4:1:1' },
     seed: { kind: 'int', default: 0, min: 0, help: 'the generator seed' },
   });
-  if (o.out === undefined) {
-    process.stderr.write('moving-frames: --out DIR is required\n');
-    process.exit(2);
-  }
   writeMovingFrames(o.out, { clips: o.clips, seed: o.seed });
   process.stderr.write(`moving frames (${o.clips} clips) written to ${o.out}\n`);
 }

@@ -91,15 +91,11 @@ export function writeRaggedFolder(dir: string, options: RaggedFolderOptions = {}
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const o = benchArgs('Usage: node dist/bench/ragged-folder.js --out DIR [options]', {
-    out: { kind: 'string', help: 'the folder to write (created)' },
+    out: { kind: 'string', required: true, help: 'the folder to write (created)' },
     clips: { kind: 'int', default: RAGGED.clips, min: 3, help: 'clips in all, split 442/78/260' },
     scalePct: { kind: 'int', default: 100, help: 'frame height and width in percent of 60 x 80' },
     seed: { kind: 'int', default: 0, min: 0, help: 'the generator seed' },
   });
-  if (o.out === undefined) {
-    process.stderr.write('ragged-folder: --out DIR is required\n');
-    process.exit(2);
-  }
   writeRaggedFolder(o.out, { clips: o.clips, scale: o.scalePct / 100, seed: o.seed });
   process.stderr.write(`ragged folder (${o.clips} clips) written to ${o.out}\n`);
 }

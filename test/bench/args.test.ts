@@ -51,6 +51,15 @@ describe('bench options', () => {
     expect(bad(['--formats', 'channels_last,nhwc'])).toMatch(/--formats takes one of contiguous, channels_last \(several separated by commas\), got 'nhwc'/);
   });
 
+  it('a required option stops the script when absent, and is marked in --help', () => {
+    const spec = { out: { kind: 'string', required: true, help: 'the folder' }, seed: { kind: 'int', default: 0, min: 0, help: 'seed' } } as const;
+    expect(() => parseBenchArgs(spec, ['--seed', '1'])).toThrow(new BenchArgsError('--out is required'));
+    const parsed = parseBenchArgs(spec, ['--out', '/tmp/x']);
+    const out: string = parsed.out; // typed as given, not string | undefined
+    expect(out).toBe('/tmp/x');
+    expect(benchHelp('Usage: gen', spec)).toMatch(/--out VALUE +\(required\) the folder\n/);
+  });
+
   it('--help lists every public option with its default, and no internal one', () => {
     const help = benchHelp('Usage: bench', SPEC);
     expect(help).toMatch(/^Usage: bench\n/);
